@@ -1,0 +1,148 @@
+// Package alerting turns rule triggers into alarms with a lifecycle, journals them
+// durably, and delivers notifications to sinks (siren, MQTT, webhook, police link,
+// telemetry). See docs/architecture.md for the pipeline.
+//
+// This file is the contract the sinks and the rest of the daemon share.
+package alerting
+
+import (
+	"context"
+	"time"
+
+	"github.com/campusguard/campusguard/event"
+)
+
+// Severity of an alarm.
+type Severity string
+
+// Severities, most urgent first.
+const (
+	Critical Severity = "critical"
+	Major    Severity = "major"
+	Minor    Severity = "minor"
+	Info     Severity = "info"
+)
+
+// Severities lists the valid severities, most urgent first.
+var Severities = []Severity{Critical, Major, Minor, Info}
+
+// Valid reports whether s is a known severity.
+func (s Severity) Valid() bool {
+	for _, v := range Severities {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Rank is 0 for critical, 3 for info (lower is more urgent).
+func (s Severity) Rank() int {
+	for i, v := range Severities {
+		if s == v {
+			return i
+		}
+	}
+	return len(Severities)
+}
+
+// Trigger is what the rule engine hands to alerting: a rule instance started or
+// stopped firing. The daemon converts the engine's output into Triggers.
+type Trigger struct {
+	Rule     string            // rule name
+	Key      string            // rule instance key (device id, or the chosen label values)
+	Firing   bool              // true: fire (or fire again); false: the rule's condition cleared
+	At       time.Time         // when (event time, or the clock for timers)
+	Severity Severity          // from the rule
+	Labels   map[string]string // rule labels merged with the device's
+	Message  string            // rendered message (Chinese or English)
+	DeviceID string            // device the instance is about ("" for label-keyed instances)
+	Event    *event.Event      // the event that caused it (nil for timer-driven ones)
+	Reason   string            // why it resolved ("zone clear", "rule removed", ...)
+	// Latch overrides the default latching of the device kind (nil: use the default:
+	// panic and intrusion alarms latch until a person resets them, GB 50394).
+	Latch *bool
+}
+
+// State is an alarm's lifecycle state.
+type State string
+
+// The alarm states.
+const (
+	Firing       State = "firing"
+	Acknowledged State = "acknowledged"
+	Resolved     State = "resolved"
+)
+
+// Alarm is one alarm: one firing of one rule instance, from fire to resolve.
+type Alarm struct {
+	ID         string            `json:"id"` // stable, unique: receivers drop duplicates by it
+	Rule       string            `json:"rule"`
+	Key        string            `json:"key"`
+	Site       string            `json:"site"`
+	DeviceID   string            `json:"device,omitempty"`
+	DeviceKind event.Kind        `json:"device_kind,omitempty"`
+	Zone       string            `json:"zone,omitempty"`
+	Location   string            `json:"location,omitempty"`
+	Severity   Severity          `json:"severity"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Message    string            `json:"message"`
+	Fields     event.Fields      `json:"fields,omitempty"` // the triggering event's fields (snapshot URL...)
+	State      State             `json:"state"`
+	Escalation int               `json:"escalation"`         // 0 = not escalated; n = escalated to tier n
+	Latched    bool              `json:"latched"`            // needs a person's reset; a cleared condition does not resolve it
+	Cleared    bool              `json:"cleared"`            // the rule's condition has cleared (a latched alarm waits for reset)
+	Silenced   bool              `json:"silenced,omitempty"` // notifications muted by a silence
+	Inhibited  bool              `json:"inhibited,omitempty"`
+	Test       bool              `json:"test,omitempty"` // raised in test mode (Contact ID 601/602, shown as a test)
+	Count      int               `json:"count"`          // how many times the instance fired while this alarm was open
+	FiredAt    time.Time         `json:"fired_at"`
+	LastAt     time.Time         `json:"last_at"`
+	AckedAt    time.Time         `json:"acked_at,omitzero"`
+	AckedBy    string            `json:"acked_by,omitempty"`
+	AckNote    string            `json:"ack_note,omitempty"`
+	ResolvedAt time.Time         `json:"resolved_at,omitzero"`
+	ResolvedBy string            `json:"resolved_by,omitempty"` // "rule" or the person who reset it
+	Reason     string            `json:"reason,omitempty"`
+}
+
+// Transition names what happened to an alarm in a notification.
+type Transition string
+
+// The transitions sinks are told about.
+const (
+	Fired        Transition = "fired"
+	Refired      Transition = "refired" // the instance fired again while open (re-notify)
+	Acked        Transition = "acknowledged"
+	Escalated    Transition = "escalated"
+	ResolvedT    Transition = "resolved"
+	ConditionEnd Transition = "cleared" // condition cleared, alarm still latched
+)
+
+// Notification is one message for one sink: an alarm's transition, or a group of
+// alarms of the same kind collected into one message.
+type Notification struct {
+	// ID is stable across retries and restarts: receivers drop duplicates by it.
+	ID         string     `json:"id"`
+	Transition Transition `json:"transition"`
+	Alarm      Alarm      `json:"alarm"`           // the alarm (the first, for a group)
+	Group      []Alarm    `json:"group,omitempty"` // every alarm of a grouped notification
+	Count      int        `json:"count"`           // alarms represented (1 unless grouped)
+	At         time.Time  `json:"at"`
+	Tier       int        `json:"tier,omitempty"` // contact tier for escalations
+}
+
+// Sink delivers notifications somewhere. Deliver returns nil only when the receiver
+// has taken the notification (an MQTT PUBACK, an HTTP 2xx, a DC-09 ACK); the pipeline
+// retries on error, from the journal, so Deliver must be idempotent per Notification.ID.
+type Sink interface {
+	Name() string
+	Deliver(ctx context.Context, n Notification) error
+}
+
+// Permanent wraps an error a sink knows retrying cannot fix (a DC-09 DUH, an HTTP 400):
+// the pipeline records the delivery as rejected and stops retrying it.
+type Permanent struct{ Err error }
+
+func (p *Permanent) Error() string { return "permanent: " + p.Err.Error() }
+func (p *Permanent) Unwrap() error { return p.Err }
