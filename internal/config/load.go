@@ -1,0 +1,321 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+	"gopkg.in/yaml.v3"
+
+	"github.com/campusguard/campusguard/internal/cfgerr"
+)
+
+// Source is where the config files come from: a directory on disk, or the demo
+// config embedded in the binary.
+type Source struct {
+	FS     fs.FS  // the files
+	Main   string // the main file's path inside FS ("campusguard.yaml")
+	Prefix string // shown before file names in errors ("/etc/campusguard/", "embedded:configs/demo/")
+	// Dir is the directory relative paths in the config resolve against (rules dir,
+	// key files); "" for an embedded source.
+	Dir string
+}
+
+// DiskSource reads the main file at path and its conf.d and rules directories beside it.
+func DiskSource(p string) Source {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		abs = p
+	}
+	dir := filepath.Dir(abs)
+	return Source{FS: os.DirFS(dir), Main: filepath.Base(abs), Prefix: dir + string(filepath.Separator), Dir: dir}
+}
+
+// name is the display name of a file inside the source.
+func (s Source) name(p string) string { return s.Prefix + p }
+
+// ConfDir is the directory of extra config files, beside the main file.
+const ConfDir = "conf.d"
+
+// Options changes how Load reads the environment (tests pass their own).
+type Options struct {
+	Getenv func(string) string
+	// Environ lists "KEY=value" pairs for the CAMPUSGUARD_ overrides; nil means os.Environ.
+	Environ []string
+}
+
+func (o *Options) getenv(k string) string {
+	if o.Getenv != nil {
+		return o.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+// EnvPrefix is the prefix of environment overrides: CAMPUSGUARD_TELEMETRY_TOKEN sets
+// telemetry.token.
+const EnvPrefix = "CAMPUSGUARD"
+
+// Files lists the config files Load reads, main first then conf.d in name order.
+func Files(src Source) ([]string, error) {
+	files := []string{src.Main}
+	dir := path.Join(path.Dir(src.Main), ConfDir)
+	ents, err := fs.ReadDir(src.FS, dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", src.name(dir), err)
+	}
+	var extra []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") {
+			continue
+		}
+		if strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml") {
+			extra = append(extra, path.Join(dir, n))
+		}
+	}
+	sort.Strings(extra)
+	return append(files, extra...), nil
+}
+
+var yamlLineRe = regexp.MustCompile(`line (\d+)`)
+
+// Load reads, merges, decodes and validates the whole config. On any problem it
+// returns a *cfgerr.List naming each problem's file, line and key, and no config.
+func Load(src Source, opts Options) (*Config, error) {
+	errs := &cfgerr.List{}
+	files, err := Files(src)
+	if err != nil {
+		return nil, err
+	}
+	ix := newIndex()
+	merged := map[string]any{}
+	owner := map[string]loc{} // scalar key path -> where it was first set
+	for _, f := range files {
+		b, err := fs.ReadFile(src.FS, f)
+		if err != nil {
+			if f == src.Main {
+				return nil, fmt.Errorf("config %s: %w", src.name(f), err)
+			}
+			errs.AddAt(src.name(f), 0, "", "cannot read: %v", err)
+			continue
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			line := 0
+			if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+				line, _ = strconv.Atoi(m[1])
+			}
+			errs.AddAt(src.name(f), line, "", "not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+			continue
+		}
+		if len(doc.Content) == 0 {
+			continue // empty file
+		}
+		root := doc.Content[0]
+		if root.Kind != yaml.MappingNode {
+			errs.AddAt(src.name(f), root.Line, "", "the file must be a mapping of keys (site:, devices:, ...)")
+			continue
+		}
+		var m map[string]any
+		if err := root.Decode(&m); err != nil {
+			errs.AddAt(src.name(f), root.Line, "", "cannot decode: %v", err)
+			continue
+		}
+		merge(merged, lowerKeys(m).(map[string]any), "", src.name(f), ix, owner, errs, root)
+		ix.add(src.name(f), &doc)
+	}
+	if errs.Len() > 0 {
+		errs.Sort()
+		return nil, errs
+	}
+
+	cfg := Default()
+	v := viper.New()
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	if err := v.MergeConfigMap(merged); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	// Secrets may come from the environment even when no file names them.
+	for _, k := range SecretKeys {
+		_ = v.BindEnv(k)
+	}
+	v.AutomaticEnv()
+	if err := v.UnmarshalExact(cfg, viper.DecodeHook(DecodeHook())); err != nil {
+		decodeErrors(err, errs)
+		ix.fill(errs, src.name(src.Main))
+		return nil, errs
+	}
+	cfg.source = src
+	cfg.Files = make([]string, len(files))
+	for i, f := range files {
+		cfg.Files[i] = src.name(f)
+	}
+	cfg.Validate(errs)
+	if errs.Len() > 0 {
+		ix.fill(errs, src.name(src.Main))
+		return nil, errs
+	}
+	return cfg, nil
+}
+
+// lowerKeys lower-cases map keys as viper does, so the index and the merge agree.
+func lowerKeys(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[strings.ToLower(k)] = lowerKeys(e)
+		}
+		return out
+	case []any:
+		for i := range x {
+			x[i] = lowerKeys(x[i])
+		}
+	}
+	return v
+}
+
+// merge folds src into dst: maps merge, lists append, a scalar set twice is an error.
+func merge(dst, src map[string]any, prefix, file string, ix *index, owner map[string]loc, errs *cfgerr.List, root *yaml.Node) {
+	for k, sv := range src {
+		p := cfgerr.Join(prefix, k)
+		dv, exists := dst[k]
+		switch s := sv.(type) {
+		case map[string]any:
+			if d, ok := dv.(map[string]any); ok {
+				merge(d, s, p, file, ix, owner, errs, root)
+				continue
+			}
+			if exists && dv != nil {
+				errs.AddAt(file, lineOf(root, p), p, "also set in %s with a different shape", where(owner, p))
+				continue
+			}
+			d := map[string]any{}
+			dst[k] = d
+			owner[p] = loc{file, lineOf(root, p)}
+			merge(d, s, p, file, ix, owner, errs, root)
+		case []any:
+			if d, ok := dv.([]any); ok {
+				dst[k] = append(d, s...)
+				continue
+			}
+			if exists && dv != nil {
+				errs.AddAt(file, lineOf(root, p), p, "also set in %s with a different shape", where(owner, p))
+				continue
+			}
+			dst[k] = s
+			owner[p] = loc{file, lineOf(root, p)}
+		default:
+			if exists {
+				errs.AddAt(file, lineOf(root, p), p, "already set in %s; a key may be set in one file only", where(owner, p))
+				continue
+			}
+			dst[k] = sv
+			owner[p] = loc{file, lineOf(root, p)}
+		}
+	}
+}
+
+func where(owner map[string]loc, p string) string {
+	if l, ok := owner[p]; ok {
+		return fmt.Sprintf("%s:%d", l.file, l.line)
+	}
+	return "an earlier file"
+}
+
+// lineOf finds the line of a dotted map path (no list indexes) in one file's root.
+func lineOf(root *yaml.Node, p string) int {
+	n := root
+	line := 0
+	for _, part := range strings.Split(p, ".") {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return line
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if strings.ToLower(n.Content[i].Value) == part {
+				line = n.Content[i].Line
+				next = n.Content[i+1]
+				break
+			}
+		}
+		n = next
+	}
+	return line
+}
+
+// DecodeHook is viper's default hooks (durations, comma lists) plus ours. Passing a
+// hook to viper replaces its defaults, so they are composed back in here.
+func DecodeHook() mapstructure.DecodeHookFunc {
+	return mapstructure.ComposeDecodeHookFunc(
+		rejectNumberAsDuration,
+		mapstructure.StringToTimeDurationHookFunc(),
+		mapstructure.StringToSliceHookFunc(","),
+		mapstructure.TextUnmarshallerHookFunc(),
+	)
+}
+
+// rejectNumberAsDuration refuses a bare number for a duration ("timeout: 5" would be
+// 5 ns, never what an installer meant).
+func rejectNumberAsDuration(f reflect.Type, t reflect.Type, data any) (any, error) {
+	if t.String() != "time.Duration" {
+		return data, nil
+	}
+	switch f.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Float32, reflect.Uint, reflect.Uint64:
+		return nil, fmt.Errorf("a duration needs a unit, e.g. \"%vs\" or \"%vms\"", data, data)
+	}
+	return data, nil
+}
+
+// decodeErrors turns mapstructure's joined errors into located problems.
+func decodeErrors(err error, errs *cfgerr.List) {
+	var walk func(error)
+	walk = func(e error) {
+		if e == nil {
+			return
+		}
+		var de *mapstructure.DecodeError
+		if errors.As(e, &de) && e == error(de) {
+			name := de.Name()
+			msg := de.Unwrap().Error()
+			if strings.HasPrefix(msg, "has invalid keys: ") {
+				for _, k := range strings.Split(strings.TrimPrefix(msg, "has invalid keys: "), ", ") {
+					errs.Add(cfgerr.Join(name, k), "unknown key %q (misspelt, or not valid here)", k)
+				}
+				return
+			}
+			errs.Add(name, "%s", friendly(msg))
+			return
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, c := range j.Unwrap() {
+				walk(c)
+			}
+			return
+		}
+		if u := errors.Unwrap(e); u != nil && u != e {
+			walk(u)
+			return
+		}
+		errs.Add("", "%s", friendly(e.Error()))
+	}
+	walk(err)
+}
+
+func friendly(msg string) string {
+	msg = strings.TrimPrefix(msg, "decoding failed due to the following error(s):\n\n")
+	msg = strings.ReplaceAll(msg, "time: ", "")
+	return msg
+}

@@ -1,0 +1,129 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/campusguard/campusguard/internal/cfgerr"
+)
+
+const goodMain = `site:
+  id: s01
+  name: 第一实验小学
+  zones:
+    - id: gate
+      name: 校门
+      number: 1
+devices:
+  - id: panic-gate
+    kind: panic
+    name: 校门一键报警
+    location: 校门门卫室
+    zone: gate
+    driver: gpio
+`
+
+func load(t *testing.T, files map[string]string, env map[string]string) (*Config, *cfgerr.List) {
+	t.Helper()
+	m := fstest.MapFS{}
+	for k, v := range files {
+		m[k] = &fstest.MapFile{Data: []byte(v)}
+	}
+	cfg, err := Load(Source{FS: m, Main: "campusguard.yaml"}, Options{Getenv: func(k string) string { return env[k] }})
+	if err != nil {
+		return nil, cfgerr.As(err)
+	}
+	return cfg, nil
+}
+
+func TestLoadGood(t *testing.T) {
+	cfg, errs := load(t, map[string]string{
+		"campusguard.yaml": goodMain,
+		"conf.d/kitchen.yaml": `devices:
+  - id: cam-1
+    kind: kitchen_camera
+    location: 厨房灶台区
+    driver: mqtt
+    heartbeat: 90s
+`,
+	}, nil)
+	if errs != nil {
+		t.Fatalf("unexpected errors:\n%v", errs)
+	}
+	if len(cfg.Devices) != 2 || cfg.Devices[1].ID != "cam-1" {
+		t.Fatalf("conf.d devices not appended: %+v", cfg.Devices)
+	}
+	if cfg.Site.Location().String() != "Asia/Shanghai" {
+		t.Errorf("default timezone = %v", cfg.Site.Location())
+	}
+	if cfg.Devices[1].Heartbeat.Seconds() != 90 {
+		t.Errorf("heartbeat = %v", cfg.Devices[1].Heartbeat)
+	}
+	if cfg.Site.Name != "第一实验小学" {
+		t.Errorf("name = %q", cfg.Site.Name)
+	}
+}
+
+// TestLoadMistakes: each kind of mistake an installer makes gets an error naming the
+// file, the line and the key.
+func TestLoadMistakes(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string // substrings of the error list, each must appear
+	}{
+		{"yaml syntax", map[string]string{"campusguard.yaml": "site:\n  id: s01\n  name: [unclosed\n"},
+			[]string{"campusguard.yaml:", "not valid YAML"}},
+		{"unknown top-level key", map[string]string{"campusguard.yaml": goodMain + "sirens: []\n"},
+			[]string{"campusguard.yaml:15: sirens: unknown key"}},
+		{"unknown device key", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "    driver: gpio\n", "    driver: gpio\n    colour: red\n", 1)},
+			[]string{"campusguard.yaml:15: devices[0].colour: unknown key"}},
+		{"wrong type", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "number: 1", "number: one", 1)},
+			[]string{"campusguard.yaml:7: site.zones[0].number:"}},
+		{"duration without unit", map[string]string{"campusguard.yaml": goodMain + "    heartbeat: 60\n"},
+			[]string{"devices[0].heartbeat:", "needs a unit"}},
+		{"bad duration", map[string]string{"campusguard.yaml": goodMain + "    heartbeat: 5 minutes\n"},
+			[]string{"campusguard.yaml:15: devices[0].heartbeat: unknown unit"}},
+		{"unknown kind", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "kind: panic", "kind: panik", 1)},
+			[]string{"campusguard.yaml:10: devices[0].kind: unknown device kind \"panik\""}},
+		{"unknown zone", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "zone: gate", "zone: gaet", 1)},
+			[]string{"devices[0].zone: unknown zone \"gaet\""}},
+		{"duplicate device in conf.d", map[string]string{"campusguard.yaml": goodMain,
+			"conf.d/more.yaml": "devices:\n  - id: panic-gate\n    kind: panic\n    driver: gpio\n"},
+			[]string{"conf.d/more.yaml:2: devices[1].id: device \"panic-gate\" is defined twice"}},
+		{"bad timezone", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "  name: 第一实验小学\n", "  name: x\n  timezone: Asia/Beijing\n", 1)},
+			[]string{"campusguard.yaml:4: site.timezone: unknown time zone"}},
+		{"scalar set twice", map[string]string{"campusguard.yaml": goodMain, "conf.d/x.yaml": "site:\n  name: other\n"},
+			[]string{"conf.d/x.yaml:2: site.name: already set in campusguard.yaml:3"}},
+		{"bad listen address", map[string]string{"campusguard.yaml": goodMain + "http:\n  listen: 9810\n"},
+			[]string{"http.listen: \"9810\" is not host:port"}},
+		{"missing site id", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "  id: s01\n", "", 1)},
+			[]string{"site.id: is required"}},
+		{"unknown driver", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "driver: gpio", "driver: zigbee", 1)},
+			[]string{"devices[0].driver: unknown driver \"zigbee\""}},
+		{"not a mapping", map[string]string{"campusguard.yaml": "- a\n- b\n"},
+			[]string{"campusguard.yaml:1: the file must be a mapping"}},
+		{"several at once", map[string]string{"campusguard.yaml": strings.Replace(strings.Replace(goodMain, "kind: panic", "kind: x", 1), "zone: gate", "zone: y", 1)},
+			[]string{"devices[0].kind", "devices[0].zone"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs := load(t, tt.files, nil)
+			if errs == nil {
+				t.Fatal("config loaded without error")
+			}
+			got := errs.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("errors do not mention %q:\n%s", w, got)
+				}
+			}
+			for _, e := range errs.Errs {
+				if e.File == "" {
+					t.Errorf("error without a file: %v", e)
+				}
+			}
+		})
+	}
+}
