@@ -1,0 +1,399 @@
+// Package daemon is campusguard's lifecycle: load and validate the config, start the
+// components in order (provision → validate → start), run the main loop that feeds the
+// rule engine and pings the systemd watchdog, reload on SIGHUP or file change as one
+// transaction, and stop everything cleanly within a bound.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/daemon"
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/internal/broker"
+	"github.com/campusguard/campusguard/internal/config"
+	"github.com/campusguard/campusguard/internal/health"
+)
+
+// Options configures a daemon run.
+type Options struct {
+	Source   config.Source
+	Demo     bool   // the embedded demo campus (broker and simulator on)
+	StateDir string // overrides the config's state_dir ("" = keep)
+	HTTP     string // overrides http.listen ("" = keep)
+	Logger   *slog.Logger
+	Clock    clockwork.Clock
+	// Notify sends a systemd notification; nil uses sd_notify (a no-op outside systemd).
+	Notify func(state string)
+	// WatchInterval is how often config files are polled for changes (0 = 2 s).
+	WatchInterval time.Duration
+	// Ready is called once the daemon serves (tests use it).
+	Ready func(d *Daemon)
+	// Env is the environment for config overrides (nil = the process's).
+	Getenv func(string) string
+}
+
+// Daemon is a running gateway.
+type Daemon struct {
+	opts    Options
+	log     *slog.Logger
+	clock   clockwork.Clock
+	bus     *event.Bus
+	metrics *metrics
+	health  *health.Registry
+	mux     *http.ServeMux
+	httpLn  net.Listener
+	broker  *broker.Broker
+
+	cfg     *config.Config // owned by the main loop
+	info    atomic.Pointer[configInfo]
+	started time.Time
+
+	reloadReq chan reloadRequest
+	wg        sync.WaitGroup
+}
+
+type configInfo struct {
+	Site       string    `json:"site"`
+	SiteName   string    `json:"site_name"`
+	Devices    int       `json:"devices"`
+	Files      []string  `json:"files"`
+	LoadedAt   time.Time `json:"loaded_at"`
+	Generation int       `json:"generation"`
+	LastError  string    `json:"last_reload_error,omitempty"`
+}
+
+type reloadRequest struct {
+	reason string
+	result chan error // nil: nobody waits
+}
+
+// Run loads the config and runs the daemon until ctx ends or SIGTERM/SIGINT.
+func Run(ctx context.Context, opts Options) error {
+	d, err := New(opts)
+	if err != nil {
+		return err
+	}
+	return d.Run(ctx)
+}
+
+// New loads and validates the config; nothing is started yet.
+func New(opts Options) (*Daemon, error) {
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.WatchInterval <= 0 {
+		opts.WatchInterval = 2 * time.Second
+	}
+	if opts.Notify == nil {
+		opts.Notify = func(state string) { _, _ = sd.SdNotify(false, state) }
+	}
+	cfg, err := loadConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = NewLogger(cfg.Log, os.Stderr)
+	}
+	d := &Daemon{
+		opts:      opts,
+		log:       log,
+		clock:     opts.Clock,
+		cfg:       cfg,
+		health:    health.NewRegistry(),
+		mux:       http.NewServeMux(),
+		reloadReq: make(chan reloadRequest, 1),
+	}
+	d.bus = event.NewBus(d.clock.Now)
+	d.metrics = newMetrics(d.bus)
+	d.setInfo(cfg, 1, "")
+	return d, nil
+}
+
+func loadConfig(opts Options) (*config.Config, error) {
+	cfg, err := config.Load(opts.Source, config.Options{Getenv: opts.Getenv})
+	if err != nil {
+		return nil, err
+	}
+	if opts.StateDir != "" {
+		cfg.StateDir = opts.StateDir
+	}
+	if opts.HTTP != "" {
+		cfg.HTTP.Listen = opts.HTTP
+	}
+	if opts.Demo {
+		cfg.Broker.Enabled = true
+	}
+	return cfg, nil
+}
+
+// NewLogger builds the daemon's logger from the log section.
+func NewLogger(c config.LogConfig, w *os.File) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Level))
+	o := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// Bus is the event bus (tests and the simulator publish on it).
+func (d *Daemon) Bus() *event.Bus { return d.bus }
+
+// HTTPAddr is the address the health/metrics listener is bound to.
+func (d *Daemon) HTTPAddr() string { return d.httpLn.Addr().String() }
+
+// Mux is the HTTP mux; the console mounts its pages on it.
+func (d *Daemon) Mux() *http.ServeMux { return d.mux }
+
+// Reload asks the main loop to reload and waits for the outcome.
+func (d *Daemon) Reload(ctx context.Context, reason string) error {
+	r := reloadRequest{reason: reason, result: make(chan error, 1)}
+	select {
+	case d.reloadReq <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.result:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run starts every component, serves until ctx ends or a stop signal arrives, then
+// stops everything within the configured shutdown timeout.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.started = d.clock.Now()
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := d.start(runCtx); err != nil {
+		cancel()
+		d.wait()
+		return err
+	}
+
+	// Everything started: tell systemd, then run the loop.
+	d.opts.Notify("READY=1")
+	d.notifyStatus()
+	d.log.Info("campusguard ready", "site", d.cfg.Site.ID, "devices", len(d.cfg.Devices),
+		"http", d.HTTPAddr(), "startup", d.clock.Since(d.started).Round(time.Millisecond))
+	if d.opts.Ready != nil {
+		d.opts.Ready(d)
+	}
+
+	changed := make(chan struct{}, 1)
+	w := &watcher{clock: d.clock, interval: d.opts.WatchInterval, paths: d.watchPaths}
+	d.goRun("config-watch", func() { w.run(runCtx, changed) })
+
+	err := d.loop(ctx, hup, changed)
+
+	d.opts.Notify("STOPPING=1")
+	d.log.Info("stopping", "timeout", d.cfg.Shutdown.Timeout)
+	cancel()
+	done := make(chan struct{})
+	go func() { d.wait(); close(done) }()
+	select {
+	case <-done:
+		d.log.Info("stopped cleanly")
+	case <-time.After(d.cfg.Shutdown.Timeout):
+		d.log.Error("components did not stop within the shutdown timeout", "timeout", d.cfg.Shutdown.Timeout)
+		return errors.New("shutdown timed out")
+	}
+	return err
+}
+
+// start brings components up in order: state dir, broker, HTTP, drivers, pipeline.
+func (d *Daemon) start(ctx context.Context) error {
+	cfg := d.cfg
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return fmt.Errorf("state dir %s: %w", cfg.StateDir, err)
+	}
+	d.health.Set("config", health.Func(d.configHealth))
+	if cfg.Broker.Enabled {
+		b, err := broker.Start(ctx, broker.Options{Listen: cfg.Broker.Listen, StateDir: filepath.Join(cfg.StateDir, "broker"), Logger: d.log})
+		if err != nil {
+			return err
+		}
+		d.broker = b
+		d.health.Set("broker", b)
+		d.log.Info("embedded MQTT broker listening", "addr", b.Addr())
+	}
+	if err := d.startHTTP(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (d *Daemon) startHTTP(ctx context.Context) error {
+	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http listen %s: %w", d.cfg.HTTP.Listen, err)
+	}
+	d.httpLn = ln
+	d.mux.HandleFunc("GET /healthz", d.serveHealth)
+	d.mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
+	d.mux.HandleFunc("POST /-/reload", d.serveReload)
+	srv := &http.Server{Handler: d.mux, ReadHeaderTimeout: 10 * time.Second}
+	d.goRun("http", func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("http server", "err", err)
+		}
+	})
+	d.goRun("http-stop", func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	})
+	return nil
+}
+
+// loop is the main loop: it evaluates events, handles reloads and proves its own
+// progress to the systemd watchdog.
+func (d *Daemon) loop(ctx context.Context, hup <-chan os.Signal, changed <-chan struct{}) error {
+	in := d.bus.Subscribe("rules", 4096, event.Block)
+	var wdC <-chan time.Time
+	if iv, err := sd.SdWatchdogEnabled(false); err == nil && iv > 0 {
+		t := d.clock.NewTicker(iv / 2)
+		defer t.Stop()
+		wdC = t.Chan()
+		d.log.Info("systemd watchdog enabled", "interval", iv)
+	}
+	status := d.clock.NewTicker(30 * time.Second)
+	defer status.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-in.C():
+			if !ok {
+				return nil
+			}
+			d.handleEvent(ev)
+		case <-wdC:
+			// Reached only when the loop is free: a stuck pipeline stops the pings.
+			d.opts.Notify("WATCHDOG=1")
+		case <-status.Chan():
+			d.notifyStatus()
+		case <-hup:
+			d.doReload("SIGHUP", nil)
+		case <-changed:
+			d.doReload("config files changed", nil)
+		case r := <-d.reloadReq:
+			d.doReload(r.reason, r.result)
+		}
+	}
+}
+
+func (d *Daemon) handleEvent(ev event.Event) {
+	d.metrics.loopEvents.Inc()
+}
+
+// doReload is the reload transaction: load everything into new structs, validate,
+// and swap in one step; on any error nothing changes.
+func (d *Daemon) doReload(reason string, result chan<- error) {
+	d.opts.Notify("RELOADING=1")
+	defer d.opts.Notify("READY=1")
+	cfg, err := loadConfig(d.opts)
+	if err == nil {
+		err = d.apply(cfg)
+	}
+	gen := d.info.Load().Generation
+	if err != nil {
+		d.metrics.reloads.WithLabelValues("rejected").Inc()
+		d.log.Error("config reload rejected; the running config stays", "reason", reason, "err", err)
+		i := *d.info.Load()
+		i.LastError = err.Error()
+		d.info.Store(&i)
+	} else {
+		d.metrics.reloads.WithLabelValues("ok").Inc()
+		d.cfg = cfg
+		d.setInfo(cfg, gen+1, "")
+		d.log.Info("config reloaded", "reason", reason, "generation", gen+1, "devices", len(cfg.Devices))
+	}
+	if result != nil {
+		result <- err
+	}
+	d.notifyStatus()
+}
+
+// apply hands a validated config to the components. Parts whose config did not
+// change keep running untouched.
+func (d *Daemon) apply(cfg *config.Config) error {
+	if cfg.HTTP.Listen != d.cfg.HTTP.Listen || cfg.StateDir != d.cfg.StateDir || cfg.Broker != d.cfg.Broker {
+		d.log.Warn("http.listen, state_dir and broker changes take effect at the next restart")
+	}
+	return nil
+}
+
+func (d *Daemon) setInfo(cfg *config.Config, gen int, lastErr string) {
+	d.info.Store(&configInfo{
+		Site: cfg.Site.ID, SiteName: cfg.Site.Name, Devices: len(cfg.Devices), Files: cfg.Files,
+		LoadedAt: d.clock.Now(), Generation: gen, LastError: lastErr,
+	})
+}
+
+func (d *Daemon) configHealth() health.Status {
+	i := d.info.Load()
+	st := health.Status{State: health.Up, Detail: map[string]any{
+		"site": i.Site, "site_name": i.SiteName, "devices": i.Devices, "generation": i.Generation,
+		"loaded_at": i.LoadedAt, "files": i.Files,
+	}}
+	if i.LastError != "" {
+		st.State = health.Degraded
+		st.Reason = "last reload rejected: " + i.LastError
+	}
+	return st
+}
+
+func (d *Daemon) notifyStatus() {
+	i := d.info.Load()
+	rep := d.health.Check()
+	d.opts.Notify(fmt.Sprintf("STATUS=%s: %d devices, config generation %d, %d events, health %s",
+		i.Site, i.Devices, i.Generation, d.bus.Published(), rep.State))
+}
+
+func (d *Daemon) watchPaths() []string {
+	if d.opts.Source.Dir == "" {
+		return nil // embedded config never changes
+	}
+	return []string{
+		filepath.Join(d.opts.Source.Dir, d.opts.Source.Main),
+		filepath.Join(d.opts.Source.Dir, config.ConfDir),
+	}
+}
+
+// goRun starts a goroutine the daemon waits for at shutdown.
+func (d *Daemon) goRun(name string, f func()) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		f()
+	}()
+}
+
+func (d *Daemon) wait() { d.wg.Wait() }
