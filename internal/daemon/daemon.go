@@ -64,6 +64,7 @@ type Daemon struct {
 	started time.Time
 
 	reloadReq chan reloadRequest
+	loadedFP  [32]byte // the config files' fingerprint when the first config was loaded
 	wg        sync.WaitGroup
 }
 
@@ -102,6 +103,9 @@ func New(opts Options) (*Daemon, error) {
 	if opts.Notify == nil {
 		opts.Notify = func(state string) { _, _ = sd.SdNotify(false, state) }
 	}
+	// Fingerprint the files before reading them: an edit made while loading is then
+	// seen as a change and loaded too.
+	fp := (&watcher{paths: func() []string { return watchPaths(opts.Source) }}).fingerprint()
 	cfg, err := loadConfig(opts)
 	if err != nil {
 		return nil, err
@@ -118,6 +122,7 @@ func New(opts Options) (*Daemon, error) {
 		health:    health.NewRegistry(),
 		mux:       http.NewServeMux(),
 		reloadReq: make(chan reloadRequest, 1),
+		loadedFP:  fp,
 	}
 	d.bus = event.NewBus(d.clock.Now)
 	d.metrics = newMetrics(d.bus)
@@ -196,6 +201,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 
+	changed := make(chan struct{}, 1)
+	w := &watcher{clock: d.clock, interval: d.opts.WatchInterval, paths: d.watchPaths}
+	d.goRun("config-watch", func() { w.run(runCtx, d.loadedFP, changed) })
+
 	// Everything started: tell systemd, then run the loop.
 	d.opts.Notify("READY=1")
 	d.notifyStatus()
@@ -204,10 +213,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.opts.Ready != nil {
 		d.opts.Ready(d)
 	}
-
-	changed := make(chan struct{}, 1)
-	w := &watcher{clock: d.clock, interval: d.opts.WatchInterval, paths: d.watchPaths}
-	d.goRun("config-watch", func() { w.run(runCtx, changed) })
 
 	err := d.loop(ctx, hup, changed)
 
@@ -377,13 +382,15 @@ func (d *Daemon) notifyStatus() {
 		i.Site, i.Devices, i.Generation, d.bus.Published(), rep.State))
 }
 
-func (d *Daemon) watchPaths() []string {
-	if d.opts.Source.Dir == "" {
+func (d *Daemon) watchPaths() []string { return watchPaths(d.opts.Source) }
+
+func watchPaths(src config.Source) []string {
+	if src.Dir == "" {
 		return nil // embedded config never changes
 	}
 	return []string{
-		filepath.Join(d.opts.Source.Dir, d.opts.Source.Main),
-		filepath.Join(d.opts.Source.Dir, config.ConfDir),
+		filepath.Join(src.Dir, src.Main),
+		filepath.Join(src.Dir, config.ConfDir),
 	}
 }
 

@@ -24,8 +24,9 @@ type watcher struct {
 	paths    func() []string // files and directories to watch
 }
 
-func (w *watcher) run(ctx context.Context, changed chan<- struct{}) {
-	last := w.fingerprint()
+// run watches until ctx ends; last is the fingerprint taken when the config in use
+// was loaded, so a change made before run starts is still seen.
+func (w *watcher) run(ctx context.Context, last [32]byte, changed chan<- struct{}) {
 	pending := false
 	t := w.clock.NewTicker(w.interval)
 	defer t.Stop()
