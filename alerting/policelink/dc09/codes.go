@@ -1,0 +1,59 @@
+package dc09
+
+// CIDCode describes a Contact ID event code and its SIA DC-03 equivalents.
+type CIDCode struct {
+	Code       int    // Contact ID event code
+	Meaning    string // short English meaning
+	SIANew     string // SIA code for qualifier 1 (new) and 6; "" = not mapped
+	SIARestore string // SIA code for qualifier 3 (restore); "" = not mapped
+}
+
+// cidCodes is the mapping table of sia-dc09.md, sorted by code.
+var cidCodes = []CIDCode{
+	{100, "medical", "MA", "MH"},
+	{101, "personal emergency", "QA", "QH"},
+	{110, "fire", "FA", "FH"},
+	{120, "panic", "PA", "PH"},
+	{121, "duress", "HA", "HH"},
+	{122, "silent panic", "HA", "HH"},
+	{123, "audible panic", "", ""}, // not mapped by some receivers
+	{137, "tamper", "TA", "TR"},
+	{144, "sensor tamper", "TA", "TR"},
+	{301, "AC loss", "AT", "AR"},
+	{302, "low system battery", "YT", "YR"},
+	{350, "communication trouble", "YC", "YK"},
+	{354, "failure to communicate", "YC", "YK"},
+	{380, "sensor trouble", "YX", "YZ"},
+	{381, "supervision loss (device offline)", "YC", "YK"},
+	{602, "periodic test", "RP", ""},
+}
+
+// CIDCodes returns a copy of the known Contact ID codes, sorted by code.
+func CIDCodes() []CIDCode { return append([]CIDCode(nil), cidCodes...) }
+
+// LookupCID returns the table entry for a Contact ID event code.
+func LookupCID(code int) (CIDCode, bool) {
+	for _, c := range cidCodes {
+		if c.Code == code {
+			return c, true
+		}
+	}
+	return CIDCode{}, false
+}
+
+// SIACode returns the SIA DC-03 two-letter code equivalent to a Contact ID
+// event: the "new" code for qualifiers 1 and 6, the "restore" code for 3.
+// ok is false when the code or that direction is not mapped.
+func SIACode(c CID) (code string, ok bool) {
+	e, found := LookupCID(c.Code)
+	if !found {
+		return "", false
+	}
+	switch c.Qualifier {
+	case QualifierNew, QualifierPrevious:
+		code = e.SIANew
+	case QualifierRestore:
+		code = e.SIARestore
+	}
+	return code, code != ""
+}

@@ -1,0 +1,7 @@
+// Package dc09test provides a real loopback SIA DC-09 alarm receiver for
+// tests of the police link: it listens on 127.0.0.1 over TCP and/or UDP,
+// decodes what it receives with package dc09, answers ACK, NAK, DUH or
+// nothing as scripted, keeps its own clock (offset and acceptance window like
+// a real receiver, to exercise NAK time correction), and records every frame
+// in order so that tests can wait for N messages without sleeping.
+package dc09test
