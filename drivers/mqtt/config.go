@@ -1,0 +1,509 @@
+package mqtt
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/internal/site"
+)
+
+// Defaults applied by SetDefaults.
+const (
+	DefaultKeepAlive            = 30 * time.Second
+	DefaultConnectTimeout       = 10 * time.Second
+	DefaultMaxReconnectInterval = time.Minute
+	DefaultQoS                  = 1
+	DefaultMaxPayload           = 64 << 10 // bytes
+	DefaultRate                 = 20       // events per second per device
+	DefaultBurst                = 40
+)
+
+// Time formats of TimeConfig.Format.
+const (
+	TimeRFC3339 = "rfc3339"
+	TimeUnix    = "unix"
+	TimeUnixMS  = "unix_ms"
+	TimeNone    = "none"
+)
+
+// Field types of FieldMap.Type ("" keeps the JSON type: string, float or bool).
+const (
+	FieldString = "string"
+	FieldFloat  = "float"
+	FieldInt    = "int"
+	FieldBool   = "bool"
+)
+
+// Config is the "mqtt" section: the brokers and the topic mappings.
+type Config struct {
+	Brokers  []BrokerConfig  `mapstructure:"brokers"`
+	Mappings []MappingConfig `mapstructure:"mappings"`
+}
+
+// BrokerConfig is one broker connection.
+type BrokerConfig struct {
+	// Name identifies the broker in mappings, metrics and health.
+	Name string `mapstructure:"name"`
+	// URL is tcp://host:1883, ssl://host:8883 (also tls://, mqtts://), ws:// or wss://.
+	URL string `mapstructure:"url"`
+	// ClientID must be stable for the persistent session; default campusguard-<site>-<name>.
+	ClientID string `mapstructure:"client_id"`
+	Username string `mapstructure:"username"`
+	// Password in clear (prefer PasswordFile or CAMPUSGUARD_MQTT_<NAME>_PASSWORD).
+	Password string `mapstructure:"password"`
+	// PasswordFile is read by ResolveSecrets (trailing newline removed).
+	PasswordFile string `mapstructure:"password_file"`
+	// CAFile is a PEM bundle of CAs trusted for the broker (default: system roots).
+	CAFile string `mapstructure:"ca_file"`
+	// CertFile and KeyFile are the client certificate and key (PEM), both or neither.
+	CertFile           string        `mapstructure:"cert_file"`
+	KeyFile            string        `mapstructure:"key_file"`
+	InsecureSkipVerify bool          `mapstructure:"insecure_skip_verify"`
+	KeepAlive          time.Duration `mapstructure:"keep_alive"`
+	ConnectTimeout     time.Duration `mapstructure:"connect_timeout"`
+	// MaxReconnectInterval caps the reconnect back-off.
+	MaxReconnectInterval time.Duration `mapstructure:"max_reconnect_interval"`
+	// StoreDir holds paho's file store (messages in flight); default <state>/mqtt/<name>.
+	StoreDir string `mapstructure:"store_dir"`
+	// QoS of the subscriptions (0 or 1; default 1). A mapping may set its own.
+	QoS *int `mapstructure:"qos"`
+}
+
+// MappingConfig maps the messages of one topic filter to events of one device kind.
+type MappingConfig struct {
+	// Name identifies the mapping in logs (and the rate-limit buckets).
+	Name string `mapstructure:"name"`
+	// Broker is the name of the broker to subscribe on.
+	Broker string `mapstructure:"broker"`
+	// Topic is a filter with + and # wildcards: school/+/kitchen/+/ai.
+	Topic string `mapstructure:"topic"`
+	// Kind is the device kind; every device this mapping resolves must have it.
+	Kind event.Kind `mapstructure:"kind"`
+	// QoS of this subscription (default: the broker's).
+	QoS *int `mapstructure:"qos"`
+	// DeviceID says where the device id is: a topic level or a payload field.
+	DeviceID DeviceIDConfig `mapstructure:"device_id"`
+	// Type says what the event type is.
+	Type TypeConfig `mapstructure:"type"`
+	// Time says where the device's timestamp is.
+	Time TimeConfig `mapstructure:"time"`
+	// Fields are copied from the payload into the event.
+	Fields []FieldMap `mapstructure:"fields"`
+	// Const are fields added to every event of this mapping.
+	Const map[string]any `mapstructure:"const"`
+	// Status makes this an online/offline (last will) topic: its events are "online"
+	// or "offline" and Type, Time and Fields are not used.
+	Status *StatusConfig `mapstructure:"status"`
+	// MaxPayload is the largest payload accepted, in bytes (default 64 KiB).
+	MaxPayload int `mapstructure:"max_payload"`
+	// RateLimit is the per-device token bucket.
+	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
+}
+
+// DeviceIDConfig locates the device id: exactly one of TopicLevel and Field.
+type DeviceIDConfig struct {
+	// TopicLevel is the 0-based level of the topic (negative counts from the end:
+	// -1 is the last level).
+	TopicLevel *int `mapstructure:"topic_level"`
+	// Field is a dotted JSON path in the payload (a string or integer value).
+	Field string `mapstructure:"field"`
+	// Prefix and Suffix are added around the value found: prefix "kitchen-" turns
+	// "cam-2" into "kitchen-cam-2".
+	Prefix string `mapstructure:"prefix"`
+	Suffix string `mapstructure:"suffix"`
+	// Map renames vendor ids to device ids (applied before Prefix/Suffix are added).
+	Map map[string]string `mapstructure:"map"`
+}
+
+// TypeConfig says what the event type is: Const, or the value of Field (a string,
+// bool or number, in its text form) looked up in Map.
+type TypeConfig struct {
+	Field string `mapstructure:"field"`
+	Const string `mapstructure:"const"`
+	// Map translates values (vendor name → our type). Keys are matched exactly, then in
+	// lower case (viper lower-cases map keys).
+	Map map[string]string `mapstructure:"map"`
+	// Default is the type when Field is absent or its value is not in Map. Without a
+	// Default, an absent Field is a missing_field error, a value not in a non-empty Map
+	// a bad_value error, and with no Map the value itself is the type.
+	Default string `mapstructure:"default"`
+}
+
+// TimeConfig locates the device timestamp.
+type TimeConfig struct {
+	Field string `mapstructure:"field"`
+	// Format is rfc3339, unix (seconds, may be fractional), unix_ms or none.
+	Format string `mapstructure:"format"`
+	// Required makes a missing timestamp an error (default: the event has no device time).
+	Required bool `mapstructure:"required"`
+}
+
+// FieldMap copies one payload value into an event field.
+type FieldMap struct {
+	// Name of the event field.
+	Name string `mapstructure:"name"`
+	// Path is a dotted JSON path in the payload (default: Name).
+	Path string `mapstructure:"path"`
+	// Type is string, float, int or bool ("" = as the JSON has it). Numbers given as
+	// strings are accepted for float and int, "true"/"false" for bool.
+	Type string `mapstructure:"type"`
+	// Required makes a missing (or null) value an error.
+	Required bool `mapstructure:"required"`
+	// Map translates string values (vendor name → our name), like TypeConfig.Map;
+	// values not in it pass through unchanged (a new vendor name still arrives).
+	Map map[string]string `mapstructure:"map"`
+}
+
+// StatusConfig decodes an online/offline topic (often a device's last will).
+type StatusConfig struct {
+	// Field is the JSON path of the status value; "" means the whole payload is the value
+	// (plain text, surrounding space ignored).
+	Field string `mapstructure:"field"`
+	// Online and Offline list the values meaning each state (compared case-insensitively;
+	// defaults: online/1/true and offline/0/false).
+	Online  []string `mapstructure:"online"`
+	Offline []string `mapstructure:"offline"`
+}
+
+// RateLimitConfig is a token bucket per device.
+type RateLimitConfig struct {
+	// Rate is the sustained events per second (default 20; negative: no limit).
+	Rate float64 `mapstructure:"rate"`
+	// Burst is the bucket size (default 2×Rate, at least 1).
+	Burst int `mapstructure:"burst"`
+}
+
+// SetDefaults fills unset values. siteID and stateDir derive the client id
+// (campusguard-<site>-<name>) and the store dir (<stateDir>/mqtt/<name>).
+func (c *Config) SetDefaults(siteID, stateDir string) {
+	for i := range c.Brokers {
+		b := &c.Brokers[i]
+		if b.ClientID == "" {
+			b.ClientID = "campusguard-" + siteID + "-" + b.Name
+		}
+		if b.StoreDir == "" && stateDir != "" {
+			b.StoreDir = filepath.Join(stateDir, "mqtt", b.Name)
+		}
+		if b.KeepAlive == 0 {
+			b.KeepAlive = DefaultKeepAlive
+		}
+		if b.ConnectTimeout == 0 {
+			b.ConnectTimeout = DefaultConnectTimeout
+		}
+		if b.MaxReconnectInterval == 0 {
+			b.MaxReconnectInterval = DefaultMaxReconnectInterval
+		}
+		if b.QoS == nil {
+			q := DefaultQoS
+			b.QoS = &q
+		}
+	}
+	for i := range c.Mappings {
+		c.Mappings[i].SetDefaults()
+	}
+}
+
+// SetDefaults fills the mapping's unset values.
+func (m *MappingConfig) SetDefaults() {
+	if m.MaxPayload == 0 {
+		m.MaxPayload = DefaultMaxPayload
+	}
+	if m.Time.Format == "" {
+		if m.Time.Field == "" {
+			m.Time.Format = TimeNone
+		} else {
+			m.Time.Format = TimeRFC3339
+		}
+	}
+	if m.RateLimit.Rate == 0 {
+		m.RateLimit.Rate = DefaultRate
+	}
+	if m.RateLimit.Burst == 0 {
+		m.RateLimit.Burst = max(1, int(2*m.RateLimit.Rate))
+	}
+	for i := range m.Fields {
+		if m.Fields[i].Path == "" {
+			m.Fields[i].Path = m.Fields[i].Name
+		}
+	}
+	if m.Status != nil {
+		if len(m.Status.Online) == 0 {
+			m.Status.Online = []string{"online", "1", "true"}
+		}
+		if len(m.Status.Offline) == 0 {
+			m.Status.Offline = []string{"offline", "0", "false"}
+		}
+	}
+}
+
+// EnvPasswordVar is the environment variable that overrides broker name's password:
+// CAMPUSGUARD_MQTT_<NAME>_PASSWORD, the name upper-cased with every other character
+// than letters and digits turned into '_'.
+func EnvPasswordVar(name string) string {
+	b := []byte(strings.ToUpper(name))
+	for i, c := range b {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			b[i] = '_'
+		}
+	}
+	return "CAMPUSGUARD_MQTT_" + string(b) + "_PASSWORD"
+}
+
+// ResolveSecrets fills each broker's Password: from the environment variable
+// EnvPasswordVar(name) when set (getenv nil = os.Getenv), else from PasswordFile when
+// set. The error is a *cfgerr.List naming brokers[i].password_file for unreadable files.
+func (c *Config) ResolveSecrets(getenv func(string) string) error {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var errs cfgerr.List
+	for i := range c.Brokers {
+		b := &c.Brokers[i]
+		if v := getenv(EnvPasswordVar(b.Name)); v != "" {
+			b.Password = v
+			continue
+		}
+		if b.PasswordFile == "" {
+			continue
+		}
+		data, err := os.ReadFile(b.PasswordFile)
+		if err != nil {
+			errs.Add(cfgerr.Index("brokers", i)+".password_file", "cannot read: %v", err)
+			continue
+		}
+		b.Password = strings.TrimRight(string(data), "\r\n")
+	}
+	return errs.Err()
+}
+
+// Validate records every problem; keys are relative to the mqtt section.
+func (c *Config) Validate(errs *cfgerr.List) {
+	names := map[string]bool{}
+	ids := map[string]string{}
+	for i := range c.Brokers {
+		key := cfgerr.Index("brokers", i)
+		b := &c.Brokers[i]
+		b.Validate(key, errs)
+		if names[b.Name] {
+			errs.Add(key+".name", "broker %q is defined twice", b.Name)
+		}
+		names[b.Name] = true
+		if b.ClientID != "" {
+			if other, dup := ids[b.ClientID]; dup {
+				errs.Add(key+".client_id", "client id %q is also used by broker %q", b.ClientID, other)
+			}
+			ids[b.ClientID] = b.Name
+		}
+	}
+	mnames := map[string]bool{}
+	for i := range c.Mappings {
+		key := cfgerr.Index("mappings", i)
+		m := &c.Mappings[i]
+		m.Validate(key, errs)
+		if m.Name != "" && mnames[m.Name] {
+			errs.Add(key+".name", "mapping %q is defined twice", m.Name)
+		}
+		mnames[m.Name] = true
+		if m.Broker == "" {
+			errs.Add(key+".broker", "is required")
+		} else if !names[m.Broker] {
+			errs.Add(key+".broker", "unknown broker %q", m.Broker)
+		}
+	}
+}
+
+// ValidateDevices checks the site's devices against the mappings: every device with
+// driver "mqtt" must have a kind some mapping produces. Keys are "devices[i]...".
+func (c *Config) ValidateDevices(devs []site.Device, errs *cfgerr.List) {
+	kinds := map[event.Kind]bool{}
+	for _, m := range c.Mappings {
+		kinds[m.Kind] = true
+	}
+	for i, d := range devs {
+		if d.Driver == "mqtt" && !kinds[d.Kind] {
+			errs.Add(cfgerr.Index("devices", i)+".kind", "device %q has driver mqtt but no mqtt mapping produces kind %q", d.ID, d.Kind)
+		}
+	}
+}
+
+// Validate records the broker's problems under key.
+func (b *BrokerConfig) Validate(key string, errs *cfgerr.List) {
+	if b.Name == "" {
+		errs.Add(key+".name", "is required")
+	} else if !site.ValidID(b.Name) {
+		errs.Add(key+".name", "%q is not a valid name (letters, digits, _ . - only)", b.Name)
+	}
+	if b.URL == "" {
+		errs.Add(key+".url", "is required (tcp://host:1883, ssl://host:8883, ws://host/mqtt)")
+	} else if u, err := url.Parse(b.URL); err != nil {
+		errs.Add(key+".url", "not a URL: %v", err)
+	} else {
+		switch u.Scheme {
+		case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
+		default:
+			errs.Add(key+".url", "scheme %q is not one of tcp, ssl, tls, mqtts, ws, wss", u.Scheme)
+		}
+		if u.Host == "" {
+			errs.Add(key+".url", "has no host")
+		}
+	}
+	if b.ClientID == "" {
+		errs.Add(key+".client_id", "is required (a stable id keeps the persistent session)")
+	} else if len(b.ClientID) > 65535 {
+		errs.Add(key+".client_id", "is too long")
+	}
+	if (b.CertFile == "") != (b.KeyFile == "") {
+		errs.Add(key+".cert_file", "cert_file and key_file go together")
+	}
+	for _, f := range []struct{ k, v string }{{"ca_file", b.CAFile}, {"cert_file", b.CertFile}, {"key_file", b.KeyFile}} {
+		if f.v != "" {
+			if _, err := os.Stat(f.v); err != nil {
+				errs.Add(key+"."+f.k, "%v", err)
+			}
+		}
+	}
+	if b.Password != "" && b.Username == "" {
+		errs.Add(key+".username", "is required with a password")
+	}
+	if b.KeepAlive < 0 {
+		errs.Add(key+".keep_alive", "must not be negative")
+	}
+	if b.ConnectTimeout < 0 {
+		errs.Add(key+".connect_timeout", "must not be negative")
+	}
+	if b.MaxReconnectInterval < 0 {
+		errs.Add(key+".max_reconnect_interval", "must not be negative")
+	}
+	if b.StoreDir == "" {
+		errs.Add(key+".store_dir", "is required (a file store keeps QoS 1 messages in flight across restarts)")
+	}
+	if b.QoS != nil && (*b.QoS < 0 || *b.QoS > 1) {
+		errs.Add(key+".qos", "must be 0 or 1, not %d", *b.QoS)
+	}
+}
+
+// Validate records the mapping's problems under key (the broker reference is checked
+// by Config.Validate).
+func (m *MappingConfig) Validate(key string, errs *cfgerr.List) {
+	if m.Name == "" {
+		errs.Add(key+".name", "is required")
+	}
+	if err := validFilter(m.Topic); err != nil {
+		errs.Add(key+".topic", "%v", err)
+	}
+	if !m.Kind.Valid() {
+		errs.Add(key+".kind", "unknown device kind %q (want one of %v)", m.Kind, event.Kinds)
+	}
+	if m.QoS != nil && (*m.QoS < 0 || *m.QoS > 1) {
+		errs.Add(key+".qos", "must be 0 or 1, not %d", *m.QoS)
+	}
+	d := m.DeviceID
+	switch {
+	case d.TopicLevel == nil && d.Field == "":
+		errs.Add(key+".device_id", "needs topic_level or field")
+	case d.TopicLevel != nil && d.Field != "":
+		errs.Add(key+".device_id", "topic_level and field exclude each other")
+	case d.TopicLevel != nil && m.Topic != "":
+		n := len(strings.Split(m.Topic, "/"))
+		l := *d.TopicLevel
+		if strings.HasSuffix(m.Topic, "#") {
+			if l >= n-1 || l < 0 {
+				errs.Add(key+".device_id.topic_level", "level %d is not a fixed level of %q", l, m.Topic)
+			}
+		} else if l >= n || l < -n {
+			errs.Add(key+".device_id.topic_level", "level %d is outside the %d levels of %q", l, n, m.Topic)
+		}
+	case d.Field != "":
+		validPath(key+".device_id.field", d.Field, errs)
+	}
+	if m.Status != nil {
+		if m.Status.Field != "" {
+			validPath(key+".status.field", m.Status.Field, errs)
+		}
+		seen := map[string]bool{}
+		for _, v := range append(append([]string(nil), m.Status.Online...), m.Status.Offline...) {
+			l := strings.ToLower(strings.TrimSpace(v))
+			if seen[l] {
+				errs.Add(key+".status", "value %q is listed twice", v)
+			}
+			seen[l] = true
+		}
+	} else {
+		t := m.Type
+		switch {
+		case t.Field == "" && t.Const == "":
+			errs.Add(key+".type", "needs field or const")
+		case t.Field != "" && t.Const != "":
+			errs.Add(key+".type", "field and const exclude each other")
+		case t.Field != "":
+			validPath(key+".type.field", t.Field, errs)
+		}
+	}
+	switch m.Time.Format {
+	case TimeRFC3339, TimeUnix, TimeUnixMS:
+		if m.Time.Field == "" {
+			errs.Add(key+".time.field", "is required with format %q", m.Time.Format)
+		} else {
+			validPath(key+".time.field", m.Time.Field, errs)
+		}
+	case TimeNone:
+		if m.Time.Field != "" {
+			errs.Add(key+".time.format", "is none but a field is named")
+		}
+	default:
+		errs.Add(key+".time.format", "unknown format %q (want rfc3339, unix, unix_ms or none)", m.Time.Format)
+	}
+	names := map[string]bool{}
+	for i, f := range m.Fields {
+		fk := cfgerr.Index(key+".fields", i)
+		if f.Name == "" {
+			errs.Add(fk+".name", "is required")
+		} else if names[f.Name] {
+			errs.Add(fk+".name", "field %q is mapped twice", f.Name)
+		}
+		names[f.Name] = true
+		if f.Path != "" {
+			validPath(fk+".path", f.Path, errs)
+		}
+		switch f.Type {
+		case "", FieldString, FieldFloat, FieldInt, FieldBool:
+		default:
+			errs.Add(fk+".type", "unknown type %q (want string, float, int or bool)", f.Type)
+		}
+		if len(f.Map) > 0 && f.Type != "" && f.Type != FieldString {
+			errs.Add(fk+".map", "maps only string fields")
+		}
+	}
+	for k, v := range m.Const {
+		if _, err := event.Normalize(v); err != nil {
+			errs.Add(key+".const."+k, "%v (want a string, number or bool)", err)
+		}
+		if names[k] {
+			errs.Add(key+".const."+k, "is also a mapped field")
+		}
+	}
+	if m.MaxPayload < 0 {
+		errs.Add(key+".max_payload", "must not be negative")
+	}
+	if m.RateLimit.Rate > 0 && m.RateLimit.Burst < 1 {
+		errs.Add(key+".rate_limit.burst", "must be at least 1")
+	}
+}
+
+func validPath(key, p string, errs *cfgerr.List) {
+	for _, part := range strings.Split(p, ".") {
+		if part == "" {
+			errs.Add(key, "path %q has an empty element", p)
+			return
+		}
+	}
+}
+
+// String names the broker for logs and errors.
+func (b *BrokerConfig) String() string { return fmt.Sprintf("%s (%s)", b.Name, b.URL) }

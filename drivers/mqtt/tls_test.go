@@ -1,0 +1,99 @@
+package mqtt
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// writeCert issues a certificate signed by parent (self-signed when parent is nil) and
+// writes cert and key as PEM files named name.crt and name.key in dir.
+func writeCert(t *testing.T, dir, name string, tmpl *x509.Certificate, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(file, typ string, b []byte) {
+		if err := os.WriteFile(filepath.Join(dir, file), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(name+".crt", "CERTIFICATE", der)
+	write(name+".key", "EC PRIVATE KEY", kder)
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, key
+}
+
+// TestTLSClientCertAndPassword: ssl:// with a private CA, a client certificate and a
+// password taken from the environment override, against a real Mosquitto.
+func TestTLSClientCertAndPassword(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/mosquitto_passwd"); err != nil {
+		needServer(t, "mosquitto_passwd is not installed")
+	}
+	dir := t.TempDir()
+	now := time.Now()
+	ca, caKey := writeCert(t, dir, "ca", &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test ca"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}, nil, nil)
+	writeCert(t, dir, "server", &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}, ca, caKey)
+	writeCert(t, dir, "client", &x509.Certificate{
+		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "gateway"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
+	}, ca, caKey)
+	pwfile := filepath.Join(dir, "passwd")
+	if out, err := exec.Command("/usr/bin/mosquitto_passwd", "-c", "-b", pwfile, "gw", "pa55").CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd: %v %s", err, out)
+	}
+	m := startMosquitto(t, "cafile "+filepath.Join(dir, "ca.crt")+"\ncertfile "+filepath.Join(dir, "server.crt")+
+		"\nkeyfile "+filepath.Join(dir, "server.key")+"\nrequire_certificate true\npassword_file "+pwfile+"\nallow_anonymous false\n")
+
+	cfg := kitchenConfig(t, m.url("ssl"), t.TempDir())
+	b := &cfg.Brokers[0]
+	b.Username = "gw"
+	b.PasswordFile = filepath.Join(dir, "wrong-password")
+	if err := os.WriteFile(b.PasswordFile, []byte("wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.CAFile, b.CertFile, b.KeyFile = filepath.Join(dir, "ca.crt"), filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
+	env := map[string]string{EnvPasswordVar("campus"): "pa55"} // the override wins over the file
+	if err := cfg.ResolveSecrets(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	h := startDriver(t, cfg)
+	if err := h.d.Publish(t.Context(), "campus", "school/s01/kitchen/cam-1/ai", 1, false, []byte(detection(3))); err != nil {
+		t.Fatal(err)
+	}
+	if e := h.next(); e.DeviceID != "cam-1" || e.Fields["channel"] != int64(3) {
+		t.Fatalf("got %v", e)
+	}
+}

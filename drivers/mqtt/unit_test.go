@@ -1,0 +1,223 @@
+package mqtt
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/internal/site"
+)
+
+func TestMatchTopic(t *testing.T) {
+	tests := []struct {
+		filter, topic string
+		want          bool
+	}{
+		{"school/+/kitchen/+/ai", "school/s01/kitchen/cam-2/ai", true},
+		{"school/+/kitchen/+/ai", "school/s01/kitchen/cam-2/status", false},
+		{"school/+/kitchen/+/ai", "school/s01/kitchen/cam-2/ai/x", false},
+		{"school/+/kitchen/+/ai", "school/s01/kitchen/ai", false},
+		{"school/#", "school", true},
+		{"school/#", "school/a/b", true},
+		{"#", "a/b", true},
+		{"#", "$SYS/x", false},
+		{"+/x", "$SYS/x", false},
+		{"a/+", "a/", true},
+		{"a/+", "a", false},
+		{"a/b", "a/b", true},
+		{"a/b", "a/bc", false},
+		{"+", "a", true},
+		{"+", "a/b", false},
+	}
+	for _, tt := range tests {
+		if got := matchTopic(tt.filter, tt.topic); got != tt.want {
+			t.Errorf("matchTopic(%q, %q) = %v", tt.filter, tt.topic, got)
+		}
+	}
+	for _, bad := range []string{"", "a/#/b", "a+/b", "a/b#"} {
+		if validFilter(bad) == nil {
+			t.Errorf("filter %q accepted", bad)
+		}
+	}
+}
+
+func TestTopicLevel(t *testing.T) {
+	tests := []struct {
+		topic string
+		i     int
+		want  string
+		ok    bool
+	}{
+		{"a/b/c", 0, "a", true}, {"a/b/c", 2, "c", true}, {"a/b/c", 3, "", false},
+		{"a/b/c", -1, "c", true}, {"a/b/c", -3, "a", true}, {"a/b/c", -4, "", false},
+	}
+	for _, tt := range tests {
+		got, ok := topicLevel(tt.topic, tt.i)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("topicLevel(%q, %d) = %q %v", tt.topic, tt.i, got, ok)
+		}
+	}
+}
+
+func TestBucket(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newLimiter()
+	cfg := RateLimitConfig{Rate: 2, Burst: 3}
+	var got []bool
+	for range 5 {
+		got = append(got, l.allow("m", "d", cfg, now))
+	}
+	if want := []bool{true, true, true, false, false}; !equalBools(got, want) {
+		t.Fatalf("burst: %v", got)
+	}
+	if !l.allow("m", "other", cfg, now) {
+		t.Error("one device's bucket starved another")
+	}
+	now = now.Add(500 * time.Millisecond) // one token back
+	if !l.allow("m", "d", cfg, now) || l.allow("m", "d", cfg, now) {
+		t.Error("refill")
+	}
+	if !l.allow("m", "d", RateLimitConfig{Rate: -1}, now) {
+		t.Error("negative rate limits")
+	}
+}
+
+func equalBools(a, b []bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestLogGate(t *testing.T) {
+	g := newLogGate(time.Minute)
+	now := time.Unix(0, 0)
+	if ok, _ := g.allow("a", now); !ok {
+		t.Fatal("first line held")
+	}
+	for i := range 3 {
+		if ok, _ := g.allow("a", now.Add(time.Duration(i)*time.Second)); ok {
+			t.Fatal("second line within a minute let through")
+		}
+	}
+	if ok, _ := g.allow("b", now); !ok {
+		t.Error("another device held back")
+	}
+	if ok, n := g.allow("a", now.Add(time.Minute)); !ok || n != 3 {
+		t.Errorf("after a minute: %v, suppressed %d", ok, n)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := func() Config {
+		c := Config{
+			Brokers: []BrokerConfig{{Name: "campus", URL: "tcp://127.0.0.1:1883"}},
+			Mappings: []MappingConfig{{Name: "m", Broker: "campus", Topic: "a/+/b", Kind: event.KindPanic,
+				DeviceID: DeviceIDConfig{TopicLevel: intp(1)}, Type: TypeConfig{Const: "pressed"}}},
+		}
+		return c
+	}
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		keys []string
+	}{
+		{"ok", func(*Config) {}, nil},
+		{"bad url", func(c *Config) { c.Brokers[0].URL = "http://x" }, []string{"brokers[0].url"}},
+		{"cert without key", func(c *Config) { c.Brokers[0].CertFile = "/nonexistent" },
+			[]string{"brokers[0].cert_file", "brokers[0].cert_file"}},
+		{"qos 2", func(c *Config) { c.Brokers[0].QoS = intp(2) }, []string{"brokers[0].qos"}},
+		{"duplicate broker", func(c *Config) { c.Brokers = append(c.Brokers, c.Brokers[0]) },
+			[]string{"brokers[1].name", "brokers[1].client_id"}},
+		{"unknown broker", func(c *Config) { c.Mappings[0].Broker = "x" }, []string{"mappings[0].broker"}},
+		{"bad topic", func(c *Config) { c.Mappings[0].Topic = "a/#/b" }, []string{"mappings[0].topic"}},
+		{"bad kind", func(c *Config) { c.Mappings[0].Kind = "toaster" }, []string{"mappings[0].kind"}},
+		{"level out of topic", func(c *Config) { c.Mappings[0].DeviceID.TopicLevel = intp(5) },
+			[]string{"mappings[0].device_id.topic_level"}},
+		{"no device id", func(c *Config) { c.Mappings[0].DeviceID = DeviceIDConfig{} }, []string{"mappings[0].device_id"}},
+		{"no type", func(c *Config) { c.Mappings[0].Type = TypeConfig{} }, []string{"mappings[0].type"}},
+		{"time without field", func(c *Config) { c.Mappings[0].Time.Format = TimeUnix }, []string{"mappings[0].time.field"}},
+		{"bad time format", func(c *Config) { c.Mappings[0].Time = TimeConfig{Field: "t", Format: "iso"} },
+			[]string{"mappings[0].time.format"}},
+		{"bad field", func(c *Config) {
+			c.Mappings[0].Fields = []FieldMap{{Name: "x", Type: "double"}, {Name: "x", Path: "a..b"}}
+		}, []string{"mappings[0].fields[0].type", "mappings[0].fields[1].name", "mappings[0].fields[1].path"}},
+		{"bad const", func(c *Config) { c.Mappings[0].Const = map[string]any{"k": []int{1}} }, []string{"mappings[0].const.k"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good()
+			tt.mod(&c)
+			c.SetDefaults("s01", "/var/lib/campusguard")
+			var errs cfgerr.List
+			c.Validate(&errs)
+			var keys []string
+			for _, e := range errs.Errs {
+				keys = append(keys, e.Key)
+			}
+			if strings.Join(keys, ",") != strings.Join(tt.keys, ",") {
+				t.Errorf("keys %v, want %v (%v)", keys, tt.keys, errs.Err())
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c := Config{Brokers: []BrokerConfig{{Name: "campus"}}, Mappings: []MappingConfig{{Fields: []FieldMap{{Name: "x"}}}}}
+	c.SetDefaults("s01", "/var/lib/campusguard")
+	b, m := c.Brokers[0], c.Mappings[0]
+	if b.ClientID != "campusguard-s01-campus" || b.StoreDir != "/var/lib/campusguard/mqtt/campus" || *b.QoS != 1 ||
+		b.KeepAlive != DefaultKeepAlive {
+		t.Errorf("broker defaults %+v", b)
+	}
+	if m.MaxPayload != DefaultMaxPayload || m.RateLimit.Rate != DefaultRate || m.RateLimit.Burst != DefaultBurst ||
+		m.Time.Format != TimeNone || m.Fields[0].Path != "x" {
+		t.Errorf("mapping defaults %+v", m)
+	}
+}
+
+func TestValidateDevices(t *testing.T) {
+	c := Config{Mappings: []MappingConfig{{Kind: event.KindKitchenCamera}}}
+	var errs cfgerr.List
+	c.ValidateDevices([]site.Device{
+		{ID: "cam", Kind: event.KindKitchenCamera, Driver: "mqtt"},
+		{ID: "btn", Kind: event.KindPanic, Driver: "gpio"},
+		{ID: "radar", Kind: event.KindAntiFall, Driver: "mqtt"},
+	}, &errs)
+	if errs.Len() != 1 || errs.Errs[0].Key != "devices[2].kind" {
+		t.Errorf("%v", errs.Err())
+	}
+}
+
+func TestResolveSecrets(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Config{Brokers: []BrokerConfig{
+		{Name: "campus", PasswordFile: pw},
+		{Name: "cloud-1", PasswordFile: pw},
+		{Name: "gone", PasswordFile: filepath.Join(dir, "missing")},
+	}}
+	if EnvPasswordVar("cloud-1") != "CAMPUSGUARD_MQTT_CLOUD_1_PASSWORD" {
+		t.Errorf("env var %s", EnvPasswordVar("cloud-1"))
+	}
+	env := map[string]string{"CAMPUSGUARD_MQTT_CLOUD_1_PASSWORD": "from-env"}
+	err := c.ResolveSecrets(func(k string) string { return env[k] })
+	if c.Brokers[0].Password != "s3cret" || c.Brokers[1].Password != "from-env" {
+		t.Errorf("passwords %q %q", c.Brokers[0].Password, c.Brokers[1].Password)
+	}
+	if l := cfgerr.As(err); err == nil || l.Errs[0].Key != "brokers[2].password_file" {
+		t.Errorf("err %v", err)
+	}
+}
