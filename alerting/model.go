@@ -94,8 +94,9 @@ type Alarm struct {
 	Cleared    bool              `json:"cleared"`            // the rule's condition has cleared (a latched alarm waits for reset)
 	Silenced   bool              `json:"silenced,omitempty"` // notifications muted by a silence
 	Inhibited  bool              `json:"inhibited,omitempty"`
-	Test       bool              `json:"test,omitempty"` // raised in test mode (Contact ID 601/602, shown as a test)
-	Count      int               `json:"count"`          // how many times the instance fired while this alarm was open
+	Disarmed   bool              `json:"disarmed,omitempty"` // raised in a disarmed zone: journaled, not notified
+	Test       bool              `json:"test,omitempty"`     // raised in test mode (Contact ID 601/602, shown as a test)
+	Count      int               `json:"count"`              // how many times the instance fired while this alarm was open
 	FiredAt    time.Time         `json:"fired_at"`
 	LastAt     time.Time         `json:"last_at"`
 	AckedAt    time.Time         `json:"acked_at,omitzero"`

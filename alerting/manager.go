@@ -1,0 +1,849 @@
+package alerting
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/internal/site"
+)
+
+// Errors of the operations API.
+var (
+	ErrNotFound     = errors.New("no such open alarm")
+	ErrAlreadyAcked = errors.New("alarm already acknowledged")
+	ErrNoPerson     = errors.New("who did it is required")
+	ErrUnknownZone  = errors.New("unknown zone")
+)
+
+// LocalOutput is the on-site sound and light (siren, strobe). The Manager calls it
+// before and in parallel with the journal commit, so the siren never waits for the
+// disk: implementations must return at once (no disk, no network, no lock held long).
+type LocalOutput interface {
+	// Sound starts (or restarts) the on-site alarm for a: it fired, or fired again.
+	Sound(a Alarm)
+	// Silence stops the on-site alarm for a: staff acknowledged or reset it.
+	Silence(a Alarm)
+}
+
+// MandatorySink is implemented by sinks that must receive every panic alarm whatever
+// the silences, inhibition, arming and routing (the police link, GB 50394).
+type MandatorySink interface {
+	Mandatory() bool
+}
+
+// Options are what New needs. Store is required; the others may be nil.
+type Options struct {
+	Config    Config // SetDefaults is applied by New
+	Store     Store
+	Directory *site.Directory // device location, zone and kind; the site id
+	Sinks     []Sink
+	Local     LocalOutput
+	Schedules Schedules
+	Clock     clockwork.Clock
+	// TickEvery is how often Run checks escalations, silence expiry, group flushes and
+	// repeats (default 1s).
+	TickEvery  time.Duration
+	Registerer prometheus.Registerer // nil: metrics not registered
+	Logger     *slog.Logger
+}
+
+// Manager owns the alarms: their lifecycle, silences, inhibition, arming, grouping,
+// routing, escalation, and the per-sink delivery workers. Safe for concurrent use.
+type Manager struct {
+	cfg        Config
+	root       *node
+	store      Store
+	dir        *site.Directory
+	siteID     string
+	local      LocalOutput
+	sch        Schedules
+	clock      clockwork.Clock
+	tickEvery  time.Duration
+	log        *slog.Logger
+	static     []staticSilence
+	requireAck map[Severity]bool
+	sounding   map[Severity]bool
+
+	workers map[string]*worker
+	names   []string
+	mand    []string
+
+	mu       sync.Mutex
+	seq      uint64
+	open     map[string]*AlarmRecord
+	byInst   map[string]string
+	silences map[string]*Silence
+	arming   map[string]ZoneArming
+	groups   map[string]*group
+	failed   []Commit // commits that failed, retried on tick
+	subs     map[*Subscription]struct{}
+	lastErr  error
+	resound  []string // alarms sounding when the gateway stopped: sounded again by Run
+
+	met metrics
+}
+
+type staticSilence struct {
+	StaticSilence
+	start, end time.Time
+}
+
+func (s *staticSilence) active(now time.Time, sch Schedules) bool {
+	if !s.start.IsZero() && now.Before(s.start) {
+		return false
+	}
+	if !s.end.IsZero() && !now.Before(s.end) {
+		return false
+	}
+	return s.Schedule == "" || (sch != nil && sch.Active(s.Schedule, now))
+}
+
+// New builds a Manager and restores its state from the store: open alarms, silences,
+// arming, pending groups. Deliveries pending in the store resume when Run starts.
+func New(o Options) (*Manager, error) {
+	if o.Store == nil {
+		return nil, errors.New("alerting: a store is required")
+	}
+	cfg := o.Config
+	cfg.SetDefaults()
+	root, err := compileRoute(&cfg.Routes, "routes", nil)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: %w", err)
+	}
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.TickEvery <= 0 {
+		o.TickEvery = time.Second
+	}
+	m := &Manager{cfg: cfg, root: root, store: o.Store, dir: o.Directory, local: o.Local, sch: o.Schedules,
+		clock: o.Clock, tickEvery: o.TickEvery, log: o.Logger, workers: map[string]*worker{},
+		requireAck: map[Severity]bool{}, sounding: map[Severity]bool{},
+		open: map[string]*AlarmRecord{}, byInst: map[string]string{}, silences: map[string]*Silence{},
+		arming: map[string]ZoneArming{}, groups: map[string]*group{}, subs: map[*Subscription]struct{}{},
+		met: newMetrics(o.Registerer)}
+	if o.Directory != nil && o.Directory.Site != nil {
+		m.siteID = o.Directory.Site.ID
+	}
+	for _, s := range cfg.Escalation.RequireAck {
+		m.requireAck[s] = true
+	}
+	for _, s := range cfg.Local.Severities {
+		m.sounding[s] = true
+	}
+	for _, s := range cfg.Silences {
+		ss := staticSilence{StaticSilence: s}
+		ss.start, _ = time.Parse(time.RFC3339, s.Start)
+		ss.end, _ = time.Parse(time.RFC3339, s.End)
+		m.static = append(m.static, ss)
+	}
+	mandatory := map[string]bool{}
+	for _, n := range cfg.MandatorySinks {
+		mandatory[n] = true
+	}
+	for _, s := range o.Sinks {
+		name := s.Name()
+		if _, dup := m.workers[name]; dup {
+			return nil, fmt.Errorf("alerting: two sinks named %q", name)
+		}
+		w := &worker{m: m, sink: s, name: name, wake: make(chan struct{}, 1)}
+		if ms, ok := s.(MandatorySink); ok && ms.Mandatory() {
+			mandatory[name] = true
+		}
+		m.workers[name] = w
+		m.names = append(m.names, name)
+	}
+	for n := range mandatory {
+		if _, ok := m.workers[n]; ok {
+			m.mand = append(m.mand, n)
+		} else {
+			m.log.Warn("alerting: mandatory sink is not configured", "sink", n)
+		}
+	}
+	sort.Strings(m.mand)
+	var cerrs cfgerr.List
+	cfg.ValidateSinks(m.names, &cerrs)
+	if err := cerrs.Err(); err != nil {
+		return nil, fmt.Errorf("alerting: %w", err)
+	}
+	if err := m.restore(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Manager) restore() error {
+	m.seq = m.store.AlarmSeq()
+	recs, err := m.store.OpenAlarms()
+	if err != nil {
+		return fmt.Errorf("alerting: restore alarms: %w", err)
+	}
+	for i := range recs {
+		r := &recs[i]
+		if r.LastNotified == nil {
+			r.LastNotified = map[string]time.Time{}
+		}
+		if r.Alarm.State != Resolved {
+			m.open[r.Alarm.ID] = r
+			m.byInst[instKey(r.Alarm.Rule, r.Alarm.Key)] = r.Alarm.ID
+			if r.Sounded && r.Alarm.State == Firing {
+				m.resound = append(m.resound, r.Alarm.ID)
+			}
+		}
+		m.restoreGroup(r)
+	}
+	sils, err := m.store.Silences()
+	if err != nil {
+		return fmt.Errorf("alerting: restore silences: %w", err)
+	}
+	now := m.clock.Now()
+	for i := range sils {
+		if !sils[i].Expired(now) {
+			s := sils[i]
+			m.silences[s.ID] = &s
+		}
+	}
+	arm, err := m.store.Arming()
+	if err != nil {
+		return fmt.Errorf("alerting: restore arming: %w", err)
+	}
+	for _, a := range arm {
+		m.arming[a.Zone] = a
+	}
+	counts, err := m.store.PendingCounts()
+	if err != nil {
+		return fmt.Errorf("alerting: pending deliveries: %w", err)
+	}
+	for sink, n := range counts {
+		if w, ok := m.workers[sink]; ok {
+			w.backlog.Store(int64(n))
+			m.met.backlog.WithLabelValues(sink).Set(float64(n))
+		} else {
+			m.log.Warn("alerting: deliveries pending for a sink that is not configured", "sink", sink, "pending", n)
+		}
+	}
+	m.met.active.Set(float64(len(m.open)))
+	return nil
+}
+
+func (m *Manager) findNode(path string) *node {
+	var find func(n *node) *node
+	find = func(n *node) *node {
+		if n.path == path {
+			return n
+		}
+		for _, c := range n.children {
+			if f := find(c); f != nil {
+				return f
+			}
+		}
+		return nil
+	}
+	return find(m.root)
+}
+
+func instKey(rule, key string) string { return rule + "\x00" + key }
+
+// Handle applies a rule trigger: a new alarm, a refire, the condition clearing (a
+// latched alarm is marked Cleared; any other resolves). The local output is told
+// first; Handle returns once the change is journaled (fsynced). Network deliveries
+// start from the journal after that.
+func (m *Manager) Handle(ctx context.Context, t Trigger) error {
+	if t.Rule == "" {
+		return errors.New("alerting: trigger without rule")
+	}
+	start := time.Now()
+	now := m.clock.Now()
+	if t.At.IsZero() {
+		t.At = now
+	}
+	if !t.Severity.Valid() {
+		m.log.Warn("alerting: trigger with unknown severity, raised as critical", "rule", t.Rule, "severity", t.Severity)
+		t.Severity = Critical
+	}
+	var c Commit
+	m.mu.Lock()
+	id := m.byInst[instKey(t.Rule, t.Key)]
+	rec := m.open[id]
+	switch {
+	case t.Firing && rec == nil:
+		m.fire(&t, now, &c)
+	case t.Firing:
+		m.refire(rec, &t, now, &c)
+	case rec == nil:
+		m.mu.Unlock()
+		return nil // cleared with nothing open: nothing to do
+	case rec.Alarm.Latched:
+		m.clear(rec, &t, now, &c)
+	default:
+		m.resolve(rec, "rule", t.Reason, t.At, now, &c)
+	}
+	wait := m.enqueue(&c)
+	m.mu.Unlock()
+	err := m.settle(&c, wait)
+	m.met.handleSecs.Observe(time.Since(start).Seconds())
+	return err
+}
+
+func (m *Manager) newID() string {
+	m.seq++
+	site := m.siteID
+	if site == "" {
+		site = "cg"
+	}
+	return fmt.Sprintf("%s-%s-%06d", site, m.store.Epoch(), m.seq)
+}
+
+func (m *Manager) fire(t *Trigger, now time.Time, c *Commit) {
+	a := Alarm{ID: m.newID(), Rule: t.Rule, Key: t.Key, Site: m.siteID, DeviceID: t.DeviceID,
+		Severity: t.Severity, Labels: maps.Clone(t.Labels), Message: t.Message, State: Firing,
+		Count: 1, FiredAt: t.At, LastAt: t.At}
+	if t.Event != nil {
+		a.DeviceKind = t.Event.Kind
+		a.Fields = maps.Clone(t.Event.Fields)
+		if a.Site == "" {
+			a.Site = t.Event.Site
+		}
+		if a.DeviceID == "" {
+			a.DeviceID = t.Event.DeviceID
+		}
+	}
+	if d := m.dir.Device(a.DeviceID); d != nil {
+		a.DeviceKind, a.Zone, a.Location = d.Kind, d.Zone, d.Location
+	}
+	if a.DeviceKind == "" {
+		a.DeviceKind = event.Kind(t.Labels["kind"])
+	}
+	if a.Zone == "" {
+		a.Zone = t.Labels["zone"]
+	}
+	a.Latched = latchesByDefault(a.DeviceKind)
+	if t.Latch != nil {
+		a.Latched = *t.Latch
+	}
+	a.Test = t.Labels["test"] == "true"
+	if v, ok := a.Fields["test"].(bool); ok && v {
+		a.Test = true
+	}
+	rec := &AlarmRecord{Alarm: a, Transitions: 1, Tamper: isTamper(t), LastNotified: map[string]time.Time{}}
+	// GB 50394: panic zones are never disarmable; tamper and line faults alarm whether
+	// armed or not. Other alarms of a disarmed zone are journaled, not notified.
+	rec.Alarm.Disarmed = !isPanic(&rec.Alarm) && !rec.Tamper && !m.armed(rec.Alarm.Zone)
+	m.suppression(rec, now)
+	m.open[a.ID] = rec
+	m.byInst[instKey(a.Rule, a.Key)] = a.ID
+	m.sound(rec, now)
+	m.met.alarms.WithLabelValues(string(a.Severity)).Inc()
+	m.met.active.Set(float64(len(m.open)))
+	m.notify(rec, Fired, now, c)
+	c.History = append(c.History, m.hist(rec, string(Fired), "", t.Reason, now))
+	c.AlarmSeq = m.seq
+	if m.isInhibitSource(&rec.Alarm) {
+		m.reevaluate(now, c)
+	}
+	c.Alarms = append(c.Alarms, m.snapshot(rec))
+	m.publish(rec.Alarm)
+}
+
+func (m *Manager) refire(rec *AlarmRecord, t *Trigger, now time.Time, c *Commit) {
+	a := &rec.Alarm
+	wasCleared := a.Cleared
+	a.Count++
+	a.LastAt = t.At
+	a.Cleared = false
+	if t.Message != "" {
+		a.Message = t.Message
+	}
+	if t.Event != nil && t.Event.Fields != nil {
+		a.Fields = maps.Clone(t.Event.Fields)
+	}
+	m.sound(rec, now)
+	// A refire is journaled; it is notified when the alarm had cleared (a new trigger
+	// of a latched alarm) — repeats of a steady condition wait for repeat_interval.
+	if wasCleared && a.State == Firing {
+		rec.Transitions++
+		m.notify(rec, Refired, now, c)
+		c.History = append(c.History, m.hist(rec, string(Refired), "", "", now))
+	}
+	c.Alarms = append(c.Alarms, m.snapshot(rec))
+	m.publish(*a)
+}
+
+func (m *Manager) clear(rec *AlarmRecord, t *Trigger, now time.Time, c *Commit) {
+	if rec.Alarm.Cleared {
+		return
+	}
+	rec.Alarm.Cleared = true
+	rec.Alarm.Reason = t.Reason
+	rec.Transitions++
+	m.notify(rec, ConditionEnd, now, c)
+	c.History = append(c.History, m.hist(rec, string(ConditionEnd), "", t.Reason, now))
+	c.Alarms = append(c.Alarms, m.snapshot(rec))
+	m.publish(rec.Alarm)
+}
+
+func (m *Manager) resolve(rec *AlarmRecord, by, reason string, at, now time.Time, c *Commit) {
+	a := &rec.Alarm
+	a.State = Resolved
+	a.ResolvedAt = at
+	a.ResolvedBy = by
+	a.Reason = reason
+	rec.Transitions++
+	m.quiet(rec, now)
+	m.notify(rec, ResolvedT, now, c)
+	c.History = append(c.History, m.hist(rec, string(ResolvedT), by, reason, now))
+	delete(m.open, a.ID)
+	if m.byInst[instKey(a.Rule, a.Key)] == a.ID {
+		delete(m.byInst, instKey(a.Rule, a.Key))
+	}
+	m.met.active.Set(float64(len(m.open)))
+	if m.isInhibitSource(a) {
+		m.reevaluate(now, c)
+	}
+	c.Alarms = append(c.Alarms, m.snapshot(rec))
+	m.publish(*a)
+}
+
+func (m *Manager) hist(rec *AlarmRecord, action, by, note string, now time.Time) HistoryRecord {
+	a := &rec.Alarm
+	return HistoryRecord{At: now, AlarmID: a.ID, Action: action, By: by, Note: note, State: a.State,
+		Severity: a.Severity, DeviceID: a.DeviceID, Zone: a.Zone}
+}
+
+func (m *Manager) snapshot(rec *AlarmRecord) AlarmRecord {
+	r := *rec
+	r.LastNotified = maps.Clone(rec.LastNotified)
+	return r
+}
+
+// ResoundAfter is how long after staff silenced an alarm's siren a new trigger of the
+// same alarm sounds it again (GB 50394: a new trigger more than 30 s later).
+const ResoundAfter = 30 * time.Second
+
+// sound starts the local output for an alarm that should be heard: panic alarms
+// always (GB 50394), others of the configured severities when not muted; not again
+// within ResoundAfter of staff silencing it.
+func (m *Manager) sound(rec *AlarmRecord, now time.Time) {
+	if m.local == nil {
+		return
+	}
+	a := &rec.Alarm
+	if !isPanic(a) && (!m.sounding[a.Severity] || suppressed(a)) {
+		return
+	}
+	if !rec.QuietAt.IsZero() && now.Sub(rec.QuietAt) <= ResoundAfter {
+		return
+	}
+	rec.Sounded = true
+	m.local.Sound(*a)
+}
+
+func (m *Manager) quiet(rec *AlarmRecord, now time.Time) {
+	if m.local != nil && rec.Sounded {
+		rec.Sounded = false
+		rec.QuietAt = now
+		m.local.Silence(rec.Alarm)
+	}
+}
+
+func suppressed(a *Alarm) bool { return a.Silenced || a.Inhibited || a.Disarmed }
+
+// armed reports a zone's arming state: armed unless an operator disarmed it.
+func (m *Manager) armed(zone string) bool {
+	st, ok := m.arming[zone]
+	return !ok || st.Armed
+}
+
+// suppression recomputes Silenced and Inhibited; it reports whether either changed.
+func (m *Manager) suppression(rec *AlarmRecord, now time.Time) bool {
+	a := &rec.Alarm
+	sil := m.silenced(a, now)
+	inh := m.inhibited(a)
+	changed := sil != a.Silenced || inh != a.Inhibited
+	a.Silenced, a.Inhibited = sil, inh
+	return changed
+}
+
+func (m *Manager) silenced(a *Alarm, now time.Time) bool {
+	for _, s := range m.silences {
+		if s.Active(now) && s.Matchers.Matches(a) {
+			return true
+		}
+	}
+	for i := range m.static {
+		if m.static[i].active(now, m.sch) && m.static[i].Matchers.Matches(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Manager) inhibited(a *Alarm) bool {
+	for _, r := range m.cfg.Inhibit {
+		if !r.TargetMatch.Matches(a) {
+			continue
+		}
+		for _, src := range m.open {
+			if src.Alarm.ID == a.ID || src.Alarm.State == Resolved || !r.SourceMatch.Matches(&src.Alarm) {
+				continue
+			}
+			eq := true
+			for _, l := range r.Equal {
+				eq = eq && Attr(&src.Alarm, l) == Attr(a, l)
+			}
+			if eq {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (m *Manager) isInhibitSource(a *Alarm) bool {
+	for _, r := range m.cfg.Inhibit {
+		if r.SourceMatch.Matches(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// reevaluate recomputes the suppression of every open alarm after a silence or an
+// inhibiting alarm changed. An alarm still firing and never notified is notified once
+// it is no longer muted.
+func (m *Manager) reevaluate(now time.Time, c *Commit) {
+	for _, id := range m.openIDs() {
+		rec := m.open[id]
+		if !m.suppression(rec, now) {
+			continue
+		}
+		a := &rec.Alarm
+		if !suppressed(a) && !rec.Notified && a.State == Firing && !a.Cleared {
+			rec.Transitions++
+			m.notify(rec, Fired, now, c)
+			m.sound(rec, now)
+		}
+		c.Alarms = append(c.Alarms, m.snapshot(rec))
+		m.publish(*a)
+	}
+}
+
+func (m *Manager) openIDs() []string {
+	ids := slices.Collect(maps.Keys(m.open))
+	sort.Strings(ids)
+	return ids
+}
+
+// notify turns one transition into deliveries: to the routes' sinks (unless the alarm
+// is muted), into groups for non-critical alarms on grouping routes, and — for panic
+// alarms — to every mandatory sink whatever the mutes and routes.
+func (m *Manager) notify(rec *AlarmRecord, tr Transition, now time.Time, c *Commit) {
+	a := rec.Alarm
+	n := Notification{ID: fmt.Sprintf("%s/%d", a.ID, rec.Transitions), Transition: tr, Alarm: a, Count: 1, At: now}
+	sent := map[string]bool{}
+	routed := !suppressed(&a) && (rec.Notified || tr == Fired || tr == Refired)
+	if routed {
+		for _, r := range m.root.routes(&a, now, m.sch) {
+			grouped := len(r.groupBy) > 0 && a.Severity != Critical && (tr == Fired || tr == Refired || tr == ResolvedT)
+			var fresh []string
+			for _, s := range r.sinks {
+				if !sent[s] {
+					sent[s] = true
+					fresh = append(fresh, s)
+				}
+			}
+			if len(fresh) == 0 {
+				continue
+			}
+			if grouped {
+				m.addToGroup(r, fresh, n, now, rec)
+			} else {
+				for _, s := range fresh {
+					c.Deliveries = append(c.Deliveries, m.delivery(s, n, now))
+				}
+			}
+			if tr == Fired || tr == Refired {
+				rec.LastNotified[r.path] = now
+			}
+		}
+		if tr == Fired || tr == Refired {
+			rec.Notified = true
+		}
+	}
+	if isPanic(&a) {
+		for _, s := range m.mand {
+			if !sent[s] {
+				sent[s] = true
+				c.Deliveries = append(c.Deliveries, m.delivery(s, n, now))
+			}
+		}
+	}
+	m.met.transitions.WithLabelValues(string(tr)).Inc()
+}
+
+func (m *Manager) delivery(sink string, n Notification, now time.Time) Delivery {
+	return Delivery{Sink: sink, Priority: n.Alarm.Severity.Rank(), Notification: n, State: Pending, CreatedAt: now}
+}
+
+// enqueue queues c in the journal (call with m.mu held, so commits keep the order of
+// the changes); the empty commit needs no wait.
+func (m *Manager) enqueue(c *Commit) func() error {
+	if c.Empty() {
+		return nil
+	}
+	return m.store.Enqueue(*c)
+}
+
+// settle waits for the commit, then wakes the sink workers of its deliveries. A
+// failed commit is kept and retried on the next tick (newer alarm records win).
+func (m *Manager) settle(c *Commit, wait func() error) error {
+	if wait == nil {
+		return nil
+	}
+	if err := wait(); err != nil {
+		m.mu.Lock()
+		m.failed = append(m.failed, *c)
+		m.lastErr = err
+		m.mu.Unlock()
+		m.met.commitErrors.Inc()
+		return fmt.Errorf("alerting: journal: %w", err)
+	}
+	m.mu.Lock()
+	if len(m.failed) == 0 {
+		m.lastErr = nil
+	}
+	m.mu.Unlock()
+	m.wake(c.Deliveries)
+	return nil
+}
+
+func (m *Manager) wake(ds []Delivery) {
+	for _, d := range ds {
+		if w, ok := m.workers[d.Sink]; ok {
+			w.backlog.Add(1)
+			m.met.backlog.WithLabelValues(d.Sink).Set(float64(w.backlog.Load()))
+			select {
+			case w.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// Ack acknowledges an open alarm: staff have it. The siren for it stops; escalation
+// stops.
+func (m *Manager) Ack(ctx context.Context, alarmID, by, note string) error {
+	if by == "" {
+		return ErrNoPerson
+	}
+	now := m.clock.Now()
+	var c Commit
+	m.mu.Lock()
+	rec := m.open[alarmID]
+	switch {
+	case rec == nil:
+		m.mu.Unlock()
+		return fmt.Errorf("ack %s: %w", alarmID, ErrNotFound)
+	case rec.Alarm.State == Acknowledged:
+		m.mu.Unlock()
+		return fmt.Errorf("ack %s: %w", alarmID, ErrAlreadyAcked)
+	}
+	a := &rec.Alarm
+	a.State = Acknowledged
+	a.AckedAt, a.AckedBy, a.AckNote = now, by, note
+	rec.Transitions++
+	m.quiet(rec, now)
+	m.notify(rec, Acked, now, &c)
+	c.History = append(c.History, m.hist(rec, string(Acked), by, note, now))
+	c.Alarms = append(c.Alarms, m.snapshot(rec))
+	m.publish(*a)
+	wait := m.enqueue(&c)
+	m.mu.Unlock()
+	return m.settle(&c, wait)
+}
+
+// Resolve is a person's reset of an open alarm (the only way a latched alarm ends).
+func (m *Manager) Resolve(ctx context.Context, alarmID, by, note string) error {
+	if by == "" {
+		return ErrNoPerson
+	}
+	now := m.clock.Now()
+	var c Commit
+	m.mu.Lock()
+	rec := m.open[alarmID]
+	if rec == nil {
+		m.mu.Unlock()
+		return fmt.Errorf("resolve %s: %w", alarmID, ErrNotFound)
+	}
+	m.resolve(rec, by, note, now, now, &c)
+	wait := m.enqueue(&c)
+	m.mu.Unlock()
+	return m.settle(&c, wait)
+}
+
+// Silence mutes notifications of matching alarms from s.Start (now when zero) to
+// s.End, with a reason and who asked. It returns the silence's id. Silenced alarms
+// are still journaled and shown; panic alarms still reach the mandatory sinks.
+func (m *Manager) Silence(ctx context.Context, s Silence) (string, error) {
+	now := m.clock.Now()
+	switch {
+	case len(s.Matchers) == 0:
+		return "", errors.New("silence: at least one matcher is required")
+	case s.By == "":
+		return "", fmt.Errorf("silence: %w", ErrNoPerson)
+	case s.Reason == "":
+		return "", errors.New("silence: a reason is required")
+	}
+	if s.Start.IsZero() {
+		s.Start = now
+	}
+	if !s.End.After(s.Start) || !s.End.After(now) {
+		return "", errors.New("silence: end must be after start and in the future")
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	s.ID = "sil-" + hex.EncodeToString(rnd[:])
+	s.CreatedAt = now
+	s.Matchers = maps.Clone(s.Matchers)
+	var c Commit
+	m.mu.Lock()
+	m.silences[s.ID] = &s
+	c.Silences = append(c.Silences, s)
+	c.History = append(c.History, HistoryRecord{At: now, Action: ActionSilenced, By: s.By,
+		Note: fmt.Sprintf("%s [%s] %s–%s (%s)", s.Reason, s.Matchers, s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339), s.ID)})
+	m.reevaluate(now, &c)
+	wait := m.enqueue(&c)
+	m.mu.Unlock()
+	return s.ID, m.settle(&c, wait)
+}
+
+// Unsilence ends a silence now.
+func (m *Manager) Unsilence(ctx context.Context, id, by string) error {
+	if by == "" {
+		return fmt.Errorf("unsilence: %w", ErrNoPerson)
+	}
+	now := m.clock.Now()
+	var c Commit
+	m.mu.Lock()
+	s := m.silences[id]
+	if s == nil {
+		m.mu.Unlock()
+		return fmt.Errorf("unsilence %s: no such active silence", id)
+	}
+	s.End, s.EndedBy = now, by
+	delete(m.silences, id)
+	c.Silences = append(c.Silences, *s)
+	c.History = append(c.History, HistoryRecord{At: now, Action: ActionUnsilenced, By: by, Note: fmt.Sprintf("%s [%s] (%s)", s.Reason, s.Matchers, s.ID)})
+	m.reevaluate(now, &c)
+	wait := m.enqueue(&c)
+	m.mu.Unlock()
+	return m.settle(&c, wait)
+}
+
+// Silences returns the silences not yet over (active and future), by start time.
+func (m *Manager) Silences() []Silence {
+	m.mu.Lock()
+	out := make([]Silence, 0, len(m.silences))
+	for _, s := range m.silences {
+		out = append(out, *s)
+	}
+	m.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Start.Before(out[j].Start) || (out[i].Start.Equal(out[j].Start) && out[i].ID < out[j].ID)
+	})
+	return out
+}
+
+// Arm arms a zone. Arming state is journaled and restored after a power cut.
+func (m *Manager) Arm(ctx context.Context, zone, by string) error { return m.setArmed(zone, by, true) }
+
+// Disarm disarms a zone: its non-panic, non-tamper alarms are journaled and shown but
+// not notified. Disarming never disarms the zone's panic devices (GB 50394: emergency
+// zones are active 24 hours) nor its tamper and line-fault alarms.
+func (m *Manager) Disarm(ctx context.Context, zone, by string) error {
+	return m.setArmed(zone, by, false)
+}
+
+func (m *Manager) setArmed(zone, by string, armed bool) error {
+	if by == "" {
+		return ErrNoPerson
+	}
+	if zone == "" || (m.dir != nil && m.dir.Site != nil && m.dir.Site.Zone(zone) == nil) {
+		return fmt.Errorf("%w %q", ErrUnknownZone, zone)
+	}
+	now := m.clock.Now()
+	st := ZoneArming{Zone: zone, Armed: armed, By: by, At: now}
+	action := ActionArmed
+	if !armed {
+		action = ActionDisarmed
+	}
+	m.mu.Lock()
+	m.arming[zone] = st
+	c := Commit{Arming: []ZoneArming{st}, History: []HistoryRecord{{At: now, Action: action, By: by, Zone: zone}}}
+	wait := m.enqueue(&c)
+	m.mu.Unlock()
+	return m.settle(&c, wait)
+}
+
+// Arming returns every zone's stored arming state (zones not listed are armed).
+func (m *Manager) Arming() []ZoneArming {
+	m.mu.Lock()
+	out := slices.Collect(maps.Values(m.arming))
+	m.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Zone < out[j].Zone })
+	return out
+}
+
+// Armed reports whether zone is armed.
+func (m *Manager) Armed(zone string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.armed(zone)
+}
+
+// Active returns the open alarms, most urgent first, then oldest first.
+func (m *Manager) Active() []Alarm {
+	m.mu.Lock()
+	out := make([]Alarm, 0, len(m.open))
+	for _, r := range m.open {
+		out = append(out, r.Alarm)
+	}
+	m.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if ri, rj := out[i].Severity.Rank(), out[j].Severity.Rank(); ri != rj {
+			return ri < rj
+		}
+		if !out[i].FiredAt.Equal(out[j].FiredAt) {
+			return out[i].FiredAt.Before(out[j].FiredAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Alarm returns the open alarm with id.
+func (m *Manager) Alarm(id string) (Alarm, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.open[id]; r != nil {
+		return r.Alarm, true
+	}
+	return Alarm{}, false
+}

@@ -1,0 +1,139 @@
+package alerting
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/campusguard/campusguard/event"
+)
+
+// Attribute names an alarm can be matched on besides its labels.
+var Attributes = []string{"severity", "kind", "zone", "device", "rule", "site", "key", "state"}
+
+// Attr returns the alarm's value for name: one of Attributes, else the label name.
+func Attr(a *Alarm, name string) string {
+	switch name {
+	case "severity":
+		return string(a.Severity)
+	case "kind":
+		return string(a.DeviceKind)
+	case "zone":
+		return a.Zone
+	case "device":
+		return a.DeviceID
+	case "rule":
+		return a.Rule
+	case "site":
+		return a.Site
+	case "key":
+		return a.Key
+	case "state":
+		return string(a.State)
+	}
+	return a.Labels[name]
+}
+
+// Matchers select alarms by equality: attribute or label name → value. Every entry
+// must match; an empty set matches every alarm.
+type Matchers map[string]string
+
+// Matches reports whether a has every name = value of m.
+func (m Matchers) Matches(a *Alarm) bool {
+	for k, v := range m {
+		if Attr(a, k) != v {
+			return false
+		}
+	}
+	return true
+}
+
+// String is the matchers sorted, for logs and history: "device=cam-2,zone=kitchen".
+func (m Matchers) String() string {
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, k+"="+v)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// regexMatchers are compiled match_re entries (anchored).
+type regexMatchers map[string]*regexp.Regexp
+
+func compileRE(m map[string]string) (regexMatchers, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(regexMatchers, len(m))
+	for k, v := range m {
+		re, err := regexp.Compile("^(?:" + v + ")$")
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out[k] = re
+	}
+	return out, nil
+}
+
+func (m regexMatchers) matches(a *Alarm) bool {
+	for k, re := range m {
+		if !re.MatchString(Attr(a, k)) {
+			return false
+		}
+	}
+	return true
+}
+
+// Silence mutes notifications of matching alarms from Start to End. Silenced alarms
+// are still journaled and shown; the panic alarm's police report (Mandatory sinks) is
+// never muted (GB 50394).
+type Silence struct {
+	ID        string    `json:"id"`
+	Matchers  Matchers  `json:"matchers"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	Reason    string    `json:"reason"`
+	By        string    `json:"by"`
+	CreatedAt time.Time `json:"created_at"`
+	// Ended is set when an operator lifted the silence early (End is then that time).
+	EndedBy string `json:"ended_by,omitempty"`
+}
+
+// Active reports whether the silence mutes at now.
+func (s *Silence) Active(now time.Time) bool {
+	return !now.Before(s.Start) && now.Before(s.End)
+}
+
+// Expired reports whether the silence is over at now.
+func (s *Silence) Expired(now time.Time) bool { return !now.Before(s.End) }
+
+// isPanic reports whether the alarm is about a panic (emergency) device: never
+// disarmable, never muted at Mandatory sinks (GB 50394).
+func isPanic(a *Alarm) bool { return a.DeviceKind == event.KindPanic }
+
+// tamperTypes are the event types that make an alarm a tamper / line-fault /
+// transmission-path alarm.
+var tamperTypes = map[string]bool{event.TypeTamper: true, event.TypeFault: true, event.TypeOffline: true}
+
+// isTamper reports whether a trigger is about tamper, a cut or shorted line or a lost
+// transmission path: the triggering event's type, or the label class=tamper|fault|offline.
+func isTamper(t *Trigger) bool {
+	if t.Event != nil && tamperTypes[t.Event.Type] {
+		return true
+	}
+	switch t.Labels["class"] {
+	case "tamper", "fault", "offline":
+		return true
+	}
+	return false
+}
+
+// latchesByDefault reports whether alarms of kind latch until a person resets them
+// (GB 50394: panic and intrusion zones; the anti-fall sensors are the campus's
+// intrusion detectors).
+func latchesByDefault(k event.Kind) bool {
+	return k == event.KindPanic || k == event.KindAntiFall
+}

@@ -1,0 +1,374 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/campusguard/campusguard/internal/health"
+)
+
+// Run starts one delivery worker per sink (resuming the deliveries pending in the
+// journal), sounds again the alarms that were sounding when the gateway stopped, and
+// checks escalations, silence expiry, group flushes and repeats every TickEvery. It
+// returns when ctx ends and every worker has stopped.
+func (m *Manager) Run(ctx context.Context) error {
+	m.mu.Lock()
+	if m.local != nil {
+		for _, id := range m.resound {
+			if r := m.open[id]; r != nil && r.Sounded && r.Alarm.State == Firing {
+				m.local.Sound(r.Alarm)
+			}
+		}
+	}
+	m.resound = nil
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, name := range m.names {
+		w := m.workers[name]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run(ctx)
+		}()
+	}
+	t := m.clock.NewTicker(m.tickEvery)
+	defer func() {
+		t.Stop()
+		wg.Wait()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.Chan():
+			m.tick(m.clock.Now())
+		}
+	}
+}
+
+// tick does the time-driven work as of now.
+func (m *Manager) tick(now time.Time) {
+	var c Commit
+	m.mu.Lock()
+	retries := m.retryFailed()
+	m.expireSilences(now, &c)
+	if len(m.static) > 0 {
+		m.reevaluate(now, &c)
+	}
+	m.escalate(now, &c)
+	m.repeat(now, &c)
+	m.flushGroups(now, &c)
+	wait := m.enqueue(&c)
+	m.mu.Unlock()
+	for _, r := range retries {
+		if err := m.settle(&r.c, r.wait); err != nil {
+			m.log.Error("alerting: journal retry failed", "err", err)
+		}
+	}
+	if err := m.settle(&c, wait); err != nil {
+		m.log.Error("alerting: journal commit failed; retrying", "err", err)
+	}
+}
+
+type retry struct {
+	c    Commit
+	wait func() error
+}
+
+// retryFailed queues the failed commits again, in order, with the alarms' current
+// records (the journal never lets an older record overwrite a newer one). Called
+// with m.mu held; the caller waits for them after unlocking.
+func (m *Manager) retryFailed() []retry {
+	failed := m.failed
+	m.failed = nil
+	var out []retry
+	for i := range failed {
+		c := failed[i]
+		for j := range c.Alarms {
+			if cur := m.open[c.Alarms[j].Alarm.ID]; cur != nil {
+				c.Alarms[j] = m.snapshot(cur)
+			}
+		}
+		out = append(out, retry{c: c, wait: m.store.Enqueue(c)})
+	}
+	return out
+}
+
+func (m *Manager) expireSilences(now time.Time, c *Commit) {
+	expired := false
+	for id, s := range m.silences {
+		if s.Expired(now) {
+			delete(m.silences, id)
+			c.History = append(c.History, HistoryRecord{At: now, Action: ActionSilenceExpired, By: s.By,
+				Note: fmt.Sprintf("%s [%s] (%s)", s.Reason, s.Matchers, s.ID)})
+			expired = true
+		}
+	}
+	if expired {
+		m.reevaluate(now, c)
+	}
+}
+
+// escalate moves every firing alarm that needs acknowledgement and has none to the
+// tiers whose time has come (every tier reached, in order).
+func (m *Manager) escalate(now time.Time, c *Commit) {
+	tiers := m.cfg.Escalation.Tiers
+	if len(tiers) == 0 {
+		return
+	}
+	for _, id := range m.openIDs() {
+		rec := m.open[id]
+		a := &rec.Alarm
+		if a.State != Firing || !m.requireAck[a.Severity] || suppressed(a) {
+			continue
+		}
+		changed := false
+		for a.Escalation < len(tiers) && !now.Before(a.FiredAt.Add(tiers[a.Escalation].After)) {
+			tier := tiers[a.Escalation]
+			a.Escalation++
+			rec.Transitions++
+			n := Notification{ID: fmt.Sprintf("%s/%d", a.ID, rec.Transitions), Transition: Escalated,
+				Alarm: *a, Count: 1, At: now, Tier: a.Escalation}
+			sinks := tier.Sinks
+			if m.cfg.Escalation.Police && a.Escalation == len(tiers) {
+				sinks = append(append([]string(nil), sinks...), m.cfg.Escalation.PoliceSink)
+			}
+			seen := map[string]bool{}
+			for _, s := range sinks {
+				if !seen[s] {
+					seen[s] = true
+					c.Deliveries = append(c.Deliveries, m.delivery(s, n, now))
+				}
+			}
+			m.met.transitions.WithLabelValues(string(Escalated)).Inc()
+			c.History = append(c.History, m.hist(rec, string(Escalated), "", fmt.Sprintf("tier %d: not acknowledged within %s", a.Escalation, tier.After), now))
+			changed = true
+		}
+		if changed {
+			c.Alarms = append(c.Alarms, m.snapshot(rec))
+			m.publish(*a)
+		}
+	}
+}
+
+// repeat re-notifies firing, unacknowledged alarms on routes with a repeat_interval.
+func (m *Manager) repeat(now time.Time, c *Commit) {
+	for _, id := range m.openIDs() {
+		rec := m.open[id]
+		a := &rec.Alarm
+		if a.State != Firing || a.Cleared || !rec.Notified || suppressed(a) {
+			continue
+		}
+		var due []*node
+		for _, r := range m.root.routes(a, now, m.sch) {
+			if last, ok := rec.LastNotified[r.path]; r.repeat > 0 && ok && !now.Before(last.Add(r.repeat)) {
+				due = append(due, r)
+			}
+		}
+		if len(due) == 0 {
+			continue
+		}
+		rec.Transitions++
+		n := Notification{ID: fmt.Sprintf("%s/%d", a.ID, rec.Transitions), Transition: Refired, Alarm: *a, Count: 1, At: now}
+		seen := map[string]bool{}
+		for _, r := range due {
+			rec.LastNotified[r.path] = now
+			for _, s := range r.sinks {
+				if !seen[s] {
+					seen[s] = true
+					c.Deliveries = append(c.Deliveries, m.delivery(s, n, now))
+				}
+			}
+		}
+		c.Alarms = append(c.Alarms, m.snapshot(rec))
+	}
+}
+
+// worker delivers one sink's pending notifications from the journal, in order
+// (critical first), retrying with capped exponential backoff.
+type worker struct {
+	m       *Manager
+	sink    Sink
+	name    string
+	wake    chan struct{}
+	backlog atomic.Int64
+
+	mu          sync.Mutex
+	lastErr     string
+	lastErrAt   time.Time
+	lastOK      time.Time
+	delivered   uint64
+	failures    uint64
+	rejected    uint64
+	consecutive int
+}
+
+func (w *worker) run(ctx context.Context) {
+	m := w.m
+	cfg := m.cfg.Delivery
+	backoff := cfg.BackoffMin
+	pause := func() bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-m.clock.After(backoff):
+		}
+		backoff = min(backoff*2, cfg.BackoffMax)
+		return true
+	}
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		d, ok, err := m.store.NextPending(w.name)
+		if err != nil {
+			m.log.Error("alerting: reading pending deliveries", "sink", w.name, "err", err)
+			if !pause() {
+				return
+			}
+			continue
+		}
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.wake:
+			}
+			continue
+		}
+		d.Attempts++
+		d.LastAttempt = m.clock.Now()
+		start := time.Now()
+		dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+		derr := w.sink.Deliver(dctx, d.Notification)
+		cancel()
+		if ctx.Err() != nil && derr != nil {
+			return // shutting down: the delivery stays pending for the next start
+		}
+		m.met.deliverySecs.WithLabelValues(w.name).Observe(time.Since(start).Seconds())
+		var perm *Permanent
+		switch {
+		case derr == nil:
+			d.State, d.DoneAt, d.LastError = Delivered, m.clock.Now(), ""
+		case errors.As(derr, &perm):
+			d.State, d.DoneAt, d.LastError = Rejected, m.clock.Now(), derr.Error()
+		default:
+			d.LastError = derr.Error()
+		}
+		if uerr := m.store.UpdateDelivery(d); uerr != nil {
+			m.log.Error("alerting: recording delivery", "sink", w.name, "id", d.Notification.ID, "err", uerr)
+			if !pause() {
+				return
+			}
+			continue
+		}
+		w.record(d, derr)
+		if d.State != Pending {
+			backoff = cfg.BackoffMin
+			continue
+		}
+		m.log.Warn("alerting: delivery failed; will retry", "sink", w.name, "id", d.Notification.ID,
+			"attempt", d.Attempts, "retry_in", backoff, "err", derr)
+		if !pause() {
+			return
+		}
+	}
+}
+
+func (w *worker) record(d Delivery, err error) {
+	m := w.m
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch d.State {
+	case Delivered:
+		w.delivered++
+		w.lastOK = d.DoneAt
+		w.consecutive = 0
+		m.met.deliveries.WithLabelValues(w.name, "delivered").Inc()
+	case Rejected:
+		w.rejected++
+		w.lastErr, w.lastErrAt = err.Error(), d.DoneAt
+		w.consecutive = 0
+		m.met.deliveries.WithLabelValues(w.name, "rejected").Inc()
+		m.log.Error("alerting: sink rejected a notification permanently", "sink", w.name, "id", d.Notification.ID, "err", err)
+	default:
+		w.failures++
+		w.consecutive++
+		w.lastErr, w.lastErrAt = err.Error(), d.LastAttempt
+		m.met.deliveries.WithLabelValues(w.name, "failed").Inc()
+		return
+	}
+	w.backlog.Add(-1)
+	m.met.backlog.WithLabelValues(w.name).Set(float64(w.backlog.Load()))
+}
+
+// Health is the sink's delivery health: Degraded while deliveries fail, Up otherwise.
+func (w *worker) Health() health.Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st := health.Status{State: health.Up, Detail: map[string]any{
+		"backlog": w.backlog.Load(), "delivered": w.delivered, "failures": w.failures, "rejected": w.rejected,
+	}}
+	if !w.lastOK.IsZero() {
+		st.Detail["last_delivered"] = w.lastOK
+	}
+	if w.lastErr != "" {
+		st.Detail["last_error"] = w.lastErr
+		st.Detail["last_error_at"] = w.lastErrAt
+	}
+	if w.consecutive > 0 {
+		st.State = health.Degraded
+		st.Reason = fmt.Sprintf("%d failed attempts in a row: %s", w.consecutive, w.lastErr)
+	}
+	if hr, ok := w.sink.(health.Reporter); ok {
+		own := hr.Health()
+		st.Detail["sink"] = own
+		if own.State != "" && own.State != health.Up {
+			st.State = health.Worst(st.State, own.State)
+			if st.Reason == "" {
+				st.Reason = own.Reason
+			}
+		}
+	}
+	return st
+}
+
+// SinkHealth returns a health reporter per sink (backlog, last error, counts, and the
+// sink's own report when it has one), for the daemon's health registry.
+func (m *Manager) SinkHealth() map[string]health.Reporter {
+	out := make(map[string]health.Reporter, len(m.workers))
+	for n, w := range m.workers {
+		out[n] = w
+	}
+	return out
+}
+
+// Health is Down while a journal commit is failing (alarms still sound and are kept in
+// memory, and the commit is retried), Degraded when a sink fails, else Up.
+func (m *Manager) Health() health.Status {
+	m.mu.Lock()
+	lastErr, failed, active := m.lastErr, len(m.failed), len(m.open)
+	m.mu.Unlock()
+	st := health.Status{State: health.Up, Detail: map[string]any{"active_alarms": active}}
+	backlog := map[string]int64{}
+	for _, n := range m.names {
+		w := m.workers[n]
+		backlog[n] = w.backlog.Load()
+		if hs := w.Health(); hs.State != health.Up {
+			st.State = health.Worst(st.State, health.Degraded)
+			if st.Reason == "" {
+				st.Reason = "sink " + n + ": " + hs.Reason
+			}
+		}
+	}
+	st.Detail["backlog"] = backlog
+	if lastErr != nil {
+		st.State = health.Down
+		st.Reason = fmt.Sprintf("journal commit failing (%d commits waiting for retry): %v", failed, lastErr)
+	}
+	return st
+}

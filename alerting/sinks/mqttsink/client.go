@@ -1,0 +1,167 @@
+package mqttsink
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// ErrNotConnected is returned by PahoClient.Publish while the broker is unreachable: the
+// alerting pipeline retries later, rather than paho queueing messages in memory.
+var ErrNotConnected = errors.New("not connected to the broker")
+
+// PahoClient is a small paho-backed Publisher for the sink's own connection. It
+// reconnects by itself, subscribes again after every connect, and fails publishes at
+// once while disconnected.
+type PahoClient struct {
+	c      mqtt.Client
+	broker string // scheme://host, for errors
+	log    *slog.Logger
+
+	mu   sync.Mutex
+	subs map[string]sub
+}
+
+type sub struct {
+	qos byte
+	h   func(topic string, payload []byte)
+}
+
+var _ Publisher = (*PahoClient)(nil)
+
+// NewPahoClient builds a client from cfg (SetDefaults applied); call Connect to start it.
+func NewPahoClient(cfg ClientConfig, log *slog.Logger) (*PahoClient, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("mqtt %q: not a broker URL", cfg.URL)
+	}
+	pc := &PahoClient{broker: u.Scheme + "://" + u.Host, log: log, subs: map[string]sub{}}
+	o := mqtt.NewClientOptions().AddBroker(cfg.URL).SetClientID(cfg.ClientID).
+		SetKeepAlive(cfg.KeepAlive).SetConnectTimeout(cfg.ConnectTimeout).
+		SetAutoReconnect(true).SetConnectRetry(true).
+		SetConnectRetryInterval(2 * time.Second).SetMaxReconnectInterval(30 * time.Second).
+		SetCleanSession(true).SetOrderMatters(false).
+		SetOnConnectHandler(pc.onConnect).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			log.Warn("mqtt connection lost", "broker", pc.broker, "err", err)
+		})
+	if cfg.Username != "" {
+		o.SetUsername(cfg.Username)
+	}
+	pw := cfg.Password
+	if cfg.PasswordFile != "" {
+		b, err := os.ReadFile(cfg.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt %s: password_file: %w", pc.broker, err)
+		}
+		pw = strings.TrimSpace(string(b))
+	}
+	if pw != "" {
+		o.SetPassword(pw)
+	}
+	if t := cfg.TLS; t.CAFile != "" || t.CertFile != "" || t.InsecureSkipVerify {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // opt-in, for tests
+		if t.CAFile != "" {
+			pem, err := os.ReadFile(t.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("mqtt %s: ca_file: %w", pc.broker, err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("mqtt %s: ca_file %s: no PEM certificate", pc.broker, t.CAFile)
+			}
+			tc.RootCAs = pool
+		}
+		if t.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("mqtt %s: client certificate: %w", pc.broker, err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		o.SetTLSConfig(tc)
+	}
+	pc.c = mqtt.NewClient(o)
+	return pc, nil
+}
+
+// Connect starts the client. It returns once the first connection is up, or with
+// ctx's error when ctx ends first; the client keeps trying in the background either
+// way, until Close.
+func (p *PahoClient) Connect(ctx context.Context) error {
+	return p.wait(ctx, p.c.Connect(), "connect")
+}
+
+// Close disconnects (waiting up to 250 ms for work in flight).
+func (p *PahoClient) Close() { p.c.Disconnect(250) }
+
+// Connected reports whether the connection to the broker is up.
+func (p *PahoClient) Connected() bool { return p.c.IsConnectionOpen() }
+
+// Publish sends payload and, for QoS 1, waits for the broker's PUBACK (or ctx).
+func (p *PahoClient) Publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error {
+	if !p.c.IsConnectionOpen() {
+		return fmt.Errorf("mqtt %s: publish %s: %w", p.broker, topic, ErrNotConnected)
+	}
+	return p.wait(ctx, p.c.Publish(topic, qos, retained, payload), "publish "+topic)
+}
+
+// Subscribe registers h for topic (a filter) and subscribes now when connected; the
+// client subscribes again after every reconnect. h runs on paho's goroutines and must
+// not block; the payload is the caller's to keep.
+func (p *PahoClient) Subscribe(ctx context.Context, topic string, qos byte, h func(topic string, payload []byte)) error {
+	p.mu.Lock()
+	p.subs[topic] = sub{qos: qos, h: h}
+	p.mu.Unlock()
+	if !p.c.IsConnectionOpen() {
+		return nil // onConnect subscribes
+	}
+	return p.wait(ctx, p.c.Subscribe(topic, qos, handler(h)), "subscribe "+topic)
+}
+
+func handler(h func(string, []byte)) mqtt.MessageHandler {
+	return func(_ mqtt.Client, m mqtt.Message) {
+		h(m.Topic(), append([]byte(nil), m.Payload()...))
+	}
+}
+
+func (p *PahoClient) onConnect(c mqtt.Client) {
+	p.log.Info("mqtt connected", "broker", p.broker)
+	p.mu.Lock()
+	subs := make(map[string]sub, len(p.subs))
+	for t, s := range p.subs {
+		subs[t] = s
+	}
+	p.mu.Unlock()
+	for t, s := range subs {
+		tok := c.Subscribe(t, s.qos, handler(s.h))
+		if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
+			p.log.Error("mqtt subscribe failed", "broker", p.broker, "topic", t, "err", tok.Error())
+		}
+	}
+}
+
+func (p *PahoClient) wait(ctx context.Context, t mqtt.Token, what string) error {
+	select {
+	case <-t.Done():
+		if err := t.Error(); err != nil {
+			return fmt.Errorf("mqtt %s: %s: %w", p.broker, what, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("mqtt %s: %s: %w", p.broker, what, ctx.Err())
+	}
+}

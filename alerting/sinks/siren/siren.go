@@ -1,0 +1,548 @@
+// Package siren is the alert sink for the on-site sounders and strobes (现场声光告警).
+//
+// Routes in the config map alarms (by zone, building, device kind and severity) to
+// output ids, each with a pattern (steady, or pulsed with on/off times) and a maximum
+// on-time. The sink keeps, per output, the set of alarms that want it on (reference
+// counting): the output stays on until every one of them is silenced, acknowledged
+// (with silence_on_ack) or resolved, or until its max on-time runs out.
+//
+// Two paths drive it, and both are idempotent per alarm id and trigger count:
+//
+//   - the direct path, Sound / Silence / Release, which the alerting core calls at once,
+//     before the journal commit (the siren must not wait for the disk); Local adapts
+//     it to the core's LocalOutput hook (methods without results);
+//   - the journaled path, Deliver, which the pipeline calls with each notification.
+//
+// A new trigger of an alarm (a higher Alarm.Count, or an alarm not seen before) sounds
+// the output again, restarting its max on-time; a new trigger of an alarm a person
+// silenced less than resound_after (30 s, GB 50394) ago stays quiet.
+//
+// The package does not import periph: it drives outputs through the Output interface,
+// which the daemon adapts to the GPIO driver's outputs.
+package siren
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/internal/health"
+	"github.com/campusguard/campusguard/internal/site"
+)
+
+// Output is one sounder or strobe. Sound starts p (replacing whatever plays) and turns
+// the output off by itself after maxOn; Silence turns it off. Both must return quickly
+// (they are called with the sink's lock held, on the alarm path): a driver plays
+// pulses on its own goroutine.
+type Output interface {
+	Sound(p Pattern, maxOn time.Duration) error
+	Silence() error
+}
+
+// Options are the sink's collaborators; every field may be left zero.
+type Options struct {
+	Site       *site.Site            // maps zones to buildings for building routes
+	Clock      clockwork.Clock       // nil: the real clock
+	Registerer prometheus.Registerer // nil: metrics are not registered
+	Logger     *slog.Logger          // nil: slog.Default()
+}
+
+// Sink drives outputs for alarms. It implements alerting.Sink and health.Reporter.
+type Sink struct {
+	name  string
+	cfg   Config
+	clock clockwork.Clock
+	log   *slog.Logger
+	zoneB map[string]string // zone id → building id
+	m     *metrics
+
+	mu      sync.Mutex
+	outputs map[string]*outState
+	order   []string // output ids in config order
+	alarms  map[string]*alarmState
+	closed  bool
+	lastErr error
+	errAt   time.Time
+	okAt    time.Time
+}
+
+var (
+	_ alerting.Sink   = (*Sink)(nil)
+	_ health.Reporter = (*Sink)(nil)
+)
+
+type outState struct {
+	id       string
+	out      Output
+	demand   map[string]setting // alarm id → how that alarm wants the output
+	sounding bool
+	timedOut bool // max on-time ran out while alarms still wanted it
+	cur      setting
+	since    time.Time
+	timer    clockwork.Timer
+	gen      uint64 // bumps on every Sound/Silence; a stale timer does nothing
+	err      error  // the last Sound/Silence error, nil after a success
+}
+
+type alarmState struct {
+	id         string
+	count      int
+	severity   alerting.Severity
+	firedAt    time.Time
+	outputs    map[string]setting // where its routes send it
+	demanding  bool               // wants its outputs on
+	silencedAt time.Time          // when a person silenced it (zero: never)
+}
+
+// New builds a sink from a validated config (SetDefaults and Validate called) and the
+// outputs by id. Every output the config names must be in outs.
+func New(cfg Config, outs map[string]Output, opt Options) (*Sink, error) {
+	cfg.SetDefaults()
+	var errs cfgerr.List
+	cfg.Validate(&errs)
+	if err := errs.Err(); err != nil {
+		return nil, fmt.Errorf("siren %s: %w", cfg.Name, err)
+	}
+	if opt.Clock == nil {
+		opt.Clock = clockwork.NewRealClock()
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	s := &Sink{
+		name:    cfg.Name,
+		cfg:     cfg,
+		clock:   opt.Clock,
+		log:     opt.Logger.With("sink", cfg.Name),
+		zoneB:   map[string]string{},
+		outputs: map[string]*outState{},
+		alarms:  map[string]*alarmState{},
+	}
+	if opt.Site != nil {
+		for _, z := range opt.Site.Zones {
+			s.zoneB[z.ID] = z.Building
+		}
+	}
+	for _, oc := range cfg.Outputs {
+		o, ok := outs[oc.ID]
+		if !ok || o == nil {
+			return nil, fmt.Errorf("siren %s: output %q has no driver output", cfg.Name, oc.ID)
+		}
+		s.outputs[oc.ID] = &outState{id: oc.ID, out: o, demand: map[string]setting{}}
+		s.order = append(s.order, oc.ID)
+	}
+	m, err := newMetrics(cfg.Name, s.order, opt.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("siren %s: %w", cfg.Name, err)
+	}
+	s.m = m
+	return s, nil
+}
+
+// Name is the sink's name.
+func (s *Sink) Name() string { return s.name }
+
+// Deliver applies a journaled notification: fired, refired and escalated sound the
+// alarm's outputs; acknowledged silences them when silence_on_ack is set; resolved
+// releases them. Every alarm of a grouped notification is applied. It returns an
+// error when an output failed (the pipeline retries; the retry drives the output again).
+func (s *Sink) Deliver(ctx context.Context, n alerting.Notification) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	alarms := n.Group
+	if len(alarms) == 0 {
+		alarms = []alerting.Alarm{n.Alarm}
+	}
+	var errs []error
+	for i := range alarms {
+		a := alarms[i]
+		var err error
+		switch n.Transition {
+		case alerting.Fired, alerting.Refired, alerting.Escalated:
+			err = s.Sound(a)
+		case alerting.Acked:
+			if s.cfg.SilenceOnAck {
+				err = s.Silence(a)
+			} else {
+				err = s.sync()
+			}
+		case alerting.ResolvedT:
+			err = s.Release(a)
+		default: // cleared: a latched alarm keeps sounding until reset
+			err = s.sync()
+		}
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("siren %s: notification %s: %w", s.name, n.ID, err)
+	}
+	return nil
+}
+
+// Sound is the direct path for a fired, refired or escalated alarm: its outputs sound
+// at once. Calling it again for the same alarm and Count changes nothing; a higher
+// Count is a new trigger. A resolved alarm is released instead, and so is a muted one
+// (silenced, inhibited or disarmed) unless it is a panic alarm, which always sounds
+// (GB 50394, as the alerting core decides too); a test alarm is ignored unless
+// sound_tests is set.
+func (s *Sink) Sound(a alerting.Alarm) error {
+	muted := a.Silenced || a.Inhibited || a.Disarmed
+	switch {
+	case a.State == alerting.Resolved, muted && a.DeviceKind != event.KindPanic:
+		return s.Release(a)
+	case a.Test && !s.cfg.SoundTests:
+		return nil
+	}
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("siren closed")
+	}
+	st, known := s.alarms[a.ID]
+	force := map[string]bool{}
+	switch {
+	case !known:
+		st = &alarmState{id: a.ID, count: a.Count, severity: a.Severity, firedAt: a.FiredAt, outputs: s.route(&a)}
+		if len(st.outputs) == 0 {
+			return nil // no route: nothing to sound
+		}
+		s.alarms[a.ID] = st
+		st.demanding = true
+		for id := range st.outputs {
+			force[id] = true
+		}
+	case a.Count > st.count: // a new trigger
+		st.count = a.Count
+		st.severity = a.Severity
+		if !st.silencedAt.IsZero() && now.Sub(st.silencedAt) <= s.cfg.ResoundAfter {
+			s.m.suppressed.Inc()
+			s.log.Info("new trigger within the resound hold-off stays quiet", "alarm", a.ID,
+				"since_silence", now.Sub(st.silencedAt))
+			break
+		}
+		st.silencedAt = time.Time{}
+		st.demanding = true
+		for id := range st.outputs {
+			force[id] = true
+		}
+	}
+	if st.demanding {
+		for id, set := range st.outputs {
+			s.outputs[id].demand[a.ID] = set
+		}
+	}
+	return s.syncLocked(now, force)
+}
+
+// Silence is the direct path for a person silencing an alarm (or acknowledging it
+// with silence_on_ack): the alarm stops holding its outputs on; each goes off when no
+// other alarm holds it. A new trigger of the alarm sounds again after resound_after.
+func (s *Sink) Silence(a alerting.Alarm) error {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.alarms[a.ID]; ok && st.demanding {
+		st.demanding = false
+		st.silencedAt = now
+		for id := range st.outputs {
+			delete(s.outputs[id].demand, a.ID)
+		}
+	}
+	return s.syncLocked(now, nil)
+}
+
+// Release forgets an alarm (resolved, muted or inhibited): its outputs go off when no
+// other alarm holds them.
+func (s *Sink) Release(a alerting.Alarm) error {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.alarms[a.ID]; ok {
+		for id := range st.outputs {
+			delete(s.outputs[id].demand, a.ID)
+		}
+		delete(s.alarms, a.ID)
+	}
+	return s.syncLocked(now, nil)
+}
+
+// SilenceAll silences every alarm (a "silence siren" button on the console): the
+// outputs go off, and later triggers obey resound_after.
+func (s *Sink) SilenceAll() error {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.alarms {
+		if st.demanding {
+			st.demanding = false
+			st.silencedAt = now
+		}
+	}
+	for _, o := range s.outputs {
+		clear(o.demand)
+	}
+	return s.syncLocked(now, nil)
+}
+
+// Close stops the max on-time timers and turns every sounding output off. Later calls
+// to Sound fail.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	var errs []error
+	for _, id := range s.order {
+		o := s.outputs[id]
+		if o.timer != nil {
+			o.timer.Stop()
+		}
+		if o.sounding {
+			errs = append(errs, s.silenceOut(o))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// route returns the outputs an alarm goes to, with the first matching route's
+// settings for each.
+func (s *Sink) route(a *alerting.Alarm) map[string]setting {
+	out := map[string]setting{}
+	b := s.zoneB[a.Zone]
+	for i := range s.cfg.Routes {
+		r := &s.cfg.Routes[i]
+		if !r.matches(a, b) {
+			continue
+		}
+		for _, id := range r.Outputs {
+			if _, done := out[id]; done {
+				continue
+			}
+			oc := s.cfg.Outputs[slices.IndexFunc(s.cfg.Outputs, func(o OutputConfig) bool { return o.ID == id })]
+			out[id] = resolve(oc.PatternConfig, r.PatternConfig)
+		}
+	}
+	return out
+}
+
+func (s *Sink) sync() error {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.syncLocked(now, nil)
+}
+
+// syncLocked brings every output to the state its demand set asks for; force names
+// outputs that a new trigger must sound again (restarting their max on-time).
+func (s *Sink) syncLocked(now time.Time, force map[string]bool) error {
+	if s.closed {
+		return nil
+	}
+	// Forget alarms silenced longer than resound_after ago: any trigger of theirs
+	// sounds again anyway, and the direct path may never tell us they resolved.
+	for id, st := range s.alarms {
+		if !st.demanding && !st.silencedAt.IsZero() && now.Sub(st.silencedAt) > s.cfg.ResoundAfter {
+			delete(s.alarms, id)
+		}
+	}
+	s.m.alarms.Set(float64(len(s.alarms)))
+	var errs []error
+	for _, id := range s.order {
+		o := s.outputs[id]
+		if len(o.demand) == 0 {
+			o.timedOut = false
+			if o.sounding || o.err != nil {
+				errs = append(errs, s.silenceOut(o))
+			}
+			continue
+		}
+		want := s.choose(o)
+		if force[id] || (!o.sounding && !o.timedOut) || (o.sounding && want != o.cur) {
+			errs = append(errs, s.soundOut(o, want, now))
+		}
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		s.lastErr, s.errAt = err, now
+	} else {
+		s.okAt = now
+	}
+	return err
+}
+
+// choose picks the setting of the most urgent alarm holding o (ties: the earliest
+// fired, then the smallest id).
+func (s *Sink) choose(o *outState) setting {
+	ids := make([]string, 0, len(o.demand))
+	for id := range o.demand {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		a, b := s.alarms[ids[i]], s.alarms[ids[j]]
+		if ra, rb := a.severity.Rank(), b.severity.Rank(); ra != rb {
+			return ra < rb
+		}
+		if !a.firedAt.Equal(b.firedAt) {
+			return a.firedAt.Before(b.firedAt)
+		}
+		return a.id < b.id
+	})
+	return o.demand[ids[0]]
+}
+
+func (s *Sink) soundOut(o *outState, set setting, now time.Time) error {
+	o.gen++
+	if o.timer != nil {
+		o.timer.Stop()
+		o.timer = nil
+	}
+	if err := o.out.Sound(set.Pattern, set.MaxOn); err != nil {
+		o.sounding, o.err = false, err
+		s.m.errors.WithLabelValues(o.id).Inc()
+		s.m.on.WithLabelValues(o.id).Set(0)
+		s.log.Error("output failed to sound", "output", o.id, "err", err)
+		return fmt.Errorf("output %s: sound: %w", o.id, err)
+	}
+	if !o.sounding {
+		o.since = now
+	}
+	o.sounding, o.timedOut, o.cur, o.err = true, false, set, nil
+	s.m.activations.WithLabelValues(o.id).Inc()
+	s.m.on.WithLabelValues(o.id).Set(1)
+	s.log.Info("output sounding", "output", o.id, "pattern", set.Pattern.String(), "max_on", set.MaxOn, "alarms", len(o.demand))
+	gen := o.gen
+	o.timer = s.clock.AfterFunc(set.MaxOn, func() { s.expire(o, gen) })
+	return nil
+}
+
+func (s *Sink) silenceOut(o *outState) error {
+	o.gen++
+	if o.timer != nil {
+		o.timer.Stop()
+		o.timer = nil
+	}
+	if err := o.out.Silence(); err != nil {
+		o.err = err
+		s.m.errors.WithLabelValues(o.id).Inc()
+		s.log.Error("output failed to silence", "output", o.id, "err", err)
+		return fmt.Errorf("output %s: silence: %w", o.id, err)
+	}
+	if o.sounding {
+		s.log.Info("output silenced", "output", o.id)
+	}
+	o.sounding, o.err = false, nil
+	s.m.on.WithLabelValues(o.id).Set(0)
+	return nil
+}
+
+// expire runs when an output's max on-time ran out: the driver should have turned it
+// off already; turn it off again in case it did not.
+func (s *Sink) expire(o *outState, gen uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if gen != o.gen || !o.sounding || s.closed {
+		return
+	}
+	s.log.Warn("max on-time reached; output off until a new trigger", "output", o.id, "max_on", o.cur.MaxOn)
+	s.m.cutoffs.WithLabelValues(o.id).Inc()
+	if err := s.silenceOut(o); err != nil {
+		s.lastErr, s.errAt = err, s.clock.Now()
+	}
+	o.timedOut = true
+}
+
+// Local adapts the sink to the alerting core's local-output hook (Sound and Silence
+// without results; failures are logged, counted and reported by Health). Silence of
+// a resolved alarm releases it; silence of an acknowledged alarm is ignored unless
+// silence_on_ack is set.
+type Local struct{ S *Sink }
+
+// Sound calls Sink.Sound.
+func (l Local) Sound(a alerting.Alarm) { _ = l.S.Sound(a) }
+
+// Silence calls Sink.Release, Sink.Silence or nothing (see Local).
+func (l Local) Silence(a alerting.Alarm) {
+	switch {
+	case a.State == alerting.Resolved:
+		_ = l.S.Release(a)
+	case a.State == alerting.Acknowledged && !l.S.cfg.SilenceOnAck:
+	default:
+		_ = l.S.Silence(a)
+	}
+}
+
+// OutputState is one output's condition, for health and the console.
+type OutputState struct {
+	ID       string    `json:"id"`
+	Sounding bool      `json:"sounding"`
+	TimedOut bool      `json:"timed_out,omitempty"` // max on-time ran out while alarms hold it
+	Pattern  string    `json:"pattern,omitempty"`
+	Since    time.Time `json:"since,omitzero"`
+	Alarms   []string  `json:"alarms,omitempty"` // alarm ids holding it on, sorted
+	Error    string    `json:"error,omitempty"`
+}
+
+// Outputs reports every output, in config order.
+func (s *Sink) Outputs() []OutputState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]OutputState, 0, len(s.order))
+	for _, id := range s.order {
+		o := s.outputs[id]
+		st := OutputState{ID: id, Sounding: o.sounding, TimedOut: o.timedOut}
+		if o.sounding {
+			st.Pattern, st.Since = o.cur.Pattern.String(), o.since
+		}
+		for a := range o.demand {
+			st.Alarms = append(st.Alarms, a)
+		}
+		sort.Strings(st.Alarms)
+		if o.err != nil {
+			st.Error = o.err.Error()
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Health is Down when an output failed its last command, else Up; the detail lists
+// the outputs, the active alarms, the last error and the last success.
+func (s *Sink) Health() health.Status {
+	outs := s.Outputs()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := health.Status{State: health.Up, Detail: map[string]any{
+		"outputs": outs,
+		"alarms":  len(s.alarms),
+	}}
+	var failed []string
+	for _, o := range outs {
+		if o.Error != "" {
+			failed = append(failed, o.ID)
+		}
+	}
+	if len(failed) > 0 {
+		st.State = health.Down
+		st.Reason = fmt.Sprintf("output(s) %v failed", failed)
+	}
+	if s.lastErr != nil {
+		st.Detail["last_error"] = s.lastErr.Error()
+		st.Detail["last_error_at"] = s.errAt
+	}
+	if !s.okAt.IsZero() {
+		st.Detail["last_success"] = s.okAt
+	}
+	return st
+}
