@@ -42,6 +42,7 @@ func init() {
 		{"run", "run the daemon (without --config: the embedded demo campus)", cmdRun},
 		{"check", "validate the config and rules; list every problem with file and line", cmdCheck},
 		{"version", "print the version", cmdVersion},
+		{"rules", "rules test FILE...: run operator rule tests (timed events in, expected alarms out)", cmdRules},
 	}
 }
 

@@ -9,8 +9,18 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
+	"github.com/campusguard/campusguard/alerting/sinks/siren"
+	"github.com/campusguard/campusguard/alerting/sinks/webhook"
+	"github.com/campusguard/campusguard/drivers/gpio"
+	mqttdrv "github.com/campusguard/campusguard/drivers/mqtt"
 	"github.com/campusguard/campusguard/internal/cfgerr"
 	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/patrol"
+	"github.com/campusguard/campusguard/rules"
+	"github.com/campusguard/campusguard/rules/schedule"
+	"github.com/campusguard/campusguard/telemetry"
 )
 
 // Config is the whole gateway configuration.
@@ -23,9 +33,45 @@ type Config struct {
 	Broker   BrokerConfig   `mapstructure:"broker"`
 	Shutdown ShutdownConfig `mapstructure:"shutdown"`
 
+	// Schedules are named time windows (school hours, nights, holidays); rule files may
+	// define more. Rules, routes, silences and patrol plans refer to them by name.
+	Schedules schedule.Config `mapstructure:"schedules"`
+	// RulesDir holds the alert rule files (every *.yaml directly in it), relative to
+	// the main file.
+	RulesDir  string           `mapstructure:"rules_dir"`
+	GPIO      gpio.Config      `mapstructure:"gpio"`
+	MQTT      mqttdrv.Config   `mapstructure:"mqtt"`
+	Alerting  alerting.Config  `mapstructure:"alerting"`
+	Sinks     SinksConfig      `mapstructure:"sinks"`
+	Telemetry telemetry.Config `mapstructure:"telemetry"`
+	Patrol    patrol.Config    `mapstructure:"patrol"`
+	Simulator SimulatorConfig  `mapstructure:"simulator"`
+
+	// Rules is the loaded rule set (from RulesDir), validated with the rest.
+	Rules *rules.RuleSet `mapstructure:"-"`
+	// ScheduleSet is every schedule (config and rule files) compiled in the site's zone.
+	ScheduleSet *schedule.Set `mapstructure:"-"`
 	// Files are the files this config was read from, main first.
 	Files  []string `mapstructure:"-"`
 	source Source
+}
+
+// SinksConfig holds the alert sinks; each is off unless configured.
+type SinksConfig struct {
+	Siren    *siren.Config    `mapstructure:"siren"`
+	MQTT     *mqttsink.Config `mapstructure:"mqtt"`
+	Webhooks []webhook.Config `mapstructure:"webhooks"`
+}
+
+// SimulatorConfig runs simulated devices (the demo) through the real drivers.
+type SimulatorConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Broker is the MQTT broker (a name from mqtt.brokers) the simulated devices publish to.
+	Broker string `mapstructure:"broker"`
+	// Interval between background events (heartbeats, occasional detections).
+	Interval time.Duration `mapstructure:"interval"`
+	// Scenarios run once at start, in order (panic, antifall, patrol, kitchen, camera-offline).
+	Scenarios []string `mapstructure:"scenarios"`
 }
 
 // LogConfig sets the daemon's log output.
@@ -63,13 +109,72 @@ func Default() *Config {
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:9810"},
 		Broker:   BrokerConfig{Listen: "127.0.0.1:1883"},
 		Shutdown: ShutdownConfig{Timeout: 10 * time.Second},
+		RulesDir: "rules",
+		Simulator: SimulatorConfig{Interval: 20 * time.Second},
 	}
 }
 
-// Validate checks every section and the references between them.
-func (c *Config) Validate(errs *cfgerr.List) {
+// Validate fills defaults and checks every section and the references between them.
+// getenv supplies secret overrides.
+func (c *Config) Validate(errs *cfgerr.List, getenv func(string) string) {
 	c.Site.Validate(errs)
 	site.ValidateDevices(&c.Site, c.Devices, errs)
+	dir := c.Directory()
+
+	sl := &cfgerr.List{}
+	c.Schedules.Validate(sl)
+	errs.Merge("schedules", sl)
+
+	g := &cfgerr.List{}
+	c.GPIO.Bind(dir, g)
+	c.GPIO.SetDefaults()
+	c.GPIO.Validate(g)
+	errs.Merge("gpio", g)
+
+	m := &cfgerr.List{}
+	c.MQTT.SetDefaults(c.Site.ID, filepath.Join(c.StateDir, "mqtt"))
+	if err := c.MQTT.ResolveSecrets(getenv); err != nil {
+		m.Add("", "%v", err)
+	}
+	c.MQTT.Validate(m)
+	errs.Merge("mqtt", m)
+	c.MQTT.ValidateDevices(c.Devices, errs)
+	for i, d := range c.Devices {
+		if d.Driver == "gpio" && !c.hasGPIOInput(d.ID) {
+			errs.Add(cfgerr.Index("devices", i)+".driver", "device %q uses the gpio driver but gpio.inputs has no entry for it", d.ID)
+		}
+	}
+
+	t := &cfgerr.List{}
+	c.Telemetry.SetDefaults(c.StateDir)
+	if err := c.Telemetry.ResolveSecrets(getenv); err != nil {
+		t.Add("", "%v", err)
+	}
+	if c.Telemetry.Enabled {
+		c.Telemetry.Validate(t)
+	}
+	errs.Merge("telemetry", t)
+
+	sinks := c.validateSinks(errs)
+	a := &cfgerr.List{}
+	c.Alerting.SetDefaults()
+	c.Alerting.Validate(a)
+	c.Alerting.ValidateSinks(sinks, a)
+	errs.Merge("alerting", a)
+
+	p := &cfgerr.List{}
+	c.Patrol.SetDefaults()
+	c.Patrol.Validate(p, dir)
+	errs.Merge("patrol", p)
+
+	if c.Simulator.Enabled {
+		if c.Simulator.Interval <= 0 {
+			errs.Add("simulator.interval", "must be positive")
+		}
+		if c.Simulator.Broker != "" && !c.hasBroker(c.Simulator.Broker) {
+			errs.Add("simulator.broker", "unknown broker %q (not in mqtt.brokers)", c.Simulator.Broker)
+		}
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -94,6 +199,70 @@ func (c *Config) Validate(errs *cfgerr.List) {
 	if c.Shutdown.Timeout <= 0 {
 		errs.Add("shutdown.timeout", "must be positive")
 	}
+}
+
+// validateSinks checks each configured sink and returns the names alerting may route to.
+func (c *Config) validateSinks(errs *cfgerr.List) []string {
+	var names []string
+	if c.Sinks.Siren != nil {
+		l := &cfgerr.List{}
+		c.Sinks.Siren.SetDefaults()
+		c.Sinks.Siren.Validate(l)
+		c.Sinks.Siren.CheckSite(&c.Site, l)
+		for i, o := range c.Sinks.Siren.Outputs {
+			if !c.hasGPIOOutput(o.ID) {
+				l.Add(cfgerr.Index("outputs", i)+".id", "no gpio.outputs entry with id %q", o.ID)
+			}
+		}
+		errs.Merge("sinks.siren", l)
+		names = append(names, "siren")
+	}
+	if c.Sinks.MQTT != nil {
+		l := &cfgerr.List{}
+		c.Sinks.MQTT.SetDefaults()
+		c.Sinks.MQTT.Validate(l)
+		errs.Merge("sinks.mqtt", l)
+		names = append(names, c.Sinks.MQTT.Name)
+	}
+	for i := range c.Sinks.Webhooks {
+		w := &c.Sinks.Webhooks[i]
+		l := &cfgerr.List{}
+		w.SetDefaults()
+		w.Validate(l)
+		errs.Merge(cfgerr.Index("sinks.webhooks", i), l)
+		names = append(names, w.Name)
+	}
+	if c.Telemetry.Enabled {
+		names = append(names, "influx")
+	}
+	return names
+}
+
+func (c *Config) hasGPIOInput(device string) bool {
+	for _, in := range c.GPIO.Inputs {
+		if in.Device == device {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) hasGPIOOutput(id string) bool {
+	for _, o := range c.GPIO.Outputs {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) hasBroker(name string) bool {
+	for _, b := range c.MQTT.Brokers {
+		if b.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Path resolves a path from the config relative to the main file's directory.

@@ -18,6 +18,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/rules"
+	"github.com/campusguard/campusguard/rules/schedule"
 )
 
 // Source is where the config files come from: a directory on disk, or the demo
@@ -50,8 +52,8 @@ const ConfDir = "conf.d"
 // Options changes how Load reads the environment (tests pass their own).
 type Options struct {
 	Getenv func(string) string
-	// Environ lists "KEY=value" pairs for the CAMPUSGUARD_ overrides; nil means os.Environ.
-	Environ []string
+	// StateDir overrides state_dir (the demo and tests); "" keeps the file's.
+	StateDir string
 }
 
 func (o *Options) getenv(k string) string {
@@ -161,12 +163,86 @@ func Load(src Source, opts Options) (*Config, error) {
 	for i, f := range files {
 		cfg.Files[i] = src.name(f)
 	}
-	cfg.Validate(errs)
+	if opts.StateDir != "" {
+		cfg.StateDir = opts.StateDir
+	}
+	cfg.Validate(errs, opts.getenv)
+	ix.fill(errs, src.name(src.Main))
+
+	// The rule files are part of the same transaction: a broken rule rejects the
+	// whole config, and their errors carry their own file and line.
+	rs, err := loadRules(src, cfg)
+	if err != nil {
+		errs.Errs = append(errs.Errs, cfgerr.As(err).Errs...)
+	} else {
+		cfg.Rules = rs
+		set, err := schedule.Compile(rs.Schedules, cfg.Site.Location())
+		if err != nil {
+			errs.Errs = append(errs.Errs, cfgerr.As(err).Errs...)
+		} else {
+			cfg.ScheduleSet = set
+			for key, name := range cfg.Patrol.ScheduleRefs() {
+				if !set.Has(name) {
+					errs.Add(cfgerr.Join("patrol", key), "unknown schedule %q", name)
+				}
+			}
+			ix.fill(errs, src.name(src.Main))
+		}
+	}
 	if errs.Len() > 0 {
-		ix.fill(errs, src.name(src.Main))
+		errs.Sort()
 		return nil, errs
 	}
 	return cfg, nil
+}
+
+// RulesFiles lists the rule files of a config: every *.yaml directly in rules_dir.
+func rulesSources(src Source, cfg *Config) ([]rules.Source, error) {
+	dir := cfg.RulesDir
+	fsys, display := src.FS, src.name
+	if filepath.IsAbs(dir) {
+		fsys, display = os.DirFS("/"), func(p string) string { return "/" + p }
+		dir = strings.TrimPrefix(filepath.ToSlash(dir), "/")
+	} else {
+		dir = path.Join(path.Dir(src.Main), filepath.ToSlash(dir))
+	}
+	ents, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil // no rules: nothing alarms, check warns about it elsewhere
+		}
+		return nil, &cfgerr.List{Errs: []*cfgerr.Error{{File: display(dir), Key: "rules_dir", Msg: err.Error()}}}
+	}
+	var out []rules.Source
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") || !(strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
+			continue
+		}
+		p := path.Join(dir, n)
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return nil, &cfgerr.List{Errs: []*cfgerr.Error{{File: display(p), Msg: err.Error()}}}
+		}
+		out = append(out, rules.Source{Name: display(p), Data: b})
+	}
+	return out, nil
+}
+
+func loadRules(src Source, cfg *Config) (*rules.RuleSet, error) {
+	srcs, err := rulesSources(src, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return rules.Parse(srcs, rules.Options{Directory: cfg.Directory(), Schedules: cfg.Schedules})
+}
+
+// RulesDir is the rules directory on disk ("" for an embedded config), for watching.
+func (c *Config) RulesDirPath() string {
+	if c.source.Dir == "" {
+		return ""
+	}
+	return c.Path(c.RulesDir)
 }
 
 // lowerKeys lower-cases map keys as viper does, so the index and the merge agree.

@@ -21,7 +21,7 @@ devices:
     name: 校门一键报警
     location: 校门门卫室
     zone: gate
-    driver: gpio
+    driver: sim
 `
 
 func load(t *testing.T, files map[string]string, env map[string]string) (*Config, *cfgerr.List) {
@@ -44,7 +44,7 @@ func TestLoadGood(t *testing.T) {
   - id: cam-1
     kind: kitchen_camera
     location: 厨房灶台区
-    driver: mqtt
+    driver: sim
     heartbeat: 90s
 `,
 	}, nil)
@@ -77,7 +77,7 @@ func TestLoadMistakes(t *testing.T) {
 			[]string{"campusguard.yaml:", "not valid YAML"}},
 		{"unknown top-level key", map[string]string{"campusguard.yaml": goodMain + "sirens: []\n"},
 			[]string{"campusguard.yaml:15: sirens: unknown key"}},
-		{"unknown device key", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "    driver: gpio\n", "    driver: gpio\n    colour: red\n", 1)},
+		{"unknown device key", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "    driver: sim\n", "    driver: sim\n    colour: red\n", 1)},
 			[]string{"campusguard.yaml:15: devices[0].colour: unknown key"}},
 		{"wrong type", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "number: 1", "number: one", 1)},
 			[]string{"campusguard.yaml:7: site.zones[0].number:"}},
@@ -90,7 +90,7 @@ func TestLoadMistakes(t *testing.T) {
 		{"unknown zone", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "zone: gate", "zone: gaet", 1)},
 			[]string{"devices[0].zone: unknown zone \"gaet\""}},
 		{"duplicate device in conf.d", map[string]string{"campusguard.yaml": goodMain,
-			"conf.d/more.yaml": "devices:\n  - id: panic-gate\n    kind: panic\n    driver: gpio\n"},
+			"conf.d/more.yaml": "devices:\n  - id: panic-gate\n    kind: panic\n    driver: sim\n"},
 			[]string{"conf.d/more.yaml:2: devices[1].id: device \"panic-gate\" is defined twice"}},
 		{"bad timezone", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "  name: 第一实验小学\n", "  name: x\n  timezone: Asia/Beijing\n", 1)},
 			[]string{"campusguard.yaml:4: site.timezone: unknown time zone"}},
@@ -100,7 +100,7 @@ func TestLoadMistakes(t *testing.T) {
 			[]string{"http.listen: \"9810\" is not host:port"}},
 		{"missing site id", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "  id: s01\n", "", 1)},
 			[]string{"site.id: is required"}},
-		{"unknown driver", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "driver: gpio", "driver: zigbee", 1)},
+		{"unknown driver", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "driver: sim", "driver: zigbee", 1)},
 			[]string{"devices[0].driver: unknown driver \"zigbee\""}},
 		{"not a mapping", map[string]string{"campusguard.yaml": "- a\n- b\n"},
 			[]string{"campusguard.yaml:1: the file must be a mapping"}},

@@ -56,7 +56,7 @@ devices:
   - id: panic-gate
     kind: panic
     zone: gate
-    driver: gpio
+    driver: sim
     heartbeat: -1s
 state_dir: %s
 http:
