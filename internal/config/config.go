@@ -103,13 +103,13 @@ var SecretKeys = []string{}
 // Default returns a config with every default filled in.
 func Default() *Config {
 	return &Config{
-		Site:     site.Site{Timezone: site.DefaultTimezone},
-		StateDir: "/var/lib/campusguard",
-		Log:      LogConfig{Level: "info", Format: "text"},
-		HTTP:     HTTPConfig{Listen: "127.0.0.1:9810"},
-		Broker:   BrokerConfig{Listen: "127.0.0.1:1883"},
-		Shutdown: ShutdownConfig{Timeout: 10 * time.Second},
-		RulesDir: "rules",
+		Site:      site.Site{Timezone: site.DefaultTimezone},
+		StateDir:  "/var/lib/campusguard",
+		Log:       LogConfig{Level: "info", Format: "text"},
+		HTTP:      HTTPConfig{Listen: "127.0.0.1:9810"},
+		Broker:    BrokerConfig{Listen: "127.0.0.1:1883"},
+		Shutdown:  ShutdownConfig{Timeout: 10 * time.Second},
+		RulesDir:  "rules",
 		Simulator: SimulatorConfig{Interval: 20 * time.Second},
 	}
 }
