@@ -302,6 +302,14 @@ func (m *Manager) Handle(ctx context.Context, t Trigger) error {
 	return err
 }
 
+// SetDirectory replaces the site's devices after a config reload: alarms raised from
+// now on take their location, zone and kind from dir.
+func (m *Manager) SetDirectory(dir *site.Directory) {
+	m.mu.Lock()
+	m.dir = dir
+	m.mu.Unlock()
+}
+
 func (m *Manager) newID() string {
 	m.seq++
 	site := m.siteID
@@ -785,7 +793,10 @@ func (m *Manager) setArmed(zone, by string, armed bool) error {
 	if by == "" {
 		return ErrNoPerson
 	}
-	if zone == "" || (m.dir != nil && m.dir.Site != nil && m.dir.Site.Zone(zone) == nil) {
+	m.mu.Lock()
+	dir := m.dir
+	m.mu.Unlock()
+	if zone == "" || (dir != nil && dir.Site != nil && dir.Site.Zone(zone) == nil) {
 		return fmt.Errorf("%w %q", ErrUnknownZone, zone)
 	}
 	now := m.clock.Now()

@@ -58,6 +58,8 @@ type Daemon struct {
 	mux     *http.ServeMux
 	httpLn  net.Listener
 	broker  *broker.Broker
+	p       *pipeline
+	runCtx  context.Context // ends when the daemon stops
 
 	cfg     *config.Config // owned by the main loop
 	info    atomic.Pointer[configInfo]
@@ -131,18 +133,16 @@ func New(opts Options) (*Daemon, error) {
 }
 
 func loadConfig(opts Options) (*config.Config, error) {
-	cfg, err := config.Load(opts.Source, config.Options{Getenv: opts.Getenv})
+	cfg, err := config.Load(opts.Source, config.Options{Getenv: opts.Getenv, StateDir: opts.StateDir})
 	if err != nil {
 		return nil, err
-	}
-	if opts.StateDir != "" {
-		cfg.StateDir = opts.StateDir
 	}
 	if opts.HTTP != "" {
 		cfg.HTTP.Listen = opts.HTTP
 	}
 	if opts.Demo {
 		cfg.Broker.Enabled = true
+		cfg.Simulator.Enabled = true
 	}
 	return cfg, nil
 }
@@ -195,9 +195,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	d.runCtx = runCtx
 	if err := d.start(runCtx); err != nil {
 		cancel()
 		d.wait()
+		if d.p != nil && d.p.journal != nil {
+			_ = d.p.journal.Close()
+		}
 		return err
 	}
 
@@ -214,15 +218,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.opts.Ready(d)
 	}
 
-	err := d.loop(ctx, hup, changed)
+	err := d.loop(runCtx, hup, changed)
 
 	d.opts.Notify("STOPPING=1")
+	d.saveRuleState(true)
 	d.log.Info("stopping", "timeout", d.cfg.Shutdown.Timeout)
 	cancel()
 	done := make(chan struct{})
 	go func() { d.wait(); close(done) }()
 	select {
 	case <-done:
+		if cerr := d.p.journal.Close(); cerr != nil {
+			d.log.Error("closing the journal", "err", cerr)
+		}
 		d.log.Info("stopped cleanly")
 	case <-time.After(d.cfg.Shutdown.Timeout):
 		d.log.Error("components did not stop within the shutdown timeout", "timeout", d.cfg.Shutdown.Timeout)
@@ -250,7 +258,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := d.startHTTP(ctx); err != nil {
 		return err
 	}
-	return nil
+	return d.startPipeline(ctx)
 }
 
 func (d *Daemon) startHTTP(ctx context.Context) error {
@@ -280,7 +288,10 @@ func (d *Daemon) startHTTP(ctx context.Context) error {
 // loop is the main loop: it evaluates events, handles reloads and proves its own
 // progress to the systemd watchdog.
 func (d *Daemon) loop(ctx context.Context, hup <-chan os.Signal, changed <-chan struct{}) error {
-	in := d.bus.Subscribe("rules", 4096, event.Block)
+	in := d.p.ruleSub
+	d.handleTimer(ctx) // absence timers count from start
+	timer := d.clock.NewTimer(d.nextDeadline())
+	defer timer.Stop()
 	var wdC <-chan time.Time
 	if iv, err := sd.SdWatchdogEnabled(false); err == nil && iv > 0 {
 		t := d.clock.NewTicker(iv / 2)
@@ -298,34 +309,41 @@ func (d *Daemon) loop(ctx context.Context, hup <-chan os.Signal, changed <-chan 
 			if !ok {
 				return nil
 			}
-			d.handleEvent(ev)
+			d.handleEvent(ctx, ev)
+			if !timer.Stop() {
+				select {
+				case <-timer.Chan():
+				default:
+				}
+			}
+			timer.Reset(d.nextDeadline())
+		case <-timer.Chan():
+			d.handleTimer(ctx)
+			d.saveRuleState(false)
+			timer.Reset(d.nextDeadline())
 		case <-wdC:
 			// Reached only when the loop is free: a stuck pipeline stops the pings.
 			d.opts.Notify("WATCHDOG=1")
 		case <-status.Chan():
 			d.notifyStatus()
 		case <-hup:
-			d.doReload("SIGHUP", nil)
+			d.doReload(ctx, "SIGHUP", nil)
 		case <-changed:
-			d.doReload("config files changed", nil)
+			d.doReload(ctx, "config files changed", nil)
 		case r := <-d.reloadReq:
-			d.doReload(r.reason, r.result)
+			d.doReload(ctx, r.reason, r.result)
 		}
 	}
 }
 
-func (d *Daemon) handleEvent(ev event.Event) {
-	d.metrics.loopEvents.Inc()
-}
-
 // doReload is the reload transaction: load everything into new structs, validate,
 // and swap in one step; on any error nothing changes.
-func (d *Daemon) doReload(reason string, result chan<- error) {
+func (d *Daemon) doReload(ctx context.Context, reason string, result chan<- error) {
 	d.opts.Notify("RELOADING=1")
 	defer d.opts.Notify("READY=1")
 	cfg, err := loadConfig(d.opts)
 	if err == nil {
-		err = d.apply(cfg)
+		err = d.apply(ctx, cfg)
 	}
 	gen := d.info.Load().Generation
 	if err != nil {
@@ -348,11 +366,8 @@ func (d *Daemon) doReload(reason string, result chan<- error) {
 
 // apply hands a validated config to the components. Parts whose config did not
 // change keep running untouched.
-func (d *Daemon) apply(cfg *config.Config) error {
-	if cfg.HTTP.Listen != d.cfg.HTTP.Listen || cfg.StateDir != d.cfg.StateDir || cfg.Broker != d.cfg.Broker {
-		d.log.Warn("http.listen, state_dir and broker changes take effect at the next restart")
-	}
-	return nil
+func (d *Daemon) apply(ctx context.Context, cfg *config.Config) error {
+	return d.applyPipeline(ctx, cfg)
 }
 
 func (d *Daemon) setInfo(cfg *config.Config, gen int, lastErr string) {
@@ -388,9 +403,12 @@ func watchPaths(src config.Source) []string {
 	if src.Dir == "" {
 		return nil // embedded config never changes
 	}
+	// The rules directory is watched at its default place; a rules_dir elsewhere is
+	// reloaded by SIGHUP.
 	return []string{
 		filepath.Join(src.Dir, src.Main),
 		filepath.Join(src.Dir, config.ConfDir),
+		filepath.Join(src.Dir, "rules"),
 	}
 }
 

@@ -3,8 +3,12 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/campusguard/campusguard/drivers/sim"
 
 	"github.com/campusguard/campusguard/internal/health"
 )
@@ -35,4 +39,23 @@ func (d *Daemon) serveReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// serveSimulate runs a simulator scenario (campusguard simulate SCENARIO); only
+// registered when the simulator runs.
+func (d *Daemon) serveSimulate(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("scenario")
+	if _, ok := sim.Scenarios[name]; !ok {
+		http.Error(w, fmt.Sprintf("unknown scenario %q; known: %s", name, strings.Join(sim.ScenarioNames(), ", ")), http.StatusNotFound)
+		return
+	}
+	// The scenario outlives the request: it runs until done or the daemon stops.
+	ctx := d.runCtx
+	d.goRun("scenario-"+name, func() {
+		if err := d.p.sim.RunScenario(ctx, name); err != nil && ctx.Err() == nil {
+			d.log.Warn("scenario failed", "scenario", name, "err", err)
+		}
+	})
+	w.WriteHeader(http.StatusAccepted)
+	fmt.Fprintf(w, "scenario %s started: %s\n", name, sim.Scenarios[name])
 }

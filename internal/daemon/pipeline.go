@@ -1,0 +1,488 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/alerting/journal"
+	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
+	"github.com/campusguard/campusguard/alerting/sinks/siren"
+	"github.com/campusguard/campusguard/alerting/sinks/webhook"
+	"github.com/campusguard/campusguard/drivers/devhealth"
+	gpiodrv "github.com/campusguard/campusguard/drivers/gpio"
+	mqttdrv "github.com/campusguard/campusguard/drivers/mqtt"
+	"github.com/campusguard/campusguard/drivers/sim"
+	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/internal/config"
+	"github.com/campusguard/campusguard/patrol"
+	"github.com/campusguard/campusguard/patrol/report"
+	"github.com/campusguard/campusguard/rules"
+	"github.com/campusguard/campusguard/telemetry"
+)
+
+// pipeline holds the running components. The main loop owns engine; everything else
+// is safe for concurrent use or owned by its own goroutine.
+type pipeline struct {
+	journal  *journal.Journal
+	gpio     *gpiodrv.Driver
+	mqtt     *mqttdrv.Driver
+	health   *devhealth.Tracker
+	patrol   *patrol.Runner
+	alerts   *alerting.Manager
+	siren    *siren.Sink
+	tele     *telemetry.Forwarder
+	sim      *sim.Sim
+	engine   *rules.Engine
+	ruleSave time.Time // when the rule state was last persisted
+	ruleSub  *event.Subscription
+}
+
+// ruleStateKey is where the rule engine's open instances are kept across restarts.
+const ruleStateKey = "rules/engine"
+
+// counting publishes on the bus and counts events by kind and type.
+type counting struct{ d *Daemon }
+
+func (c counting) Publish(ctx context.Context, e event.Event) (event.Event, error) {
+	e, err := c.d.bus.Publish(ctx, e)
+	if err == nil {
+		c.d.metrics.eventsIn.WithLabelValues(string(e.Kind), e.Type).Inc()
+	}
+	return e, err
+}
+
+// startPipeline brings the components up in dependency order: journal, outputs, sinks,
+// alerting, consumers of the bus, and last the drivers that produce events.
+func (d *Daemon) startPipeline(ctx context.Context) error {
+	cfg := d.cfg
+	p := &pipeline{}
+	d.p = p
+	now := d.clock.Now()
+	dir := cfg.Directory()
+	pub := counting{d}
+	reg := d.metrics.reg
+
+	j, err := journal.Open(filepath.Join(cfg.StateDir, "journal.db"), journal.Options{
+		Retention: cfg.Alerting.Retention, MaxSize: cfg.Alerting.MaxSize,
+		Clock: d.clock, Registerer: reg, Logger: d.log,
+	})
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	p.journal = j
+	d.health.Set("journal", j)
+	d.goRun("journal", func() { _ = j.Run(ctx) })
+
+	// Simulated devices stand in for hardware in the demo: their GPIO lines are
+	// gpiotest pins handed to the real GPIO driver.
+	gopts := gpiodrv.Options{Site: cfg.Site.ID, Publisher: pub, Clock: d.clock, Logger: d.log, Registerer: reg}
+	if cfg.Simulator.Enabled {
+		s, err := sim.New(d.simOptions(cfg))
+		if err != nil {
+			return err
+		}
+		p.sim = s
+		gopts.Source = s.PinSource()
+	}
+	if len(cfg.GPIO.Inputs)+len(cfg.GPIO.Outputs) > 0 {
+		g, err := gpiodrv.New(gopts)
+		if err != nil {
+			return fmt.Errorf("gpio: %w", err)
+		}
+		if err := g.Apply(cfg.GPIO); err != nil {
+			return fmt.Errorf("gpio: %w", err)
+		}
+		p.gpio = g
+		d.health.Set("gpio", g)
+		d.goRun("gpio", func() { _ = g.Run(ctx) })
+	}
+
+	// Sinks.
+	var sinks []alerting.Sink
+	var local alerting.LocalOutput
+	if sc := cfg.Sinks.Siren; sc != nil {
+		outs := map[string]siren.Output{}
+		for _, o := range sc.Outputs {
+			outs[o.ID] = gpioOutput{p: p, id: o.ID}
+		}
+		s, err := siren.New(*sc, outs, siren.Options{Site: &cfg.Site, Clock: d.clock, Registerer: reg, Logger: d.log})
+		if err != nil {
+			return fmt.Errorf("siren: %w", err)
+		}
+		p.siren = s
+		sinks = append(sinks, s)
+		local = siren.Local{S: s}
+	}
+	acker := &lateAcker{}
+	if mc := cfg.Sinks.MQTT; mc != nil {
+		client, err := mqttsink.NewPahoClient(mc.Client, d.log)
+		if err != nil {
+			return fmt.Errorf("mqtt sink: %w", err)
+		}
+		d.goRun("mqtt-sink-client", func() {
+			if err := client.Connect(ctx); err != nil && ctx.Err() == nil {
+				d.log.Error("mqtt sink: connect", "err", err)
+			}
+			<-ctx.Done()
+			client.Close()
+		})
+		s, err := mqttsink.New(*mc, client, mqttsink.Options{Acker: acker, Clock: d.clock, Registerer: reg, Logger: d.log})
+		if err != nil {
+			return fmt.Errorf("mqtt sink: %w", err)
+		}
+		sinks = append(sinks, s)
+		d.goRun("mqtt-sink", func() { _ = s.Run(ctx) })
+	}
+	for _, wc := range cfg.Sinks.Webhooks {
+		s, err := webhook.New(wc, webhook.Options{Clock: d.clock, Registerer: reg, Logger: d.log})
+		if err != nil {
+			return fmt.Errorf("webhook %s: %w", wc.Name, err)
+		}
+		sinks = append(sinks, s)
+	}
+	if cfg.Telemetry.Enabled {
+		f, err := telemetry.New(cfg.Telemetry, telemetry.Options{Clock: d.clock, Registerer: reg, Logger: d.log, Site: cfg.Site.ID, Directory: dir})
+		if err != nil {
+			return fmt.Errorf("telemetry: %w", err)
+		}
+		p.tele = f
+		sinks = append(sinks, f)
+		d.health.Set("telemetry", f)
+		sub := d.bus.Subscribe("telemetry", 16384, event.DropOldest)
+		d.goRun("telemetry", func() { _ = f.Run(ctx, sub.C()) })
+	}
+
+	m, err := alerting.New(alerting.Options{
+		Config: cfg.Alerting, Store: j, Directory: dir, Sinks: sinks, Local: local,
+		Schedules: cfg.ScheduleSet, Clock: d.clock, Registerer: reg, Logger: d.log,
+	})
+	if err != nil {
+		return fmt.Errorf("alerting: %w", err)
+	}
+	p.alerts = m
+	acker.m = m
+	d.health.Set("alerting", m)
+	for name, rep := range m.SinkHealth() {
+		d.health.Set("sink/"+name, rep)
+	}
+	d.goRun("alerting", func() { _ = m.Run(ctx) })
+
+	// The rule engine, with its open instances restored from the journal.
+	p.engine = rules.New(cfg.Rules, dir, cfg.Site.Location())
+	if b, err := j.GetState(ruleStateKey); err == nil && len(b) > 0 {
+		var snap rules.Snapshot
+		if err := json.Unmarshal(b, &snap); err != nil {
+			d.log.Warn("rule state in the journal is unreadable; starting fresh", "err", err)
+		} else {
+			restored, skipped := p.engine.Restore(snap)
+			d.log.Info("rule state restored", "instances", restored, "skipped", skipped)
+		}
+	}
+	p.ruleSub = d.bus.Subscribe("rules", 4096, event.Block)
+
+	// Consumers that publish back: device health and patrol.
+	p.health = devhealth.NewTracker(dir, now)
+	if err := p.health.Register(reg); err != nil {
+		return fmt.Errorf("device health: %w", err)
+	}
+	d.health.Set("devices", p.health)
+	hsub := d.bus.Subscribe("devhealth", 4096, event.Block)
+	hr := &devhealth.Runner{Tracker: p.health, Publisher: pub, Clock: d.clock, Logger: d.log}
+	d.goRun("devhealth", func() { _ = hr.Run(ctx, hsub.C()) })
+
+	tr, err := patrol.New(cfg.Patrol, patrol.Options{Site: cfg.Site.ID, Location: cfg.Site.Location(), Days: cfg.ScheduleSet})
+	if err != nil {
+		return fmt.Errorf("patrol: %w", err)
+	}
+	pr, err := patrol.NewRunner(tr, patrol.RunnerOptions{Clock: d.clock, Store: j, Publisher: pub, Registerer: reg, Logger: d.log, OnResult: d.patrolResult})
+	if err != nil {
+		return fmt.Errorf("patrol: %w", err)
+	}
+	p.patrol = pr
+	d.health.Set("patrol", pr)
+	psub := d.bus.Subscribe("patrol", 1024, event.Block)
+	d.goRun("patrol", func() { _ = pr.Run(ctx, psub.C()) })
+	d.mux.Handle("GET /api/patrol/report", &report.Handler{Store: j, Location: cfg.Site.Location(), Live: pr.Active, Now: d.clock.Now})
+
+	// Producers last: every consumer is subscribed before the first event.
+	md := mqttdrv.New(mqttdrv.Options{Publisher: pub, Registerer: reg, Logger: d.log, Clock: d.clock})
+	if err := md.Apply(cfg.MQTT, dir); err != nil {
+		return fmt.Errorf("mqtt: %w", err)
+	}
+	p.mqtt = md
+	if len(cfg.MQTT.Brokers) > 0 {
+		d.health.Set("mqtt", md)
+	}
+	d.goRun("mqtt", func() { _ = md.Run(ctx) })
+
+	if p.sim != nil {
+		d.goRun("simulator", func() { _ = p.sim.Run(ctx, cfg.Simulator.Scenarios) })
+		d.mux.HandleFunc("POST /-/simulate/{scenario}", d.serveSimulate)
+	}
+	d.goRun("telemetry-status", func() { d.statusLoop(ctx) })
+	return nil
+}
+
+// simOptions builds the simulator from the config: the demo patrol is the first plan
+// whose route the reader serves.
+func (d *Daemon) simOptions(cfg *config.Config) sim.Options {
+	o := sim.Options{Site: &cfg.Site, Devices: cfg.Devices, GPIO: cfg.GPIO, MQTT: lazyMQTT{d}, Broker: cfg.Simulator.Broker,
+		Interval: cfg.Simulator.Interval, Clock: d.clock, Logger: d.log}
+	if o.Broker == "" && len(cfg.MQTT.Brokers) > 0 {
+		o.Broker = cfg.MQTT.Brokers[0].Name
+	}
+	var reader string
+	for _, dev := range cfg.Devices {
+		if dev.Kind == event.KindPatrol && dev.Driver == "mqtt" {
+			reader = dev.ID
+			break
+		}
+	}
+	if reader == "" || len(cfg.Patrol.Plans) == 0 || len(cfg.Patrol.Guards) == 0 || len(cfg.Patrol.Guards[0].Cards) == 0 {
+		return o
+	}
+	plan := cfg.Patrol.Plans[0]
+	for _, r := range cfg.Patrol.Routes {
+		if r.ID != plan.Route {
+			continue
+		}
+		pp := sim.PatrolPlan{Reader: reader, Card: cfg.Patrol.Guards[0].Cards[0], Every: plan.Every, Leg: time.Minute}
+		for _, st := range r.Checkpoints {
+			pp.Checkpoints = append(pp.Checkpoints, st.Checkpoint)
+			if st.Leg > 0 {
+				pp.Leg = st.Leg
+			}
+		}
+		o.Patrol = pp
+	}
+	return o
+}
+
+// lazyMQTT lets the simulator be built before the MQTT driver exists.
+type lazyMQTT struct{ d *Daemon }
+
+func (l lazyMQTT) Publish(ctx context.Context, broker, topic string, qos byte, retained bool, payload []byte) error {
+	if l.d.p == nil || l.d.p.mqtt == nil {
+		return errors.New("mqtt driver not started")
+	}
+	return l.d.p.mqtt.Publish(ctx, broker, topic, qos, retained, payload)
+}
+
+// lateAcker lets the MQTT sink take acks for the manager built after it.
+type lateAcker struct{ m *alerting.Manager }
+
+func (a *lateAcker) Ack(ctx context.Context, id, by, note string) error {
+	if a.m == nil {
+		return errors.New("alerting not started")
+	}
+	return a.m.Ack(ctx, id, by, note)
+}
+
+// gpioOutput adapts a GPIO output (looked up at each call, so a reload that replaced
+// it is followed) to the siren sink.
+type gpioOutput struct {
+	p  *pipeline
+	id string
+}
+
+func (o gpioOutput) Sound(pt siren.Pattern, maxOn time.Duration) error {
+	if o.p.gpio == nil {
+		return fmt.Errorf("siren output %s: no GPIO driver", o.id)
+	}
+	gp := gpiodrv.Steady()
+	if pt.Mode == siren.Pulse {
+		gp = gpiodrv.Pulse(pt.On, pt.Off)
+	}
+	err := o.p.gpio.Sound(o.id, gp, maxOn)
+	if errors.Is(err, gpiodrv.ErrSuppressed) {
+		return nil // silenced by a person less than 30 s ago (GB 50394): not a failure
+	}
+	return err
+}
+
+func (o gpioOutput) Silence() error {
+	if o.p.gpio == nil {
+		return nil
+	}
+	return o.p.gpio.Silence(o.id)
+}
+
+// handleEvent runs one event through the rule engine and hands its changes to alerting.
+func (d *Daemon) handleEvent(ctx context.Context, ev event.Event) {
+	d.metrics.loopEvents.Inc()
+	now := d.clock.Now()
+	d.handleChanges(ctx, d.p.engine.Process(now, ev))
+}
+
+// handleTimer runs the engine's due timers.
+func (d *Daemon) handleTimer(ctx context.Context) {
+	d.handleChanges(ctx, d.p.engine.Tick(d.clock.Now()))
+}
+
+func (d *Daemon) handleChanges(ctx context.Context, cs []rules.Change) {
+	for _, c := range cs {
+		if c.Firing {
+			d.log.Info("rule fired", "rule", c.Rule, "key", c.Key, "severity", c.Severity, "message", c.Message)
+		} else {
+			d.log.Info("rule cleared", "rule", c.Rule, "key", c.Key, "reason", c.Reason)
+		}
+		t := alerting.Trigger{Rule: c.Rule, Key: c.Key, Firing: c.Firing, At: c.At, Severity: alerting.Severity(c.Severity),
+			Labels: c.Labels, Message: c.Message, DeviceID: c.DeviceID, Event: c.Event, Reason: c.Reason, Latch: c.Latch}
+		// Handle returns once the alarm is journaled (the siren already sounds). A
+		// failed commit is kept in memory and retried by alerting; it is logged here.
+		if err := d.p.alerts.Handle(ctx, t); err != nil && ctx.Err() == nil {
+			d.log.Error("alarm not journaled yet", "rule", c.Rule, "key", c.Key, "err", err)
+		}
+	}
+	if len(cs) > 0 {
+		d.saveRuleState(false)
+	}
+}
+
+// saveRuleState persists the engine's open instances (latched, pending for, open
+// absences) at most every 5 s, and always at shutdown.
+func (d *Daemon) saveRuleState(force bool) {
+	p := d.p
+	now := d.clock.Now()
+	if !force && now.Sub(p.ruleSave) < 5*time.Second {
+		return
+	}
+	p.ruleSave = now
+	b, err := json.Marshal(p.engine.State())
+	if err == nil {
+		err = p.journal.PutState(ruleStateKey, b)
+	}
+	if err != nil {
+		d.log.Error("saving rule state", "err", err)
+	}
+}
+
+// nextDeadline is how long until the engine's next timer (capped, so the state is
+// saved regularly).
+func (d *Daemon) nextDeadline() time.Duration {
+	wait := 5 * time.Second
+	if t, ok := d.p.engine.NextDeadline(); ok {
+		if w := t.Sub(d.clock.Now()); w < wait {
+			wait = w
+		}
+	}
+	if wait < 0 {
+		wait = 0
+	}
+	return wait
+}
+
+// applyPipeline hands a validated config to the running components. Drivers keep the
+// lines and sessions whose config did not change; rules keep unchanged rules' state.
+func (d *Daemon) applyPipeline(ctx context.Context, cfg *config.Config) error {
+	p := d.p
+	dir := cfg.Directory()
+	if p.gpio != nil {
+		if err := p.gpio.Apply(cfg.GPIO); err != nil {
+			return fmt.Errorf("gpio: %w", err)
+		}
+	}
+	if err := p.mqtt.Apply(cfg.MQTT, dir); err != nil {
+		return fmt.Errorf("mqtt: %w", err)
+	}
+	if err := p.patrol.Apply(cfg.Patrol); err != nil {
+		return fmt.Errorf("patrol: %w", err)
+	}
+	p.health.SetDevices(dir, d.clock.Now())
+	p.alerts.SetDirectory(dir)
+	if p.tele != nil {
+		p.tele.SetDirectory(dir)
+	}
+	d.handleChanges(ctx, p.engine.Reload(cfg.Rules, dir))
+	var restart []string
+	if !reflect.DeepEqual(cfg.Alerting, d.cfg.Alerting) {
+		restart = append(restart, "alerting")
+	}
+	if !reflect.DeepEqual(cfg.Sinks, d.cfg.Sinks) {
+		restart = append(restart, "sinks")
+	}
+	if !reflect.DeepEqual(cfg.Telemetry, d.cfg.Telemetry) {
+		restart = append(restart, "telemetry")
+	}
+	if cfg.HTTP != d.cfg.HTTP || cfg.StateDir != d.cfg.StateDir || cfg.Broker != d.cfg.Broker || !reflect.DeepEqual(cfg.Simulator, d.cfg.Simulator) {
+		restart = append(restart, "http/state_dir/broker/simulator")
+	}
+	if len(restart) > 0 {
+		d.log.Warn("these sections changed and take effect at the next restart", "sections", strings.Join(restart, ", "))
+	}
+	return nil
+}
+
+// patrolResult sends a finished patrol run to InfluxDB.
+func (d *Daemon) patrolResult(r patrol.RunResult) {
+	if d.p.tele == nil {
+		return
+	}
+	guard := ""
+	if len(r.Guards) > 0 {
+		guard = r.Guards[0].Name
+	}
+	done := 0
+	for _, c := range r.Checkpoints {
+		if c.Status != "" && c.Status != "missed" {
+			done++
+		}
+		d.p.tele.RecordPatrol(telemetry.PatrolResult{At: nonZero(c.Scanned, r.Ended), Route: r.Route, Checkpoint: c.Checkpoint,
+			Result: c.Status, Run: r.Run, Guard: guard, Expected: c.Expected, Deviation: deviation(c.Scanned, c.Expected)})
+	}
+	d.p.tele.RecordPatrol(telemetry.PatrolResult{At: r.Ended, Route: r.Route, Result: r.Status, Run: r.Run, Guard: guard,
+		Done: done, Planned: len(r.Checkpoints)})
+}
+
+func nonZero(a, b time.Time) time.Time {
+	if a.IsZero() {
+		return b
+	}
+	return a
+}
+
+func deviation(at, exp time.Time) time.Duration {
+	if at.IsZero() || exp.IsZero() {
+		return 0
+	}
+	return at.Sub(exp)
+}
+
+// statusLoop writes device health and the gateway's own figures to telemetry every
+// minute.
+func (d *Daemon) statusLoop(ctx context.Context) {
+	t := d.clock.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.Chan():
+		}
+		p := d.p
+		if p.tele == nil {
+			continue
+		}
+		for _, s := range p.health.Snapshot() {
+			p.tele.RecordDeviceHealth(telemetry.DeviceHealth{At: d.clock.Now(), DeviceID: s.Device, Kind: s.Kind,
+				Online: s.Status == devhealth.StatusOnline, LastSeen: s.LastSeen, BatteryPct: s.Battery, SupplyV: s.SupplyV, Status: string(s.Status)})
+		}
+		q := map[string]int{}
+		for _, s := range d.bus.Subscriptions() {
+			q[s.Name] = s.Len()
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		p.tele.RecordGateway(telemetry.GatewayStats{At: d.clock.Now(), Uptime: d.clock.Since(d.started), Queues: q,
+			Values: map[string]float64{"goroutines": float64(runtime.NumGoroutine()), "heap_bytes": float64(ms.HeapAlloc),
+				"events": float64(d.bus.Published()), "alarms_active": float64(len(p.alerts.Active()))}})
+	}
+}
