@@ -42,6 +42,8 @@ func init() {
 		{"run", "run the daemon (without --config: the embedded demo campus)", cmdRun},
 		{"check", "validate the config and rules; list every problem with file and line", cmdCheck},
 		{"version", "print the version", cmdVersion},
+		{"simulate", "simulate SCENARIO: play a scenario on a running demo's simulated devices", cmdSimulate},
+		{"patrol", "patrol report [--date YYYY-MM-DD]: the day's electronic patrol report", cmdPatrol},
 		{"rules", "rules test FILE...: run operator rule tests (timed events in, expected alarms out)", cmdRules},
 	}
 }

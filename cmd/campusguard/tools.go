@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/campusguard/campusguard/alerting/journal"
+	"github.com/campusguard/campusguard/drivers/sim"
+	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/internal/config"
+	"github.com/campusguard/campusguard/patrol/report"
+)
+
+// cmdSimulate: campusguard simulate SCENARIO — asks a running daemon (the demo, or one
+// with simulator.enabled) to play a scenario through its simulated devices.
+func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("http", "127.0.0.1:9810", "the running daemon's http.listen address")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: campusguard simulate [--http ADDR] SCENARIO\n\nscenarios:")
+		for _, n := range sim.ScenarioNames() {
+			fmt.Fprintf(stderr, "  %-15s %s\n", n, sim.Scenarios[n])
+		}
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+*addr+"/-/simulate/"+fs.Arg(0), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "campusguard simulate: is the daemon running on %s? %v\n", *addr, err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	switch resp.StatusCode {
+	case http.StatusAccepted:
+		fmt.Fprint(stdout, string(body))
+		return 0
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		if len(body) == 0 || strings.Contains(string(body), "404 page not found") {
+			fmt.Fprintln(stderr, "campusguard simulate: the daemon runs no simulator (run the demo, or set simulator.enabled)")
+		} else {
+			fmt.Fprint(stderr, string(body))
+		}
+		return 1
+	default:
+		fmt.Fprintf(stderr, "campusguard simulate: %s: %s", resp.Status, body)
+		return 1
+	}
+}
+
+// cmdPatrol: campusguard patrol report --date YYYY-MM-DD — the day's patrol report from
+// the journal. The daemon holds the journal open, so on a running gateway the same
+// report comes from GET /api/patrol/report.
+func cmdPatrol(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "report" {
+		fmt.Fprintln(stderr, "usage: campusguard patrol report [--config FILE] [--date YYYY-MM-DD] [--format text|json|csv]")
+		return 2
+	}
+	fs := flag.NewFlagSet("patrol report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "main config file (default: the embedded demo campus)")
+	date := fs.String("date", "", "the day (default: today in the site's time zone)")
+	format := fs.String("format", "text", "text, json, or csv")
+	stateDir := fs.String("state-dir", "", "override state_dir")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	sd := *stateDir
+	if *cfgPath == "" && sd == "" {
+		sd = demoStateDir()
+	}
+	cfg, err := config.Load(source(*cfgPath), config.Options{StateDir: sd})
+	if err != nil {
+		var l *cfgerr.List
+		if errors.As(err, &l) {
+			fmt.Fprintf(stderr, "%d problem(s):\n%s\n", l.Len(), indent(l.Error()))
+			return 3
+		}
+		fmt.Fprintf(stderr, "campusguard patrol report: %v\n", err)
+		return 1
+	}
+	loc := cfg.Site.Location()
+	if *date == "" {
+		*date = time.Now().In(loc).Format("2006-01-02")
+	}
+	if *format != "text" && *format != "json" && *format != "csv" {
+		fmt.Fprintf(stderr, "campusguard patrol report: unknown format %q\n", *format)
+		return 2
+	}
+	// A running daemon holds the journal: ask it first; read the file when it is down.
+	r, err := reportFromDaemon(ctx, cfg.HTTP.Listen, *date)
+	if err != nil {
+		path := filepath.Join(cfg.StateDir, "journal.db")
+		if _, serr := os.Stat(path); serr != nil {
+			fmt.Fprintf(stderr, "campusguard patrol report: no daemon on %s (%v) and no journal at %s\n", cfg.HTTP.Listen, err, path)
+			return 1
+		}
+		j, jerr := journal.Open(path, journal.Options{})
+		if jerr != nil {
+			fmt.Fprintf(stderr, "campusguard patrol report: %v\n", jerr)
+			return 1
+		}
+		defer j.Close()
+		r, err = report.Load(j, *date)
+	}
+	if err == nil {
+		switch *format {
+		case "text":
+			err = r.WriteText(stdout)
+		case "json":
+			err = r.WriteJSON(stdout)
+		case "csv":
+			err = r.WriteCSV(stdout, "runs")
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "campusguard patrol report: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func reportFromDaemon(ctx context.Context, addr, date string) (*report.Report, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/patrol/report?format=json&date="+date, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	var r report.Report
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
