@@ -209,7 +209,7 @@ func (j *Journal) Size() (file, used int64) {
 		file = fi.Size()
 	}
 	s := j.db.Stats()
-	page := int64(j.db.Info().PageSize)
+	page := j.page
 	used = file - int64(s.FreePageN+s.PendingPageN)*page
 	if used < 0 {
 		used = 0

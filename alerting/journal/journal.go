@@ -78,6 +78,7 @@ type Options struct {
 // Journal is the durable store. Safe for concurrent use.
 type Journal struct {
 	db    *bolt.DB
+	page  int64 // page size, read once at open (db.Info races with a remap)
 	path  string
 	opt   Options
 	clock clockwork.Clock
@@ -163,7 +164,7 @@ func Open(path string, opt Options) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
-	j := &Journal{db: db, path: path, opt: opt, clock: opt.Clock, log: opt.Logger, m: newMetrics(opt.Registerer)}
+	j := &Journal{db: db, page: int64(db.Info().PageSize), path: path, opt: opt, clock: opt.Clock, log: opt.Logger, m: newMetrics(opt.Registerer)}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bMeta, bAlarms, bOpen, bAlarmTime, bHistory, bAlarmHist, bDeliv, bPending, bAlarmDlv, bSilences, bArming, bState} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {

@@ -119,7 +119,7 @@ func (b *Broker) Health() health.Status {
 	}
 	return health.Status{State: health.Up, Detail: map[string]any{
 		"listen":  b.addr,
-		"clients": b.srv.Info.ClientsConnected,
+		"clients": atomic.LoadInt64(&b.srv.Info.ClientsConnected),
 	}}
 }
 
