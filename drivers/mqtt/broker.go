@@ -68,7 +68,7 @@ func newBroker(d *Driver, cfg BrokerConfig) (*broker, error) {
 	if err := os.MkdirAll(cfg.StoreDir, 0o700); err != nil {
 		return nil, fmt.Errorf("store dir: %w", err)
 	}
-	o.SetStore(paho.NewFileStore(cfg.StoreDir))
+	o.SetStore(newHybridStore(cfg.StoreDir))
 	tc, err := tlsConfig(cfg)
 	if err != nil {
 		return nil, err
