@@ -1,0 +1,37 @@
+// Package policelink is the police link sink: it reports alarms to the regional
+// alarm receiving centre over SIA DC-09 (package dc09), as an alarm panel would.
+//
+// Delivery. The alerting pipeline calls Sink.Deliver for this sink's pending
+// notifications in journal order, one at a time, and retries on error; ordering,
+// durability and the backlog after an outage therefore come from the journal. A
+// fired alarm is sent with qualifier 1, its resolution with qualifier 3 (restore,
+// when its mapping says so); other transitions are accepted without sending. Each
+// report carries the alarm's own time (fired or resolved) in an [H..] block, while
+// the frame timestamp is the sending time corrected by the receiver's clock, so a
+// backlog keeps its event times and is still accepted. A retry of the same
+// notification reuses its sequence number (kept, when a Store is given, across
+// restarts). Deliver returns nil only on a valid ACK (same sequence number and
+// account; an encrypted ACK is decrypted), *alerting.Permanent on DUH (and
+// publishes a report_rejected event for staff), and an error when no receiver
+// acknowledged.
+//
+// Transport. TCP keeps one connection per receiver and reconnects after an error;
+// UDP sends a datagram and waits for the answer datagram. Each attempt is bounded by
+// Config.Timeout. A NAK sets the receiver's clock offset from its timestamp and the
+// same sequence number is resent, at most NAKRetries times.
+//
+// Paths. Receivers are tried in order: main primary, main secondary, backup
+// primary, backup secondary, except that receivers whose last message failed go
+// behind the others (so a silent main path does not eat the delivery timeout).
+// Run supervises the paths with NULL link tests (every supervision.main on the main
+// path; every supervision.backup on the backup, or supervision.main while main is
+// down); any acknowledged message restarts a path's timer. When every receiver of a
+// path has failed, the path is down: a path_fail event is published (for the rule
+// engine to raise a staff alarm) and a CID 350 (SIA YC) report with zone 1 (main)
+// or 2 (backup) is sent, on the other path first; its recovery publishes
+// path_restore and sends 350 with qualifier 3 (SIA YK). Run also sends the
+// periodic test (CID 602, SIA RP).
+//
+// TestReport is the `campusguard policelink test` command: a 601 or 602 to every
+// receiver, each answer printed. See docs/policelink.md.
+package policelink
