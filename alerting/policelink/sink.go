@@ -273,3 +273,7 @@ func (s *Sink) Health() health.Status {
 
 // errNoReceiver is returned when ctx ended before any receiver was tried.
 var errNoReceiver = errors.New("no receiver tried")
+
+// Mandatory marks the police link as a sink every panic alarm reaches, whatever the
+// routes, silences or arming say (GB 50394: a panic zone is never disarmed).
+func (s *Sink) Mandatory() bool { return true }

@@ -44,6 +44,7 @@ func init() {
 		{"version", "print the version", cmdVersion},
 		{"simulate", "simulate SCENARIO: play a scenario on a running demo's simulated devices", cmdSimulate},
 		{"patrol", "patrol report [--date YYYY-MM-DD]: the day's electronic patrol report", cmdPatrol},
+		{"policelink", "policelink test [--periodic]: send a test report to each police receiver, print the answers", cmdPoliceLink},
 		{"rules", "rules test FILE...: run operator rule tests (timed events in, expected alarms out)", cmdRules},
 	}
 }

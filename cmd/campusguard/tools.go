@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/alerting/journal"
+	"github.com/campusguard/campusguard/alerting/policelink"
 	"github.com/campusguard/campusguard/drivers/sim"
 	"github.com/campusguard/campusguard/internal/cfgerr"
 	"github.com/campusguard/campusguard/internal/config"
@@ -157,4 +158,43 @@ func reportFromDaemon(ctx context.Context, addr, date string) (*report.Report, e
 		return nil, err
 	}
 	return &r, nil
+}
+
+// cmdPoliceLink: campusguard policelink test — sends a test report (Contact ID 601, or
+// 602 with --periodic) to every configured receiver and prints each one's answer: what
+// an installer runs with the receiving centre on the phone.
+func cmdPoliceLink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "test" {
+		fmt.Fprintln(stderr, "usage: campusguard policelink test [--config FILE] [--periodic] [--zone N]")
+		return 2
+	}
+	fs := flag.NewFlagSet("policelink test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "/etc/campusguard/campusguard.yaml", "main config file")
+	periodic := fs.Bool("periodic", false, "send the periodic test (602) instead of the manual test (601)")
+	zone := fs.Int("zone", 0, "zone number in the report")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	cfg, err := config.Load(source(*cfgPath), config.Options{})
+	if err != nil {
+		var l *cfgerr.List
+		if errors.As(err, &l) {
+			fmt.Fprintf(stderr, "%d problem(s):\n%s\n", l.Len(), indent(l.Error()))
+			return 3
+		}
+		fmt.Fprintf(stderr, "campusguard policelink test: %v\n", err)
+		return 1
+	}
+	if !cfg.PoliceLink.Enabled {
+		fmt.Fprintln(stderr, "campusguard policelink test: policelink.enabled is false in the config")
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := policelink.TestReport(ctx, cfg.PoliceLink, stdout, policelink.TestOptions{Periodic: *periodic, Zone: *zone}); err != nil {
+		fmt.Fprintf(stderr, "campusguard policelink test: %v\n", err)
+		return 1
+	}
+	return 0
 }

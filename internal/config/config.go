@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/alerting/policelink"
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	"github.com/campusguard/campusguard/alerting/sinks/siren"
 	"github.com/campusguard/campusguard/alerting/sinks/webhook"
@@ -45,6 +46,8 @@ type Config struct {
 	Sinks     SinksConfig      `mapstructure:"sinks"`
 	Telemetry telemetry.Config `mapstructure:"telemetry"`
 	Patrol    patrol.Config    `mapstructure:"patrol"`
+	// PoliceLink reports alarms to the police alarm receiving centre (SIA DC-09).
+	PoliceLink policelink.Config `mapstructure:"policelink"`
 	Simulator SimulatorConfig  `mapstructure:"simulator"`
 
 	// Rules is the loaded rule set (from RulesDir), validated with the rest.
@@ -156,6 +159,16 @@ func (c *Config) Validate(errs *cfgerr.List, getenv func(string) string) {
 	errs.Merge("telemetry", t)
 
 	sinks := c.validateSinks(errs)
+	if c.PoliceLink.Enabled {
+		l := &cfgerr.List{}
+		c.PoliceLink.SetDefaults()
+		if err := c.PoliceLink.ResolveSecrets(getenv); err != nil {
+			l.Add("key", "%v", err)
+		}
+		c.PoliceLink.Validate(l)
+		errs.Merge("policelink", l)
+		sinks = append(sinks, c.PoliceLink.Name)
+	}
 	a := &cfgerr.List{}
 	c.Alerting.SetDefaults()
 	c.Alerting.Validate(a)

@@ -17,6 +17,8 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	"github.com/campusguard/campusguard/internal/config"
 )
@@ -77,9 +79,24 @@ const e2eRules = `rules:
     message: "【紧急报警】{{.Device.Location}} 一键报警"
 `
 
+// e2ePolice adds the police link to a loopback DC-09 receiver (AES-128, TCP).
+const e2ePolice = `policelink:
+  enabled: true
+  account: "1234"
+  key: ABCDABCDABCDABCDABCDABCDABCDABCD
+  key_encoding: hex
+  transport: tcp
+  timeout: 2s
+  main: {primary: "%s"}
+  supervision: {main: 1h}
+  periodic_test: {disabled: true}
+  mappings:
+    - {match: {kind: panic}, code: 120, restore: true}
+`
+
 // startE2E runs a daemon in-process and returns it once ready, with an MQTT client
 // subscribed to the alarm sink's events topic.
-func startE2E(t testing.TB) (*Daemon, <-chan mqttsink.EventMessage) {
+func startE2E(t testing.TB, extra ...string) (*Daemon, <-chan mqttsink.EventMessage) {
 	t.Helper()
 	dir := t.TempDir()
 	brokerAddr := freeAddr(t)
@@ -87,7 +104,11 @@ func startE2E(t testing.TB) (*Daemon, <-chan mqttsink.EventMessage) {
 		t.Fatal(err)
 	}
 	cfgPath := filepath.Join(dir, "campusguard.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(e2eConfig, filepath.Join(dir, "state"), freeAddr(t), brokerAddr)), 0o600); err != nil {
+	cfgText := fmt.Sprintf(e2eConfig, filepath.Join(dir, "state"), freeAddr(t), brokerAddr)
+	for _, e := range extra {
+		cfgText += e
+	}
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "rules", "panic.yaml"), []byte(e2eRules), 0o600); err != nil {
@@ -229,4 +250,95 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	}
 	b.ReportMetric(q(0.50), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
+}
+
+func startReceiver(t testing.TB) *dc09test.Receiver {
+	t.Helper()
+	key, err := dc09.ParseKey("ABCDABCDABCDABCDABCDABCDABCDABCD", dc09.KeyHex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := dc09test.New(dc09test.Config{Network: "tcp", Key: key})
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Stop() })
+	return r
+}
+
+// TestPanicReachesPolice: a GPIO panic press reaches the police receiving centre as an
+// encrypted Contact ID 120 for the button's zone, and the reset as its restore.
+func TestPanicReachesPolice(t *testing.T) {
+	r := startReceiver(t)
+	d, msgs := startE2E(t, fmt.Sprintf(e2ePolice, r.TCPAddr()))
+	button := d.p.sim.Pin("GPIO17")
+	button.EdgesChan <- gpio.Low
+	m := await(t, msgs, alerting.Fired)
+	got := waitCIDs(t, r, 1)
+	msg := got[0]
+	if !msg.Encrypted || msg.ID != dc09.TokenADMCID {
+		t.Fatalf("police frame %+v", msg)
+	}
+	if _, cid, err := dc09.ParseCID(msg.Data); err != nil || cid.Code != 120 || cid.Qualifier != 1 || cid.Zone != 1 {
+		t.Fatalf("contact id %q: %+v %v", msg.Data, cid, err)
+	}
+	button.EdgesChan <- gpio.High
+	if err := d.p.alerts.Resolve(context.Background(), m.Alarm.ID, "张伟", "复位"); err != nil {
+		t.Fatal(err)
+	}
+	got = waitCIDs(t, r, 2)
+	if _, cid, err := dc09.ParseCID(got[1].Data); err != nil || cid.Code != 120 || cid.Qualifier != 3 {
+		t.Fatalf("restore %q: %+v %v", got[1].Data, cid, err)
+	}
+}
+
+// waitCIDs waits until the receiver holds k Contact ID reports (link tests aside).
+func waitCIDs(t testing.TB, r *dc09test.Receiver, k int) []dc09.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for n := 1; ; n++ {
+		got, err := r.Wait(ctx, n)
+		if err != nil {
+			t.Fatalf("waiting for %d Contact ID reports: %v", k, err)
+		}
+		var cids []dc09.Message
+		for _, g := range got {
+			if g.Message.ID == dc09.TokenADMCID {
+				cids = append(cids, g.Message)
+			}
+		}
+		if len(cids) >= k {
+			return cids
+		}
+	}
+}
+
+// BenchmarkPanicToPolice: GPIO press (gpiotest edge) → rule → journal commit (fsync)
+// → DC-09 frame (AES-128) ACKed by the loopback receiver. Reports p50/p99 in ms.
+func BenchmarkPanicToPolice(b *testing.B) {
+	r := startReceiver(b)
+	d, msgs := startE2E(b, fmt.Sprintf(e2ePolice, r.TCPAddr()))
+	button := d.p.sim.Pin("GPIO17")
+	ctx := context.Background()
+	var lat []time.Duration
+	n := 0
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		button.EdgesChan <- gpio.Low
+		n++
+		waitCIDs(b, r, n)
+		// The receiver has the frame and answers its ACK at once.
+		lat = append(lat, time.Since(start))
+		m := await(b, msgs, alerting.Fired)
+		button.EdgesChan <- gpio.High
+		await(b, msgs, alerting.ConditionEnd)
+		if err := d.p.alerts.Resolve(ctx, m.Alarm.ID, "bench", "reset"); err != nil {
+			b.Fatal(err)
+		}
+		n++ // the restore
+		waitCIDs(b, r, n)
+		await(b, msgs, alerting.ResolvedT)
+	}
+	reportLatency(b, lat)
 }

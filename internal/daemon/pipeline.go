@@ -13,6 +13,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/journal"
+	"github.com/campusguard/campusguard/alerting/policelink"
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	"github.com/campusguard/campusguard/alerting/sinks/siren"
 	"github.com/campusguard/campusguard/alerting/sinks/webhook"
@@ -158,6 +159,19 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		d.health.Set("telemetry", f)
 		sub := d.bus.Subscribe("telemetry", 16384, event.DropOldest)
 		d.goRun("telemetry", func() { _ = f.Run(ctx, sub.C()) })
+	}
+
+	if cfg.PoliceLink.Enabled {
+		pl, err := policelink.New(cfg.PoliceLink, policelink.Options{Clock: d.clock, Registerer: reg, Logger: d.log,
+			Publisher: pub, Store: j, Directory: dir, Site: cfg.Site.ID, Location: cfg.Site.Location()})
+		if err != nil {
+			return fmt.Errorf("police link: %w", err)
+		}
+		sinks = append(sinks, pl)
+		d.goRun("policelink", func() {
+			_ = pl.Run(ctx)
+			pl.Close()
+		})
 	}
 
 	m, err := alerting.New(alerting.Options{
@@ -408,6 +422,9 @@ func (d *Daemon) applyPipeline(ctx context.Context, cfg *config.Config) error {
 	}
 	if !reflect.DeepEqual(cfg.Sinks, d.cfg.Sinks) {
 		restart = append(restart, "sinks")
+	}
+	if !reflect.DeepEqual(cfg.PoliceLink, d.cfg.PoliceLink) {
+		restart = append(restart, "policelink")
 	}
 	if !reflect.DeepEqual(cfg.Telemetry, d.cfg.Telemetry) {
 		restart = append(restart, "telemetry")
