@@ -48,7 +48,7 @@ type Config struct {
 	Patrol    patrol.Config    `mapstructure:"patrol"`
 	// PoliceLink reports alarms to the police alarm receiving centre (SIA DC-09).
 	PoliceLink policelink.Config `mapstructure:"policelink"`
-	Simulator SimulatorConfig  `mapstructure:"simulator"`
+	Simulator  SimulatorConfig   `mapstructure:"simulator"`
 
 	// Rules is the loaded rule set (from RulesDir), validated with the rest.
 	Rules *rules.RuleSet `mapstructure:"-"`
