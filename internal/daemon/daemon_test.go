@@ -100,15 +100,17 @@ func startChild(t *testing.T, cfgPath, httpAddr string) *child {
 func (c *child) await(t *testing.T, want string) string {
 	t.Helper()
 	deadline := time.After(30 * time.Second)
+	var seen []string
 	for {
 		select {
 		case l, ok := <-c.lines:
 			if !ok {
-				t.Fatalf("daemon exited before logging %q", want)
+				t.Fatalf("daemon exited before logging %q; its last lines:\n%s", want, strings.Join(seen[max(0, len(seen)-10):], "\n"))
 			}
 			if strings.Contains(l, want) {
 				return l
 			}
+			seen = append(seen, l)
 		case <-deadline:
 			t.Fatalf("no log line with %q within 30s", want)
 		}
