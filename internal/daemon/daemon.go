@@ -246,6 +246,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		return fmt.Errorf("state dir %s: %w", cfg.StateDir, err)
 	}
 	d.health.Set("config", health.Func(d.configHealth))
+	d.health.Set("clock", health.Func(clockHealth))
 	if cfg.Broker.Enabled {
 		b, err := broker.Start(ctx, broker.Options{Listen: cfg.Broker.Listen, StateDir: filepath.Join(cfg.StateDir, "broker"), Logger: d.log})
 		if err != nil {
