@@ -1,0 +1,189 @@
+package console
+
+import (
+	"crypto/tls"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/campusguard/campusguard/console/auth"
+	"github.com/campusguard/campusguard/internal/cfgerr"
+)
+
+// Defaults.
+const (
+	DefaultLanguage      = "zh"
+	DefaultSessionTTL    = 12 * time.Hour
+	DefaultLoginAttempts = 5
+	DefaultLoginWindow   = 5 * time.Minute
+	// DefaultHost is the host of a listen address given as ":port": the console is not
+	// reachable from the network unless the operator names an address.
+	DefaultHost = "127.0.0.1"
+)
+
+// Languages the console speaks.
+var Languages = []string{"zh", "en"}
+
+// Config is the `console` section of the config.
+type Config struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Listen is the console's own host:port ("" = share the daemon's http listener).
+	// ":8443" means 127.0.0.1:8443; write 0.0.0.0:8443 to listen on every interface.
+	Listen string    `mapstructure:"listen"`
+	TLS    TLSConfig `mapstructure:"tls"`
+	// Language is the default UI language: zh (default) or en. Each user can switch.
+	Language string `mapstructure:"language"`
+	Users    []User `mapstructure:"users"`
+	// SessionTTL is how long a login lasts (default 12h, a duty shift).
+	SessionTTL     time.Duration `mapstructure:"session_ttl"`
+	LoginRateLimit RateLimit     `mapstructure:"login_rate_limit"`
+}
+
+// TLSConfig is the certificate of the console's own listener.
+type TLSConfig struct {
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLSConfig) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// User is one console account.
+type User struct {
+	Name        string `mapstructure:"name"`
+	DisplayName string `mapstructure:"display_name"`
+	// PasswordHash is a bcrypt hash (from `campusguard passwd`); never a password.
+	PasswordHash string    `mapstructure:"password_hash"`
+	Role         auth.Role `mapstructure:"role"` // viewer, guard or operator
+}
+
+// RateLimit limits failed logins per client address and per account name.
+type RateLimit struct {
+	Attempts int           `mapstructure:"attempts"` // failures allowed per window (default 5)
+	Window   time.Duration `mapstructure:"window"`   // default 5m
+}
+
+// SetDefaults fills the unset fields.
+func (c *Config) SetDefaults() {
+	if c.Language == "" {
+		c.Language = DefaultLanguage
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = DefaultSessionTTL
+	}
+	if c.LoginRateLimit.Attempts == 0 {
+		c.LoginRateLimit.Attempts = DefaultLoginAttempts
+	}
+	if c.LoginRateLimit.Window == 0 {
+		c.LoginRateLimit.Window = DefaultLoginWindow
+	}
+}
+
+// ListenAddr is Listen with DefaultHost filled in for ":port" ("" when shared).
+func (c *Config) ListenAddr() string {
+	if c.Listen == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil || host != "" {
+		return c.Listen
+	}
+	return net.JoinHostPort(DefaultHost, port)
+}
+
+// Validate records every problem with its key relative to the console section. A
+// disabled console is not checked. Call SetDefaults first.
+func (c *Config) Validate(errs *cfgerr.List) {
+	if !c.Enabled {
+		return
+	}
+	if c.Listen != "" {
+		_, port, err := net.SplitHostPort(c.Listen)
+		if err != nil {
+			errs.Add("listen", "%q is not host:port", c.Listen)
+		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			errs.Add("listen", "%q: bad port", c.Listen)
+		}
+	}
+	switch {
+	case !c.TLS.Enabled():
+	case c.Listen == "":
+		errs.Add("tls", "needs console.listen: the shared daemon listener is plain HTTP")
+	case c.TLS.CertFile == "":
+		errs.Add("tls.cert_file", "is required with tls.key_file")
+	case c.TLS.KeyFile == "":
+		errs.Add("tls.key_file", "is required with tls.cert_file")
+	default:
+		if _, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile); err != nil {
+			errs.Add("tls", "cannot load the certificate: %v", err)
+		}
+	}
+	if !validLang(c.Language) {
+		errs.Add("language", "%q: want zh or en", c.Language)
+	}
+	if len(c.Users) == 0 {
+		errs.Add("users", "at least one user is required (hash a password with `campusguard passwd`)")
+	}
+	seen := map[string]bool{}
+	for i, u := range c.Users {
+		key := cfgerr.Index("users", i)
+		switch {
+		case u.Name == "":
+			errs.Add(key+".name", "is required")
+		case !validName(u.Name):
+			errs.Add(key+".name", "%q: use letters, digits, _ . - @ (at most 64)", u.Name)
+		case seen[u.Name]:
+			errs.Add(key+".name", "user %q is defined twice", u.Name)
+		}
+		seen[u.Name] = true
+		if len(u.DisplayName) > 64 {
+			errs.Add(key+".display_name", "longer than 64 bytes")
+		}
+		if u.PasswordHash == "" {
+			errs.Add(key+".password_hash", "is required (make one with `campusguard passwd`)")
+		} else if err := auth.CheckHash(u.PasswordHash); err != nil {
+			errs.Add(key+".password_hash", "%v", err)
+		}
+		if !u.Role.Valid() {
+			errs.Add(key+".role", "%q: want viewer, guard or operator", u.Role)
+		}
+	}
+	if c.SessionTTL < time.Minute || c.SessionTTL > 31*24*time.Hour {
+		errs.Add("session_ttl", "%s: want between 1m and 744h", c.SessionTTL)
+	}
+	if c.LoginRateLimit.Attempts < 1 || c.LoginRateLimit.Attempts > 1000 {
+		errs.Add("login_rate_limit.attempts", "%d: want 1..1000", c.LoginRateLimit.Attempts)
+	}
+	if c.LoginRateLimit.Window < time.Second || c.LoginRateLimit.Window > 24*time.Hour {
+		errs.Add("login_rate_limit.window", "%s: want between 1s and 24h", c.LoginRateLimit.Window)
+	}
+}
+
+func validLang(l string) bool { return l == "zh" || l == "en" }
+
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-' || r == '@'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// HashPassword returns the bcrypt hash of a password for users[].password_hash (the
+// `campusguard passwd` command).
+func HashPassword(pw string) (string, error) { return auth.HashPassword(pw) }
+
+func (c *Config) accounts() ([]auth.Account, []string) {
+	accts := make([]auth.Account, len(c.Users))
+	hashes := make([]string, len(c.Users))
+	for i, u := range c.Users {
+		accts[i] = auth.Account{Name: u.Name, DisplayName: u.DisplayName, Role: u.Role}
+		hashes[i] = u.PasswordHash
+	}
+	return accts, hashes
+}
