@@ -45,6 +45,7 @@ func init() {
 		{"simulate", "simulate SCENARIO: play a scenario on a running demo's simulated devices", cmdSimulate},
 		{"patrol", "patrol report [--date YYYY-MM-DD]: the day's electronic patrol report", cmdPatrol},
 		{"policelink", "policelink test [--periodic]: send a test report to each police receiver, print the answers", cmdPoliceLink},
+		{"passwd", "read a password on stdin, print its bcrypt hash for console.users", cmdPasswd},
 		{"rules", "rules test FILE...: run operator rule tests (timed events in, expected alarms out)", cmdRules},
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/alerting/policelink"
+	"github.com/campusguard/campusguard/console"
 	"github.com/campusguard/campusguard/drivers/sim"
 	"github.com/campusguard/campusguard/internal/cfgerr"
 	"github.com/campusguard/campusguard/internal/config"
@@ -143,7 +144,7 @@ func cmdPatrol(ctx context.Context, args []string, stdout, stderr io.Writer) int
 func reportFromDaemon(ctx context.Context, addr, date string) (*report.Report, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/patrol/report?format=json&date="+date, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/-/patrol/report?format=json&date="+date, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
@@ -197,4 +198,46 @@ func cmdPoliceLink(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return 1
 	}
 	return 0
+}
+
+// cmdPasswd: campusguard passwd — reads a password on standard input and prints its
+// bcrypt hash for console.users[].password_hash.
+func cmdPasswd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "usage: campusguard passwd < password-file   (or type it and press Enter)")
+		return 2
+	}
+	line, err := readLine(os.Stdin)
+	if err != nil || line == "" {
+		fmt.Fprintln(stderr, "campusguard passwd: no password on standard input")
+		return 2
+	}
+	h, err := console.HashPassword(line)
+	if err != nil {
+		fmt.Fprintf(stderr, "campusguard passwd: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, h)
+	return 0
+}
+
+func readLine(r io.Reader) (string, error) {
+	var b strings.Builder
+	buf := make([]byte, 1)
+	for b.Len() < 1024 {
+		n, err := r.Read(buf)
+		if n == 1 {
+			if buf[0] == '\n' {
+				break
+			}
+			b.WriteByte(buf[0])
+		}
+		if err != nil {
+			if err == io.EOF {
+				break
+			}
+			return "", err
+		}
+	}
+	return strings.TrimRight(b.String(), "\r"), nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	"github.com/campusguard/campusguard/alerting/sinks/siren"
 	"github.com/campusguard/campusguard/alerting/sinks/webhook"
+	"github.com/campusguard/campusguard/console"
 	"github.com/campusguard/campusguard/drivers/gpio"
 	mqttdrv "github.com/campusguard/campusguard/drivers/mqtt"
 	"github.com/campusguard/campusguard/internal/cfgerr"
@@ -46,6 +47,8 @@ type Config struct {
 	Sinks     SinksConfig      `mapstructure:"sinks"`
 	Telemetry telemetry.Config `mapstructure:"telemetry"`
 	Patrol    patrol.Config    `mapstructure:"patrol"`
+	// Console is the duty room's web page and JSON API.
+	Console console.Config `mapstructure:"console"`
 	// PoliceLink reports alarms to the police alarm receiving centre (SIA DC-09).
 	PoliceLink policelink.Config `mapstructure:"policelink"`
 	Simulator  SimulatorConfig   `mapstructure:"simulator"`
@@ -174,6 +177,11 @@ func (c *Config) Validate(errs *cfgerr.List, getenv func(string) string) {
 	c.Alerting.Validate(a)
 	c.Alerting.ValidateSinks(sinks, a)
 	errs.Merge("alerting", a)
+
+	cl := &cfgerr.List{}
+	c.Console.SetDefaults()
+	c.Console.Validate(cl)
+	errs.Merge("console", cl)
 
 	p := &cfgerr.List{}
 	c.Patrol.SetDefaults()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -58,4 +59,17 @@ func (d *Daemon) serveSimulate(w http.ResponseWriter, r *http.Request) {
 	})
 	w.WriteHeader(http.StatusAccepted)
 	fmt.Fprintf(w, "scenario %s started: %s\n", name, sim.Scenarios[name])
+}
+
+// loopbackOnly serves the /-/ tool endpoints only to clients on the gateway itself,
+// whatever address http.listen binds.
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			http.Error(w, "only from the gateway itself", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

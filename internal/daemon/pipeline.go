@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -17,6 +18,7 @@ import (
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	"github.com/campusguard/campusguard/alerting/sinks/siren"
 	"github.com/campusguard/campusguard/alerting/sinks/webhook"
+	"github.com/campusguard/campusguard/console"
 	"github.com/campusguard/campusguard/drivers/devhealth"
 	gpiodrv "github.com/campusguard/campusguard/drivers/gpio"
 	mqttdrv "github.com/campusguard/campusguard/drivers/mqtt"
@@ -41,6 +43,7 @@ type pipeline struct {
 	siren    *siren.Sink
 	tele     *telemetry.Forwarder
 	sim      *sim.Sim
+	console  *console.Console
 	engine   *rules.Engine
 	ruleSave time.Time // when the rule state was last persisted
 	ruleSub  *event.Subscription
@@ -224,7 +227,26 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 	d.health.Set("patrol", pr)
 	psub := d.bus.Subscribe("patrol", 1024, event.Block)
 	d.goRun("patrol", func() { _ = pr.Run(ctx, psub.C()) })
-	d.mux.Handle("GET /api/patrol/report", &report.Handler{Store: j, Location: cfg.Site.Location(), Live: pr.Active, Now: d.clock.Now})
+	patrolReport := &report.Handler{Store: j, Location: cfg.Site.Location(), Live: pr.Active, Now: d.clock.Now}
+	if cfg.Console.Enabled {
+		// The console serves the patrol report among its API (behind its login).
+		con, err := console.New(cfg.Console, console.Deps{Alarms: m, History: j, Devices: p.health, Patrol: patrolReport,
+			Live: pr.Active, Site: &cfg.Site, Audit: j}, console.Options{Clock: d.clock, Registerer: reg, Logger: d.log,
+			Location: cfg.Site.Location(), SiteName: cfg.Site.Name})
+		if err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
+		p.console = con
+		d.health.Set("console", con)
+		if cfg.Console.Listen == "" {
+			d.mux.Handle("/", con.Handler())
+		}
+		d.goRun("console", func() { _ = con.Run(ctx) })
+	} else {
+		d.mux.Handle("GET /api/patrol/report", patrolReport)
+	}
+	// Tools on the gateway itself (campusguard patrol report) read it without a login.
+	d.mux.Handle("GET /-/patrol/report", loopbackOnly(patrolReport))
 
 	// Producers last: every consumer is subscribed before the first event.
 	md := mqttdrv.New(mqttdrv.Options{Publisher: pub, Registerer: reg, Logger: d.log, Clock: d.clock})
@@ -239,7 +261,7 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 
 	if p.sim != nil {
 		d.goRun("simulator", func() { _ = p.sim.Run(ctx, cfg.Simulator.Scenarios) })
-		d.mux.HandleFunc("POST /-/simulate/{scenario}", d.serveSimulate)
+		d.mux.Handle("POST /-/simulate/{scenario}", loopbackOnly(http.HandlerFunc(d.serveSimulate)))
 	}
 	d.goRun("telemetry-status", func() { d.statusLoop(ctx) })
 	return nil
@@ -410,6 +432,11 @@ func (d *Daemon) applyPipeline(ctx context.Context, cfg *config.Config) error {
 	if err := p.patrol.Apply(cfg.Patrol); err != nil {
 		return fmt.Errorf("patrol: %w", err)
 	}
+	if p.console != nil {
+		if err := p.console.Apply(cfg.Console); err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
+	}
 	p.health.SetDevices(dir, d.clock.Now())
 	p.alerts.SetDirectory(dir)
 	if p.tele != nil {
@@ -428,6 +455,9 @@ func (d *Daemon) applyPipeline(ctx context.Context, cfg *config.Config) error {
 	}
 	if !reflect.DeepEqual(cfg.Telemetry, d.cfg.Telemetry) {
 		restart = append(restart, "telemetry")
+	}
+	if cfg.Console.Enabled != d.cfg.Console.Enabled || cfg.Console.Listen != d.cfg.Console.Listen || cfg.Console.TLS != d.cfg.Console.TLS {
+		restart = append(restart, "console listener")
 	}
 	if cfg.HTTP != d.cfg.HTTP || cfg.StateDir != d.cfg.StateDir || cfg.Broker != d.cfg.Broker || !reflect.DeepEqual(cfg.Simulator, d.cfg.Simulator) {
 		restart = append(restart, "http/state_dir/broker/simulator")
