@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 
 // broker returns the URL of a real Mosquitto: CAMPUSGUARD_TEST_MQTT when set, else one
 // started on a free loopback port. Without one the test skips, or fails when CI=true.
-func broker(t *testing.T) string {
+func broker(t testing.TB) string {
 	t.Helper()
 	brokerOnce.Do(func() {
 		if u := os.Getenv("CAMPUSGUARD_TEST_MQTT"); u != "" {
@@ -158,7 +158,7 @@ func (w *watcher) next(t *testing.T) mqtt.Message {
 	}
 }
 
-func connectClient(t *testing.T, url, id string) *PahoClient {
+func connectClient(t testing.TB, url, id string) *PahoClient {
 	t.Helper()
 	cfg := ClientConfig{URL: url, ClientID: id, KeepAlive: 30 * time.Second, ConnectTimeout: 5 * time.Second}
 	c, err := NewPahoClient(cfg, quiet)
