@@ -421,6 +421,22 @@ func (d *Daemon) nextDeadline() time.Duration {
 func (d *Daemon) applyPipeline(ctx context.Context, cfg *config.Config) error {
 	p := d.p
 	dir := cfg.Directory()
+	var restart []string
+	// Parts that can refuse go first, so a refusal leaves everything as it was.
+	if !reflect.DeepEqual(cfg.Sinks, d.cfg.Sinks) || !reflect.DeepEqual(cfg.PoliceLink, d.cfg.PoliceLink) ||
+		cfg.Telemetry.Enabled != d.cfg.Telemetry.Enabled {
+		// Routes may name sinks that exist only after a restart: keep the old routes.
+		restart = append(restart, "sinks (and with them alerting routes)")
+	} else if !reflect.DeepEqual(cfg.Alerting, d.cfg.Alerting) {
+		if err := p.alerts.Apply(cfg.Alerting); err != nil {
+			return err
+		}
+	}
+	if p.console != nil {
+		if err := p.console.Apply(cfg.Console); err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
+	}
 	if p.gpio != nil {
 		if err := p.gpio.Apply(cfg.GPIO); err != nil {
 			return fmt.Errorf("gpio: %w", err)
@@ -432,27 +448,12 @@ func (d *Daemon) applyPipeline(ctx context.Context, cfg *config.Config) error {
 	if err := p.patrol.Apply(cfg.Patrol); err != nil {
 		return fmt.Errorf("patrol: %w", err)
 	}
-	if p.console != nil {
-		if err := p.console.Apply(cfg.Console); err != nil {
-			return fmt.Errorf("console: %w", err)
-		}
-	}
 	p.health.SetDevices(dir, d.clock.Now())
 	p.alerts.SetDirectory(dir)
 	if p.tele != nil {
 		p.tele.SetDirectory(dir)
 	}
 	d.handleChanges(ctx, p.engine.Reload(cfg.Rules, dir))
-	var restart []string
-	if !reflect.DeepEqual(cfg.Alerting, d.cfg.Alerting) {
-		restart = append(restart, "alerting")
-	}
-	if !reflect.DeepEqual(cfg.Sinks, d.cfg.Sinks) {
-		restart = append(restart, "sinks")
-	}
-	if !reflect.DeepEqual(cfg.PoliceLink, d.cfg.PoliceLink) {
-		restart = append(restart, "policelink")
-	}
 	if !reflect.DeepEqual(cfg.Telemetry, d.cfg.Telemetry) {
 		restart = append(restart, "telemetry")
 	}
