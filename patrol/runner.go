@@ -139,6 +139,10 @@ func (r *Runner) Run(ctx context.Context, in <-chan event.Event) error {
 			if !r.opt.Clock.Now().Before(next) {
 				// The clock passed next while the timer was armed (a fake clock
 				// advanced in between): due now.
+				// Drop the armed timer too: a fake clock would otherwise count it as a
+				// waiter while this step runs.
+				stopTimer(timer)
+				timer = nil
 				due := make(chan time.Time, 1)
 				due <- next
 				timerC = due

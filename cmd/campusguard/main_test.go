@@ -32,7 +32,6 @@ func TestCommands(t *testing.T) {
 		{"rules test needs files", []string{"rules", "test"}, 2, "name at least one test file"},
 		{"demo rule tests pass", append([]string{"rules", "test"}, rulesTests...), 0, " 0 failed"},
 		{"simulate without a daemon", []string{"simulate", "--http", "127.0.0.1:1", "panic"}, 1, "is the daemon running"},
-		{"policelink test with it disabled", []string{"policelink", "test", "--config", "../../configs/demo/campusguard.yaml"}, 1, "policelink.enabled is false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,6 +40,18 @@ func TestCommands(t *testing.T) {
 				t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant output containing %q", code, tt.code, out, errOut, tt.want)
 			}
 		})
+	}
+}
+
+func TestPoliceLinkTestDisabled(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "campusguard.yaml")
+	if err := os.WriteFile(p, []byte("site: {id: t1}\nstate_dir: "+dir+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI("policelink", "test", "--config", p)
+	if code != 1 || !strings.Contains(errOut, "policelink.enabled is false") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }
 

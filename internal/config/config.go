@@ -78,6 +78,9 @@ type SimulatorConfig struct {
 	Interval time.Duration `mapstructure:"interval"`
 	// Scenarios run once at start, in order (panic, antifall, patrol, kitchen, camera-offline).
 	Scenarios []string `mapstructure:"scenarios"`
+	// PoliceReceiver, when set, runs a stand-in alarm receiving centre (SIA DC-09, the
+	// police link's key) on this loopback address, so the demo shows its reports.
+	PoliceReceiver string `mapstructure:"police_receiver"`
 }
 
 // LogConfig sets the daemon's log output.
@@ -191,6 +194,11 @@ func (c *Config) Validate(errs *cfgerr.List, getenv func(string) string) {
 	if c.Simulator.Enabled {
 		if c.Simulator.Interval <= 0 {
 			errs.Add("simulator.interval", "must be positive")
+		}
+		if r := c.Simulator.PoliceReceiver; r != "" {
+			if host, _, err := net.SplitHostPort(r); err != nil || (host != "127.0.0.1" && host != "localhost" && host != "::1") {
+				errs.Add("simulator.police_receiver", "%q must be a loopback host:port", r)
+			}
 		}
 		if c.Simulator.Broker != "" && !c.hasBroker(c.Simulator.Broker) {
 			errs.Add("simulator.broker", "unknown broker %q (not in mqtt.brokers)", c.Simulator.Broker)

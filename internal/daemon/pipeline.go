@@ -15,6 +15,8 @@ import (
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/alerting/policelink"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	"github.com/campusguard/campusguard/alerting/sinks/siren"
 	"github.com/campusguard/campusguard/alerting/sinks/webhook"
@@ -164,6 +166,11 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		d.goRun("telemetry", func() { _ = f.Run(ctx, sub.C()) })
 	}
 
+	if cfg.Simulator.Enabled && cfg.Simulator.PoliceReceiver != "" {
+		if err := d.startPoliceReceiver(ctx, cfg); err != nil {
+			return err
+		}
+	}
 	if cfg.PoliceLink.Enabled {
 		pl, err := policelink.New(cfg.PoliceLink, policelink.Options{Clock: d.clock, Registerer: reg, Logger: d.log,
 			Publisher: pub, Store: j, Directory: dir, Site: cfg.Site.ID, Location: cfg.Site.Location()})
@@ -533,4 +540,42 @@ func (d *Daemon) statusLoop(ctx context.Context) {
 			Values: map[string]float64{"goroutines": float64(runtime.NumGoroutine()), "heap_bytes": float64(ms.HeapAlloc),
 				"events": float64(d.bus.Published()), "alarms_active": float64(len(p.alerts.Active()))}})
 	}
+}
+
+// startPoliceReceiver runs the demo's stand-in receiving centre and logs each report
+// it takes, decoded, so the demo shows what the police would see.
+func (d *Daemon) startPoliceReceiver(ctx context.Context, cfg *config.Config) error {
+	rc := dc09test.Config{Listen: cfg.Simulator.PoliceReceiver, NoTimeCheck: true}
+	if cfg.PoliceLink.Key != "" {
+		enc, err := dc09.ParseKeyEncoding(cfg.PoliceLink.KeyEncoding)
+		if err != nil {
+			return fmt.Errorf("simulated receiving centre: %w", err)
+		}
+		k, err := dc09.ParseKey(cfg.PoliceLink.Key, enc)
+		if err != nil {
+			return fmt.Errorf("simulated receiving centre: %w", err)
+		}
+		rc.Key = k
+	}
+	r := dc09test.New(rc)
+	if err := r.Start(ctx); err != nil {
+		return fmt.Errorf("simulated receiving centre: %w", err)
+	}
+	d.log.Info("simulated police receiving centre listening", "addr", cfg.Simulator.PoliceReceiver)
+	d.goRun("police-receiver", func() {
+		defer r.Stop()
+		for n := 1; ; n++ {
+			got, err := r.Wait(ctx, n)
+			if err != nil {
+				return
+			}
+			g := got[n-1]
+			if g.Message.ID == dc09.TokenNULL {
+				continue
+			}
+			d.log.Info("simulated receiving centre got a report", "token", string(g.Message.ID), "account", g.Message.Account,
+				"data", g.Message.Data, "encrypted", g.Message.Encrypted, "answer", g.Answer.String())
+		}
+	})
+	return nil
 }

@@ -30,6 +30,9 @@ type Config struct {
 	NoTimeCheck bool
 	// Now is the local clock; nil means time.Now.
 	Now func() time.Time
+	// Listen is the address to serve on (TCP and UDP alike); "" means a free
+	// loopback port (127.0.0.1:0). The demo's stand-in receiving centre uses a fixed one.
+	Listen string
 }
 
 // Received is one frame the Receiver got, with what it answered.
@@ -73,7 +76,7 @@ func New(cfg Config) *Receiver {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Receiver{cfg: cfg, changed: make(chan struct{})}
+	return &Receiver{cfg: cfg, changed: make(chan struct{}), tcpAddr: cfg.Listen, udpAddr: cfg.Listen}
 }
 
 // TCPAddr returns the TCP address ("127.0.0.1:port") once started, "" when
