@@ -3,6 +3,7 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"image"
 	"image/color"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,7 +182,26 @@ func poll(expr string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// shot saves a screenshot of the viewport into testdata/screenshots (recompressed).
+// screenshotDir is where the e2e test saves its screenshots: testdata/screenshots with
+// -update-screenshots (the committed pictures), else a temporary directory, so a test
+// run leaves the tree clean. CAMPUSGUARD_SCREENSHOTS names another directory.
+var updateShots = flag.Bool("update-screenshots", false, "rewrite testdata/screenshots")
+
+var screenshotDir = sync.OnceValue(func() string {
+	switch {
+	case *updateShots:
+		return filepath.Join("testdata", "screenshots")
+	case os.Getenv("CAMPUSGUARD_SCREENSHOTS") != "":
+		return os.Getenv("CAMPUSGUARD_SCREENSHOTS")
+	}
+	dir, err := os.MkdirTemp("", "cg-console-screenshots")
+	if err != nil {
+		return os.TempDir()
+	}
+	return dir
+})
+
+// shot saves a screenshot of the viewport into screenshotDir (recompressed).
 func shot(name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		// wait for images (the snapshot) and fonts, by signal rather than by time
@@ -199,7 +220,10 @@ func shot(name string) chromedp.Action[chromedp.Void] {
 		if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, img); err != nil {
 			return err
 		}
-		return os.WriteFile(filepath.Join("testdata", "screenshots", name+".png"), out.Bytes(), 0o644)
+		if err := os.MkdirAll(screenshotDir(), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(screenshotDir(), name+".png"), out.Bytes(), 0o644)
 	})
 }
 
