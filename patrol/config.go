@@ -193,18 +193,10 @@ func (c *Config) Validate(errs *cfgerr.List, dir *site.Directory) {
 	cps := map[string]int{}
 	tags := map[string]string{}
 	readers := map[string]string{}
+	cpIDs := map[string]bool{}
 	for i, cp := range c.Checkpoints {
 		key := cfgerr.Index("checkpoints", i)
-		switch {
-		case cp.ID == "":
-			errs.Add(key+".id", "is required")
-		case !site.ValidID(cp.ID):
-			errs.Add(key+".id", "%q is not a valid id (letters, digits, _ . - only)", cp.ID)
-		default:
-			if _, dup := cps[cp.ID]; dup {
-				errs.Add(key+".id", "checkpoint %q is defined twice", cp.ID)
-			}
-		}
+		site.CheckID(errs, key+".id", "checkpoint", cp.ID, cpIDs)
 		cps[cp.ID] = i
 		for _, t := range append([]string{cp.ID}, cp.Tags...) {
 			n := norm(t)
@@ -240,15 +232,7 @@ func (c *Config) Validate(errs *cfgerr.List, dir *site.Directory) {
 	cards := map[string]string{}
 	for i, g := range c.Guards {
 		key := cfgerr.Index("guards", i)
-		switch {
-		case g.ID == "":
-			errs.Add(key+".id", "is required")
-		case !site.ValidID(g.ID):
-			errs.Add(key+".id", "%q is not a valid id (letters, digits, _ . - only)", g.ID)
-		case guards[g.ID]:
-			errs.Add(key+".id", "guard %q is defined twice", g.ID)
-		}
-		guards[g.ID] = true
+		site.CheckID(errs, key+".id", "guard", g.ID, guards)
 		if len(g.Cards) == 0 {
 			errs.Add(key+".cards", "a guard needs at least one card")
 		}
@@ -266,17 +250,11 @@ func (c *Config) Validate(errs *cfgerr.List, dir *site.Directory) {
 		}
 	}
 	routes := map[string]*Route{}
+	routeIDs := map[string]bool{}
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		key := cfgerr.Index("routes", i)
-		switch {
-		case r.ID == "":
-			errs.Add(key+".id", "is required")
-		case !site.ValidID(r.ID):
-			errs.Add(key+".id", "%q is not a valid id (letters, digits, _ . - only)", r.ID)
-		case routes[r.ID] != nil:
-			errs.Add(key+".id", "route %q is defined twice", r.ID)
-		}
+		site.CheckID(errs, key+".id", "route", r.ID, routeIDs)
 		routes[r.ID] = r
 		if r.Order != OrderStrict && r.Order != OrderAny {
 			errs.Add(key+".order", "unknown order %q (strict or any)", r.Order)
@@ -303,15 +281,7 @@ func (c *Config) Validate(errs *cfgerr.List, dir *site.Directory) {
 	for i := range c.Plans {
 		p := &c.Plans[i]
 		key := cfgerr.Index("plans", i)
-		switch {
-		case p.ID == "":
-			errs.Add(key+".id", "is required")
-		case !site.ValidID(p.ID):
-			errs.Add(key+".id", "%q is not a valid id (letters, digits, _ . - only)", p.ID)
-		case plans[p.ID]:
-			errs.Add(key+".id", "plan %q is defined twice", p.ID)
-		}
-		plans[p.ID] = true
+		site.CheckID(errs, key+".id", "plan", p.ID, plans)
 		validatePlan(p, key, routes[p.Route], errs)
 	}
 }

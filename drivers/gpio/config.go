@@ -274,15 +274,7 @@ func (c *Config) Validate(errs *cfgerr.List) {
 	for i := range c.Outputs {
 		o := &c.Outputs[i]
 		key := cfgerr.Index("outputs", i)
-		switch {
-		case o.ID == "":
-			errs.Add(key+".id", "is required")
-		case !site.ValidID(o.ID):
-			errs.Add(key+".id", "%q is not a valid id", o.ID)
-		case ids[o.ID]:
-			errs.Add(key+".id", "output %q is defined twice", o.ID)
-		}
-		ids[o.ID] = true
+		site.CheckID(errs, key+".id", "output", o.ID, ids)
 		o.PinRef.validate(errs, key)
 		usePin(key+".pin", o.PinRef)
 		oneOf(errs, key+".active_level", o.ActiveLevel, "low", "high")

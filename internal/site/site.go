@@ -95,26 +95,13 @@ func (s *Site) Validate(errs *cfgerr.List) {
 	}
 	bs := map[string]bool{}
 	for i, b := range s.Buildings {
-		key := cfgerr.Index("site.buildings", i)
-		if !ValidID(b.ID) {
-			errs.Add(key+".id", "%q is not a valid id", b.ID)
-		}
-		if bs[b.ID] {
-			errs.Add(key+".id", "building %q is defined twice", b.ID)
-		}
-		bs[b.ID] = true
+		CheckID(errs, cfgerr.Index("site.buildings", i)+".id", "building", b.ID, bs)
 	}
 	zs := map[string]bool{}
 	nums := map[[2]int]string{}
 	for i, z := range s.Zones {
 		key := cfgerr.Index("site.zones", i)
-		if !ValidID(z.ID) {
-			errs.Add(key+".id", "%q is not a valid id", z.ID)
-		}
-		if zs[z.ID] {
-			errs.Add(key+".id", "zone %q is defined twice", z.ID)
-		}
-		zs[z.ID] = true
+		CheckID(errs, key+".id", "zone", z.ID, zs)
 		if z.Building != "" && !bs[z.Building] {
 			errs.Add(key+".building", "unknown building %q", z.Building)
 		}
@@ -140,15 +127,7 @@ func ValidateDevices(s *Site, devs []Device, errs *cfgerr.List) {
 	for i := range devs {
 		d := &devs[i]
 		key := cfgerr.Index("devices", i)
-		switch {
-		case d.ID == "":
-			errs.Add(key+".id", "is required")
-		case !ValidID(d.ID):
-			errs.Add(key+".id", "%q is not a valid id (letters, digits, _ . - only)", d.ID)
-		case seen[d.ID]:
-			errs.Add(key+".id", "device %q is defined twice", d.ID)
-		}
-		seen[d.ID] = true
+		CheckID(errs, key+".id", "device", d.ID, seen)
 		if !d.Kind.Valid() {
 			errs.Add(key+".kind", "unknown device kind %q (want one of %v)", d.Kind, event.Kinds)
 		}
@@ -240,3 +219,18 @@ func (d *Directory) Devices() []Device {
 
 // String is "id (name)" for logs.
 func (d *Device) String() string { return fmt.Sprintf("%s (%s)", d.ID, d.Name) }
+
+// CheckID records the usual problems with an id at key: missing, not a valid id, or
+// already in seen (a map the caller keeps per list; what names the thing: "zone",
+// "guard"). It marks id as seen.
+func CheckID(errs *cfgerr.List, key, what, id string, seen map[string]bool) {
+	switch {
+	case id == "":
+		errs.Add(key, "is required")
+	case !ValidID(id):
+		errs.Add(key, "%q is not a valid id (letters, digits, _ . - only)", id)
+	case seen[id]:
+		errs.Add(key, "%s %q is defined twice", what, id)
+	}
+	seen[id] = true
+}

@@ -125,13 +125,7 @@ func (c *Config) Validate(errs *cfgerr.List) {
 	for i := range c.Outputs {
 		o := &c.Outputs[i]
 		key := cfgerr.Index("outputs", i)
-		switch {
-		case o.ID == "":
-			errs.Add(key+".id", "is required")
-		case ids[o.ID]:
-			errs.Add(key+".id", "output %q is defined twice", o.ID)
-		}
-		ids[o.ID] = true
+		site.CheckID(errs, key+".id", "output", o.ID, ids)
 		o.PatternConfig.validate(errs, key, false)
 	}
 	for i := range c.Routes {
