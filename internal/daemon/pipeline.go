@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,19 +37,20 @@ import (
 // pipeline holds the running components. The main loop owns engine; everything else
 // is safe for concurrent use or owned by its own goroutine.
 type pipeline struct {
-	journal  *journal.Journal
-	gpio     *gpiodrv.Driver
-	mqtt     *mqttdrv.Driver
-	health   *devhealth.Tracker
-	patrol   *patrol.Runner
-	alerts   *alerting.Manager
-	siren    *siren.Sink
-	tele     *telemetry.Forwarder
-	sim      *sim.Sim
-	console  *console.Console
-	engine   *rules.Engine
-	ruleSave time.Time // when the rule state was last persisted
-	ruleSub  *event.Subscription
+	journal   *journal.Journal
+	gpio      *gpiodrv.Driver
+	mqtt      *mqttdrv.Driver
+	health    *devhealth.Tracker
+	patrol    *patrol.Runner
+	alerts    *alerting.Manager
+	siren     *siren.Sink
+	tele      *telemetry.Forwarder
+	sim       *sim.Sim
+	console   *console.Console
+	engine    *rules.Engine
+	ruleSave  time.Time // when the rule state was last persisted
+	ruleSaved []byte    // what was persisted then
+	ruleSub   *event.Subscription
 }
 
 // ruleStateKey is where the rule engine's open instances are kept across restarts.
@@ -270,7 +272,9 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		d.goRun("simulator", func() { _ = p.sim.Run(ctx, cfg.Simulator.Scenarios) })
 		d.mux.Handle("POST /-/simulate/{scenario}", loopbackOnly(http.HandlerFunc(d.serveSimulate)))
 	}
-	d.goRun("telemetry-status", func() { d.statusLoop(ctx) })
+	if p.tele != nil {
+		d.goRun("telemetry-status", func() { d.statusLoop(ctx) })
+	}
 	return nil
 }
 
@@ -391,7 +395,8 @@ func (d *Daemon) handleChanges(ctx context.Context, cs []rules.Change) {
 }
 
 // saveRuleState persists the engine's open instances (latched, pending for, open
-// absences) at most every 5 s, and always at shutdown.
+// absences) at most every 5 s, and always at shutdown; a state equal to the last one
+// written is not written again (an idle gateway does not wear its flash).
 func (d *Daemon) saveRuleState(force bool) {
 	p := d.p
 	now := d.clock.Now()
@@ -400,12 +405,17 @@ func (d *Daemon) saveRuleState(force bool) {
 	}
 	p.ruleSave = now
 	b, err := json.Marshal(p.engine.State())
+	if err == nil && bytes.Equal(b, p.ruleSaved) {
+		return
+	}
 	if err == nil {
 		err = p.journal.PutState(ruleStateKey, b)
 	}
 	if err != nil {
 		d.log.Error("saving rule state", "err", err)
+		return
 	}
+	p.ruleSaved = b
 }
 
 // nextDeadline is how long until the engine's next timer (capped, so the state is
@@ -523,9 +533,6 @@ func (d *Daemon) statusLoop(ctx context.Context) {
 		case <-t.Chan():
 		}
 		p := d.p
-		if p.tele == nil {
-			continue
-		}
 		for _, s := range p.health.Snapshot() {
 			p.tele.RecordDeviceHealth(telemetry.DeviceHealth{At: d.clock.Now(), DeviceID: s.Device, Kind: s.Kind,
 				Online: s.Status == devhealth.StatusOnline, LastSeen: s.LastSeen, BatteryPct: s.Battery, SupplyV: s.SupplyV, Status: string(s.Status)})
