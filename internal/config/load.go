@@ -196,7 +196,7 @@ func Load(src Source, opts Options) (*Config, error) {
 	return cfg, nil
 }
 
-// RulesFiles lists the rule files of a config: every *.yaml directly in rules_dir.
+// rulesSources reads the rule files of a config: every *.yaml directly in rules_dir.
 func rulesSources(src Source, cfg *Config) ([]rules.Source, error) {
 	dir := cfg.RulesDir
 	fsys, display := src.FS, src.name
@@ -237,7 +237,7 @@ func loadRules(src Source, cfg *Config) (*rules.RuleSet, error) {
 	return rules.Parse(srcs, rules.Options{Directory: cfg.Directory(), Schedules: cfg.Schedules})
 }
 
-// RulesDir is the rules directory on disk ("" for an embedded config), for watching.
+// RulesDirPath is the rules directory on disk ("" for an embedded config), for watching.
 func (c *Config) RulesDirPath() string {
 	if c.source.Dir == "" {
 		return ""

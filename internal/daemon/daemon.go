@@ -75,6 +75,7 @@ type configInfo struct {
 	SiteName   string    `json:"site_name"`
 	Devices    int       `json:"devices"`
 	Files      []string  `json:"files"`
+	RulesDir   string    `json:"rules_dir,omitempty"`
 	LoadedAt   time.Time `json:"loaded_at"`
 	Generation int       `json:"generation"`
 	LastError  string    `json:"last_reload_error,omitempty"`
@@ -107,10 +108,14 @@ func New(opts Options) (*Daemon, error) {
 	}
 	// Fingerprint the files before reading them: an edit made while loading is then
 	// seen as a change and loaded too.
-	fp := (&watcher{paths: func() []string { return watchPaths(opts.Source) }}).fingerprint()
+	defaultRules := filepath.Join(opts.Source.Dir, config.Default().RulesDir)
+	fp := (&watcher{paths: func() []string { return watchPaths(opts.Source, defaultRules) }}).fingerprint()
 	cfg, err := loadConfig(opts)
 	if err != nil {
 		return nil, err
+	}
+	if rd := cfg.RulesDirPath(); rd != defaultRules {
+		fp = (&watcher{paths: func() []string { return watchPaths(opts.Source, rd) }}).fingerprint()
 	}
 	log := opts.Logger
 	if log == nil {
@@ -373,7 +378,7 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) error {
 
 func (d *Daemon) setInfo(cfg *config.Config, gen int, lastErr string) {
 	d.info.Store(&configInfo{
-		Site: cfg.Site.ID, SiteName: cfg.Site.Name, Devices: len(cfg.Devices), Files: cfg.Files,
+		Site: cfg.Site.ID, SiteName: cfg.Site.Name, Devices: len(cfg.Devices), Files: cfg.Files, RulesDir: cfg.RulesDirPath(),
 		LoadedAt: d.clock.Now(), Generation: gen, LastError: lastErr,
 	})
 }
@@ -398,19 +403,17 @@ func (d *Daemon) notifyStatus() {
 		i.Site, i.Devices, i.Generation, d.bus.Published(), rep.State))
 }
 
-func (d *Daemon) watchPaths() []string { return watchPaths(d.opts.Source) }
+// watchPaths are the running config's files: the main file, conf.d and rules_dir
+// (as loaded; a reload that moves rules_dir is watched from then on).
+func (d *Daemon) watchPaths() []string {
+	return watchPaths(d.opts.Source, d.info.Load().RulesDir)
+}
 
-func watchPaths(src config.Source) []string {
+func watchPaths(src config.Source, rulesDir string) []string {
 	if src.Dir == "" {
 		return nil // embedded config never changes
 	}
-	// The rules directory is watched at its default place; a rules_dir elsewhere is
-	// reloaded by SIGHUP.
-	return []string{
-		filepath.Join(src.Dir, src.Main),
-		filepath.Join(src.Dir, config.ConfDir),
-		filepath.Join(src.Dir, "rules"),
-	}
+	return []string{filepath.Join(src.Dir, src.Main), filepath.Join(src.Dir, config.ConfDir), rulesDir}
 }
 
 // goRun starts a goroutine the daemon waits for at shutdown.

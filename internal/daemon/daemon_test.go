@@ -229,3 +229,37 @@ func TestCheckListsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadOnRuleFileChange: editing a rule file (rules_dir, here not the default)
+// reloads the rules; a broken rule is refused with its file and line.
+func TestReloadOnRuleFileChange(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "campusguard.yaml")
+	addr := freePort(t)
+	rulesDir := filepath.Join(dir, "alarm-rules")
+	if err := os.MkdirAll(rulesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rule := func(name, when string) string {
+		return "rules:\n  - name: " + name + "\n    severity: critical\n    select: {kinds: [panic]}\n    when: " + when + "\n    resolve: type == \"released\"\n"
+	}
+	rulePath := filepath.Join(rulesDir, "panic.yaml")
+	if err := os.WriteFile(rulePath, []byte(rule("panic-a", `type == "pressed"`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(siteTmpl, "A", filepath.Join(dir, "state"), addr) + "rules_dir: alarm-rules\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := startChild(t, cfgPath, addr)
+	if err := os.WriteFile(rulePath, []byte(rule("panic-b", `type == 3`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if line := c.await(t, "config reload rejected"); !strings.Contains(line, "panic.yaml:5") {
+		t.Errorf("rejection does not name the rule file and line: %s", line)
+	}
+	if err := os.WriteFile(rulePath, []byte(rule("panic-b", `type == "pressed"`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.await(t, "config reloaded")
+}
