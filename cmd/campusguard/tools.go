@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -222,22 +223,9 @@ func cmdPasswd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 func readLine(r io.Reader) (string, error) {
-	var b strings.Builder
-	buf := make([]byte, 1)
-	for b.Len() < 1024 {
-		n, err := r.Read(buf)
-		if n == 1 {
-			if buf[0] == '\n' {
-				break
-			}
-			b.WriteByte(buf[0])
-		}
-		if err != nil {
-			if err == io.EOF {
-				break
-			}
-			return "", err
-		}
+	line, err := bufio.NewReader(io.LimitReader(r, 1024)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", err
 	}
-	return strings.TrimRight(b.String(), "\r"), nil
+	return strings.TrimRight(line, "\r\n"), nil
 }
