@@ -106,8 +106,8 @@ type ShutdownConfig struct {
 }
 
 // SecretKeys are the keys whose CAMPUSGUARD_ environment variable overrides the file
-// even when the file does not set them (CAMPUSGUARD_TELEMETRY_TOKEN...).
-var SecretKeys = []string{}
+// even when the file does not set them (CAMPUSGUARD_TELEMETRY_TOKEN, CAMPUSGUARD_POLICELINK_KEY).
+var SecretKeys = []string{"telemetry.token", "policelink.key"}
 
 // Default returns a config with every default filled in.
 func Default() *Config {

@@ -127,3 +127,20 @@ func TestLoadMistakes(t *testing.T) {
 		})
 	}
 }
+
+// TestEnvOverridesSecret: a CAMPUSGUARD_ variable sets a secret the files leave out.
+func TestEnvOverridesSecret(t *testing.T) {
+	t.Setenv("CAMPUSGUARD_POLICELINK_KEY", "000102030405060708090A0B0C0D0E0F")
+	cfg, errs := load(t, map[string]string{"campusguard.yaml": goodMain + `policelink:
+  enabled: true
+  account: "1234"
+  main: {primary: "127.0.0.1:7001"}
+  mappings: [{match: {kind: panic}, code: 120}]
+`}, nil)
+	if errs != nil {
+		t.Fatalf("errors:\n%v", errs)
+	}
+	if cfg.PoliceLink.Key != "000102030405060708090A0B0C0D0E0F" {
+		t.Fatalf("policelink.key = %q", cfg.PoliceLink.Key)
+	}
+}
