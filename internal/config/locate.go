@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -98,14 +97,4 @@ func (ix *index) fill(errs *cfgerr.List, mainFile string) {
 		}
 	}
 	errs.Sort()
-}
-
-// keys lists every indexed path (for tests and debugging).
-func (ix *index) keys() []string {
-	out := make([]string, 0, len(ix.at))
-	for k := range ix.at {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
