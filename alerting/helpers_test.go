@@ -83,6 +83,7 @@ type local struct {
 	mu      sync.Mutex
 	sounded []string
 	quiet   []string
+	off     []string
 }
 
 func (l *local) Sound(a alerting.Alarm) {
@@ -94,6 +95,12 @@ func (l *local) Sound(a alerting.Alarm) {
 func (l *local) Silence(a alerting.Alarm) {
 	l.mu.Lock()
 	l.quiet = append(l.quiet, a.ID)
+	l.mu.Unlock()
+}
+
+func (l *local) Off(a alerting.Alarm) {
+	l.mu.Lock()
+	l.off = append(l.off, a.ID)
 	l.mu.Unlock()
 }
 

@@ -35,8 +35,13 @@ var (
 type LocalOutput interface {
 	// Sound starts (or restarts) the on-site alarm for a: it fired, or fired again.
 	Sound(a Alarm)
-	// Silence stops the on-site alarm for a: staff acknowledged or reset it.
+	// Silence stops the on-site alarm for a because a person acknowledged or reset it:
+	// only this arms the 30 s re-sound rule (GB 50394).
 	Silence(a Alarm)
+	// Off stops the on-site alarm for a without a person: its condition cleared, it
+	// resolved by rule, or it is no longer one that sounds. The next trigger sounds at
+	// once.
+	Off(a Alarm)
 }
 
 // MandatorySink is implemented by sinks that must receive every panic alarm whatever

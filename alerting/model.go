@@ -59,9 +59,56 @@ type Trigger struct {
 	DeviceID string            // device the instance is about ("" for label-keyed instances)
 	Event    *event.Event      // the event that caused it (nil for timer-driven ones)
 	Reason   string            // why it resolved ("zone clear", "rule removed", ...)
-	// Latch overrides the default latching of the device kind (nil: use the default:
+	// Latch overrides the default latching of the alarm class (nil: use the default:
 	// panic and intrusion alarms latch until a person resets them, GB 50394).
 	Latch *bool
+	// Class says what happened ("" = derived from the event and the device: see
+	// ClassOf). A rule sets it with the label class.
+	Class Class
+	// Renotify asks for a repeat of an open alarm's notification; it never raises a
+	// new alarm (a rule's renotify timer).
+	Renotify bool
+	// Occurrence marks a new trigger of an instance that is already firing (another
+	// press of the same button): a record of its own on the open alarm.
+	Occurrence bool
+}
+
+// Class is what happened, whatever the device that reported it: it decides the
+// GB 50394 treatment (never disarmable, alarms armed or not, latching) and the police
+// report's event code. A panic button's cut cable is a tamper, not a panic.
+type Class string
+
+// The alarm classes.
+const (
+	ClassPanic     Class = "panic"     // an emergency (one-key) button pressed: never disarmable, always reported
+	ClassIntrusion Class = "intrusion" // a detector of an intrusion or anti-fall zone: latches
+	ClassTamper    Class = "tamper"    // tamper switch, cut or shorted line: alarms armed or not
+	ClassFault     Class = "fault"     // a device cannot be read or floods: alarms armed or not
+	ClassOffline   Class = "offline"   // a device's supervision (heartbeat) is lost: alarms armed or not
+	ClassLink      Class = "link"      // the police transmission path is lost or rejects reports
+	ClassPatrol    Class = "patrol"    // electronic patrol: missed, late, unknown card
+	ClassKitchen   Class = "kitchen"   // bright-kitchen camera detections
+	ClassOther     Class = "other"     // anything else
+)
+
+// Classes lists the valid classes.
+var Classes = []Class{ClassPanic, ClassIntrusion, ClassTamper, ClassFault, ClassOffline, ClassLink, ClassPatrol, ClassKitchen, ClassOther}
+
+// Valid reports whether c is a known class.
+func (c Class) Valid() bool {
+	for _, v := range Classes {
+		if c == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Trouble reports whether the class is a trouble condition that alarms whether the
+// zone is armed or not (GB 50394: tamper, a cut or shorted line, loss of the
+// transmission path).
+func (c Class) Trouble() bool {
+	return c == ClassTamper || c == ClassFault || c == ClassOffline || c == ClassLink
 }
 
 // State is an alarm's lifecycle state.
@@ -82,6 +129,7 @@ type Alarm struct {
 	Site       string            `json:"site"`
 	DeviceID   string            `json:"device,omitempty"`
 	DeviceKind event.Kind        `json:"device_kind,omitempty"`
+	Class      Class             `json:"class"` // what happened (panic, tamper, ...), see Class
 	Zone       string            `json:"zone,omitempty"`
 	Location   string            `json:"location,omitempty"`
 	Severity   Severity          `json:"severity"`
@@ -96,7 +144,7 @@ type Alarm struct {
 	Inhibited  bool              `json:"inhibited,omitempty"`
 	Disarmed   bool              `json:"disarmed,omitempty"` // raised in a disarmed zone: journaled, not notified
 	Test       bool              `json:"test,omitempty"`     // raised in test mode (Contact ID 601/602, shown as a test)
-	Count      int               `json:"count"`              // how many times the instance fired while this alarm was open
+	Count      int               `json:"count"`              // occurrences: how many times it was triggered while open (1 = the first)
 	FiredAt    time.Time         `json:"fired_at"`
 	LastAt     time.Time         `json:"last_at"`
 	AckedAt    time.Time         `json:"acked_at,omitzero"`

@@ -472,6 +472,10 @@ type Local struct{ S *Sink }
 // Sound calls Sink.Sound.
 func (l Local) Sound(a alerting.Alarm) { _ = l.S.Sound(a) }
 
+// Off releases the alarm's outputs without a person's silence: the next trigger
+// sounds at once.
+func (l Local) Off(a alerting.Alarm) { _ = l.S.Release(a) }
+
 // Silence calls Sink.Release, Sink.Silence or nothing (see Local).
 func (l Local) Silence(a alerting.Alarm) {
 	switch {
