@@ -6,6 +6,11 @@ type Update struct {
 	// Resync is set on the first update after some were dropped because the subscriber
 	// was slow: it should fetch Active() again.
 	Resync bool `json:"resync,omitempty"`
+	// Occurrence is set when the update is a new trigger of the alarm: its first fire
+	// or another press of an open one (Alarm.Count went up), acknowledged, silenced or
+	// not. A duty screen rings for every occurrence of a critical alarm, even when the
+	// previous one was muted.
+	Occurrence bool `json:"occurrence,omitempty"`
 }
 
 // Subscription receives alarm changes. It never slows the Manager: when its buffer is
