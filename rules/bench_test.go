@@ -85,7 +85,7 @@ func benchEvents(dir *site.Directory, n int) []event.Event {
 // event, and the p99 latency of one Process call (events 10 ms apart: timers run too).
 func BenchmarkEngine(b *testing.B) {
 	dir := benchSite()
-	rs, err := Parse([]Source{{Name: "bench.yaml", Data: []byte(benchRules())}}, Options{Directory: dir})
+	rs, err := Parse([]Source{{Name: "bench.yaml", Data: []byte(benchRules())}}, Options{Directory: dir, NoBuiltins: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -440,6 +440,8 @@ func (e *Engine) eventRule(now time.Time, ev *event.Event, dev *site.Device, b b
 		in.lastSeen = now
 		if !in.firing {
 			e.fire(in, now, ev, dev, "", 0)
+		} else if !isInitial(ev) {
+			e.emitOccurrence(in, now, ev, dev)
 		}
 	case FormFor:
 		if in != nil && in.holding && e.eval(c.resolve) {
@@ -682,6 +684,59 @@ func (e *Engine) resolve(in *instance, at time.Time, ev *event.Event, dev *site.
 func (e *Engine) resolveKeep(in *instance, at time.Time, reason string) {
 	in.firing = false
 	e.emit(in, at, nil, in.dev, false, false, reason, 0)
+}
+
+// emitOccurrence reports another matching event of a firing match instance.
+func (e *Engine) emitOccurrence(in *instance, at time.Time, ev *event.Event, dev *site.Device) {
+	e.emit(in, at, ev, dev, true, false, "", 0)
+	e.out[len(e.out)-1].Occurrence = true
+}
+
+// isInitial reports whether ev is a level read when its input started (a button held
+// at start): a restored firing instance takes it as no new occurrence.
+func isInitial(ev *event.Event) bool {
+	v, _ := ev.Fields["initial"].(bool)
+	return v
+}
+
+// Reset re-arms one rule instance after a person reset its alarm (GB 50394: the alarm
+// latched until then): the instance forgets that it fires, without a change, so the
+// next matching event fires again. An absence instance keeps timing from now. It
+// reports whether the instance existed.
+func (e *Engine) Reset(now time.Time, rule, key string) bool {
+	r := e.byName[rule]
+	if r == nil {
+		return false
+	}
+	in := r.inst[key]
+	if in == nil {
+		return false
+	}
+	if r.rule.Form == FormAbsence {
+		in.firing = false
+		in.lastSeen = now
+		if !r.c.absence.hasDeadline {
+			in.check = now.Add(r.c.absence.period)
+		}
+		e.reschedule(in, now)
+		return true
+	}
+	e.drop(in)
+	return true
+}
+
+// Firing lists the firing instances as rule name → keys (to reconcile with the open
+// alarms after a restart).
+func (e *Engine) Firing() map[string][]string {
+	out := map[string][]string{}
+	for _, r := range e.rules {
+		for k, in := range r.inst {
+			if in.firing {
+				out[r.rule.Name] = append(out[r.rule.Name], k)
+			}
+		}
+	}
+	return out
 }
 
 func (e *Engine) drop(in *instance) {

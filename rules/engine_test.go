@@ -47,7 +47,7 @@ func demoDir(t testing.TB) *site.Directory {
 
 func mustParse(t testing.TB, yml string, dir *site.Directory) *RuleSet {
 	t.Helper()
-	rs, err := Parse([]Source{{Name: "test.yaml", Data: []byte(yml)}}, Options{Directory: dir})
+	rs, err := Parse([]Source{{Name: "test.yaml", Data: []byte(yml)}}, Options{Directory: dir, NoBuiltins: true})
 	if err != nil {
 		t.Fatalf("parse:\n%v", err)
 	}
@@ -84,6 +84,9 @@ func run(t testing.TB, e *Engine, start time.Time, steps []step) []string {
 			}
 			if c.Renotify {
 				state = "renotify"
+			}
+			if c.Occurrence {
+				state = "occurrence"
 			}
 			out = append(out, fmt.Sprintf("%s %s[%s] %s", fmtOff(c.At.Sub(start)), c.Rule, c.Key, state))
 		}
@@ -124,7 +127,7 @@ func TestForms(t *testing.T) {
 		steps []step
 		want  []string
 	}{{
-		name: "match fires at once, dedups, resolves on release",
+		name: "match fires at once, another press is an occurrence, resolves on release",
 		rules: `
 rules:
   - name: panic
@@ -134,7 +137,7 @@ rules:
     resolve: type == "released"`,
 		steps: []step{ev(0, "panic-gate", "pressed"), ev(time.Second, "panic-gate", "pressed"), ev(2*time.Second, "panic-dorm", "pressed"),
 			ev(time.Minute, "panic-gate", "released"), ev(2*time.Minute, "panic-gate", "pressed")},
-		want: []string{"+0s panic[panic-gate] firing", "+2s panic[panic-dorm] firing", "+1m0s panic[panic-gate] resolved", "+2m0s panic[panic-gate] firing"},
+		want: []string{"+0s panic[panic-gate] firing", "+1s panic[panic-gate] occurrence", "+2s panic[panic-dorm] firing", "+1m0s panic[panic-gate] resolved", "+2m0s panic[panic-gate] firing"},
 	}, {
 		name: "match renotify while firing",
 		rules: `
@@ -277,3 +280,36 @@ type siteDevice = site.Device
 func newDir(s *site.Site, devs []site.Device) *site.Directory { return site.NewDirectory(s, devs) }
 
 func fmtSscanf(s string, h, m *int) (int, error) { return fmt.Sscanf(s, "%d:%d", h, m) }
+
+// A person's reset re-arms the instance: the next press fires a new alarm without a
+// release in between, and the renotify timer of the reset instance never fires.
+func TestResetRearms(t *testing.T) {
+	dir := demoDir(t)
+	e := New(mustParse(t, `
+rules:
+  - name: panic
+    severity: critical
+    select: {kinds: [panic]}
+    when: type == "pressed"
+    resolve: type == "released"
+    renotify: 30m`, dir), dir, shanghai)
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	if got := names(e.Process(at(0), demoEvent("panic-gate", "pressed"))); strings.Join(got, ",") != "panic[panic-gate] firing" {
+		t.Fatalf("press: %v", got)
+	}
+	if !e.Reset(at(time.Minute), "panic", "panic-gate") {
+		t.Fatal("reset found no instance")
+	}
+	if e.Reset(at(time.Minute), "panic", "panic-gate") {
+		t.Fatal("second reset found an instance")
+	}
+	if got := names(e.Tick(at(2 * time.Hour))); len(got) != 0 {
+		t.Fatalf("renotify after reset: %v", got)
+	}
+	if got := names(e.Process(at(2*time.Hour), demoEvent("panic-gate", "pressed"))); strings.Join(got, ",") != "panic[panic-gate] firing" {
+		t.Fatalf("press after reset: %v", got)
+	}
+	if f := e.Firing(); len(f["panic"]) != 1 {
+		t.Fatalf("firing: %v", f)
+	}
+}

@@ -32,6 +32,9 @@ type Options struct {
 	// Schedules are schedules defined outside the rule files (the main config's
 	// schedules section). Rule files may define more; a name defined twice is an error.
 	Schedules schedule.Config
+	// NoBuiltins leaves out the built-in rules (builtin.yaml): for tests of the engine
+	// alone. Every configured rule set has them.
+	NoBuiltins bool
 }
 
 // fileSpec is one rule file.
@@ -218,6 +221,12 @@ func Parse(srcs []Source, opts Options) (*RuleSet, error) {
 		}
 	}
 	names := map[string]string{}
+	if !opts.NoBuiltins {
+		for _, r := range builtinRules() {
+			names[r.Name] = "the built-in rules"
+			rs.Rules = append(rs.Rules, r)
+		}
+	}
 	for _, f := range files {
 		for i := range f.spec.Rules {
 			key := cfgerr.Index("rules", i)
@@ -230,6 +239,9 @@ func Parse(srcs []Source, opts Options) (*RuleSet, error) {
 				} else {
 					names[spec.Name] = fmt.Sprintf("%s:%d", f.src.Name, lookupLine(f.lines, key+".name"))
 				}
+			}
+			if r != nil && re.Len() == 0 && !opts.NoBuiltins {
+				checkPanicShadow(r, key, opts.Directory, re)
 			}
 			locate(re, f.src.Name, f.lines)
 			errs.Errs = append(errs.Errs, re.Errs...)

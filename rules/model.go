@@ -63,7 +63,12 @@ type Change struct {
 	Rule     string            `json:"rule"`
 	Key      string            `json:"key"`
 	Firing   bool              `json:"firing"`             // true: fire (or fire again); false: resolved
-	Renotify bool              `json:"renotify,omitempty"` // a repeat of a firing instance (re-notify interval)
+	Renotify bool              `json:"renotify,omitempty"` // a repeat of a firing instance (re-notify interval): never a new alarm
+	// Occurrence marks a new matching event of an instance that is already firing
+	// (another press of the same button): the alarm records it as an occurrence of its
+	// own. Match rules only; an event with the field initial=true (a level read at
+	// start) is no new occurrence.
+	Occurrence bool `json:"occurrence,omitempty"`
 	At       time.Time         `json:"at"`                 // the engine time of the event, or the deadline for timers
 	Severity Severity          `json:"severity"`
 	Labels   map[string]string `json:"labels,omitempty"` // device labels, overridden by rule labels, plus group_by values
@@ -89,6 +94,9 @@ type Rule struct {
 	// Hash identifies the rule's content: Reload keeps the state of a rule whose name
 	// and hash are unchanged.
 	Hash string
+	// Builtin is set for the rules every rule set carries (builtin.yaml): the panic
+	// alarm and the police link's own alarms.
+	Builtin bool
 
 	spec ruleSpec
 	c    *compiled

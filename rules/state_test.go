@@ -42,7 +42,9 @@ func names(chs []Change) []string {
 	var out []string
 	for _, c := range chs {
 		s := c.Rule + "[" + c.Key + "] "
-		if c.Firing {
+		if c.Occurrence {
+			s += "occurrence"
+		} else if c.Firing {
 			s += "firing"
 		} else {
 			s += "resolved: " + c.Reason
@@ -160,9 +162,15 @@ func TestStateRestore(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("after restore: %v", got)
 	}
-	// The restored firing panic is deduplicated and resolves.
-	if got := names(e2.Process(start.Add(6*time.Minute), demoEvent("panic-gate", "pressed"))); len(got) != 0 {
-		t.Fatalf("dedup after restore: %v", got)
+	// Another press of the restored firing panic is an occurrence of its own; a level
+	// read at start (initial) is none; the instance resolves.
+	if got := names(e2.Process(start.Add(6*time.Minute), demoEvent("panic-gate", "pressed"))); strings.Join(got, ",") != "panic[panic-gate] occurrence" {
+		t.Fatalf("occurrence after restore: %v", got)
+	}
+	initial := demoEvent("panic-gate", "pressed")
+	initial.Fields = event.Fields{"initial": true}
+	if got := names(e2.Process(start.Add(6*time.Minute), initial)); len(got) != 0 {
+		t.Fatalf("initial level after restore: %v", got)
 	}
 	if got := names(e2.Process(start.Add(7*time.Minute), demoEvent("panic-gate", "released"))); len(got) != 1 {
 		t.Fatalf("resolve after restore: %v", got)

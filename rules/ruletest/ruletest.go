@@ -18,8 +18,8 @@
 //	      - {at: 5m, device: panic-gate, type: reset}
 //	    until: 1h                        # run timers to start+until (default: last event)
 //	    expect:
-//	      - {at: 0s, rule: panic-button, key: panic-gate, state: firing, labels: {severity_class: emergency}}
-//	      - {at: 5m, rule: panic-button, key: panic-gate, state: resolved}
+//	      - {at: 0s, rule: builtin-panic, key: panic-gate, state: firing, labels: {class: panic}}
+//	      - {at: 5m, rule: builtin-panic, key: panic-gate, state: resolved}
 //
 // Every change the engine emits must be expected and every expectation must happen:
 // a test fails on a missing alarm and on an unexpected one. Expected labels are a
@@ -89,7 +89,7 @@ type Expect struct {
 	At              time.Duration     `yaml:"at"`
 	Rule            string            `yaml:"rule"`
 	Key             string            `yaml:"key"`
-	State           string            `yaml:"state"` // firing, renotify, resolved
+	State           string            `yaml:"state"` // firing, occurrence, renotify, resolved
 	Labels          map[string]string `yaml:"labels"`
 	Message         string            `yaml:"message"`
 	MessageContains string            `yaml:"message_contains"`
@@ -290,6 +290,9 @@ func runTest(rs *rules.RuleSet, dir *site.Directory, loc *time.Location, t Test)
 				if c.Renotify {
 					g.state = "renotify"
 				}
+				if c.Occurrence {
+					g.state = "occurrence"
+				}
 			}
 			g.string = fmt.Sprintf("%-8s %s[%s] %s labels=%s message=%q", "+"+fmtDur(g.at), c.Rule, c.Key, g.state, fmtLabels(c.Labels), c.Message)
 			if c.Reason != "" {
@@ -344,9 +347,9 @@ func runTest(rs *rules.RuleSet, dir *site.Directory, loc *time.Location, t Test)
 			where = fmt.Sprintf("line %d", x.line)
 		}
 		switch x.State {
-		case "firing", "renotify", "resolved":
+		case "firing", "occurrence", "renotify", "resolved":
 		default:
-			res.Problems = append(res.Problems, fmt.Sprintf("%s: state %q: want firing, renotify or resolved", where, x.State))
+			res.Problems = append(res.Problems, fmt.Sprintf("%s: state %q: want firing, occurrence, renotify or resolved", where, x.State))
 			continue
 		}
 		if x.At > end.Sub(t.Start) {
