@@ -60,23 +60,23 @@ const (
 // Change is one state change of a rule instance: the engine's output. The daemon
 // converts it to an alerting.Trigger (same field names).
 type Change struct {
-	Rule     string            `json:"rule"`
-	Key      string            `json:"key"`
-	Firing   bool              `json:"firing"`             // true: fire (or fire again); false: resolved
-	Renotify bool              `json:"renotify,omitempty"` // a repeat of a firing instance (re-notify interval): never a new alarm
+	Rule     string `json:"rule"`
+	Key      string `json:"key"`
+	Firing   bool   `json:"firing"`             // true: fire (or fire again); false: resolved
+	Renotify bool   `json:"renotify,omitempty"` // a repeat of a firing instance (re-notify interval): never a new alarm
 	// Occurrence marks a new matching event of an instance that is already firing
 	// (another press of the same button): the alarm records it as an occurrence of its
 	// own. Match rules only; an event with the field initial=true (a level read at
 	// start) is no new occurrence.
-	Occurrence bool `json:"occurrence,omitempty"`
-	At       time.Time         `json:"at"`                 // the engine time of the event, or the deadline for timers
-	Severity Severity          `json:"severity"`
-	Labels   map[string]string `json:"labels,omitempty"` // device labels, overridden by rule labels, plus group_by values
-	Message  string            `json:"message"`
-	DeviceID string            `json:"device,omitempty"` // "" when the rule is not keyed by device
-	Event    *event.Event      `json:"event,omitempty"`  // the event that caused the change (nil for timers)
-	Reason   string            `json:"reason,omitempty"` // why it resolved (or, for absence, why it fired)
-	Latch    *bool             `json:"latch,omitempty"`  // the rule's latch override (nil: kind default)
+	Occurrence bool              `json:"occurrence,omitempty"`
+	At         time.Time         `json:"at"` // the engine time of the event, or the deadline for timers
+	Severity   Severity          `json:"severity"`
+	Labels     map[string]string `json:"labels,omitempty"` // device labels, overridden by rule labels, plus group_by values
+	Message    string            `json:"message"`
+	DeviceID   string            `json:"device,omitempty"` // "" when the rule is not keyed by device
+	Event      *event.Event      `json:"event,omitempty"`  // the event that caused the change (nil for timers)
+	Reason     string            `json:"reason,omitempty"` // why it resolved (or, for absence, why it fired)
+	Latch      *bool             `json:"latch,omitempty"`  // the rule's latch override (nil: kind default)
 }
 
 // Rule is one loaded, compiled rule.
