@@ -122,7 +122,10 @@ type Console struct {
 	users    atomic.Pointer[auth.Users]
 	sessions *auth.Sessions
 	limiter  *auth.Limiter
-	lang     atomic.Value // string
+	hashes   *hashGate
+	// deviceKey signs known-device cookies (see throttle.go); kept with the sessions.
+	deviceKey []byte
+	lang      atomic.Value // string
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -160,7 +163,8 @@ func New(cfg Config, deps Deps, opts Options) (*Console, error) {
 	c := &Console{deps: deps, clock: opts.Clock, log: opts.Logger, loc: opts.Location, beat: opts.Heartbeat,
 		site: opts.SiteName, cfg: cfg, state: health.Up, stop: make(chan struct{}),
 		sessions: auth.NewSessions(opts.Clock, cfg.SessionTTL, 0),
-		limiter:  auth.NewLimiter(opts.Clock, cfg.LoginRateLimit.Attempts, cfg.LoginRateLimit.Window)}
+		limiter:  auth.NewLimiter(opts.Clock, cfg.LoginRateLimit.Attempts, cfg.LoginRateLimit.Window),
+		hashes:   newHashGate(), deviceKey: []byte(auth.Token())}
 	users, err := auth.NewUsers(cfg.accounts())
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)

@@ -18,42 +18,6 @@ const (
 	ActionLogout      = "logout"
 )
 
-type loginResult int
-
-const (
-	loginOK loginResult = iota
-	loginFailed
-	loginLimited
-)
-
-// login checks a name and password under the rate limit and starts a session.
-func (c *Console) login(w http.ResponseWriter, r *http.Request, name, password string) (loginResult, *auth.Session, time.Duration) {
-	ip := remote(r)
-	name = strings.TrimSpace(name)
-	keys := []string{"ip:" + ip, "user:" + name}
-	if ok, retry := c.limiter.Allow(keys...); !ok {
-		c.met.logins.WithLabelValues("rate_limited").Inc()
-		c.log.Warn("console: login rate limited", "user", clip(name), "remote", ip, "retry_after", retry)
-		return loginLimited, nil, retry
-	}
-	acct, ok := c.users.Load().Check(name, password)
-	if !ok {
-		c.limiter.Fail(keys...)
-		c.met.logins.WithLabelValues("failed").Inc()
-		c.log.Warn("console: login failed", "user", clip(name), "remote", ip)
-		c.audit(r.Context(), ActionLoginFailed, clip(name), "remote "+ip)
-		return loginFailed, nil, 0
-	}
-	c.limiter.Reset("user:" + name)
-	token, s := c.sessions.Create(acct, ip)
-	c.setSessionCookie(w, r, token, c.config().SessionTTL)
-	c.clearCookie(w, r, loginCSRFCookie)
-	c.met.logins.WithLabelValues("ok").Inc()
-	c.log.Info("console: login", "user", s.User, "role", s.Role, "remote", ip, "session", s.ID)
-	c.audit(r.Context(), ActionLogin, s.User, "remote "+ip+", role "+string(s.Role))
-	return loginOK, &s, 0
-}
-
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	ck, err := r.Cookie(sessionCookie)
 	if err == nil {
@@ -131,6 +95,9 @@ func (c *Console) loginForm(w http.ResponseWriter, r *http.Request) {
 	case loginLimited:
 		retryAfter(w, retry)
 		c.renderLogin(w, r, http.StatusTooManyRequests, "login.limited")
+	case loginBusy:
+		retryAfter(w, retry)
+		c.renderLogin(w, r, http.StatusServiceUnavailable, "login.busy")
 	case loginFailed:
 		c.renderLogin(w, r, http.StatusUnauthorized, "login.failed")
 	default:
@@ -195,6 +162,9 @@ func (c *Console) apiLogin(w http.ResponseWriter, r *http.Request) {
 	case loginLimited:
 		retryAfter(w, retry)
 		apiError(w, http.StatusTooManyRequests, "rate_limited", "too many failed logins; try again later")
+	case loginBusy:
+		retryAfter(w, retry)
+		apiError(w, http.StatusServiceUnavailable, "busy", "too many logins at once; try again in a second")
 	case loginFailed:
 		apiError(w, http.StatusUnauthorized, "bad_credentials", "wrong name or password")
 	default:

@@ -102,40 +102,109 @@ func TestSessions(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
+func TestLimiterBackoff(t *testing.T) {
 	clock := clockwork.NewFakeClock()
 	l := NewLimiter(clock, 3, time.Minute)
+	ip, user := Key{Name: "ip:a"}, Key{Name: "user:z", Cap: 4 * time.Second}
+	// Three free attempts, reserved before the check: the fourth parallel one is refused.
+	var rs []*Reservation
 	for i := range 3 {
-		if ok, _ := l.Allow("ip:a", "user:z"); !ok {
-			t.Fatalf("refused before %d failures", i)
+		r, _ := l.Reserve(ip, user)
+		if r == nil {
+			t.Fatalf("attempt %d refused", i)
 		}
-		l.Fail("ip:a", "user:z")
-		clock.Advance(10 * time.Second)
+		rs = append(rs, r)
 	}
-	ok, retry := l.Allow("ip:b", "user:z")
-	if ok || retry != 30*time.Second {
-		t.Fatalf("after 3 failures: %v retry %s", ok, retry)
+	if r, retry := l.Reserve(Key{Name: "ip:b"}, user); r != nil || retry != time.Second {
+		t.Fatalf("fourth parallel attempt: %v retry %s", r, retry)
 	}
-	if ok, _ := l.Allow("ip:b", "user:y"); !ok {
+	for _, r := range rs {
+		r.Done(false)
+	}
+	if r, _ := l.Reserve(Key{Name: "ip:b"}, Key{Name: "user:y"}); r == nil {
 		t.Fatal("other keys are limited")
 	}
-	clock.Advance(30 * time.Second) // the first failure ages out
-	if ok, _ := l.Allow("user:z"); !ok {
-		t.Fatal("still limited after the window")
+	// The pause doubles and stops at the key's cap.
+	tests := []struct {
+		wait, want time.Duration
+	}{{time.Second, 2 * time.Second}, {2 * time.Second, 4 * time.Second}, {4 * time.Second, 4 * time.Second}}
+	for _, tc := range tests {
+		clock.Advance(tc.wait)
+		r, _ := l.Reserve(Key{Name: "ip:c"}, user)
+		if r == nil {
+			t.Fatalf("refused after waiting %s", tc.wait)
+		}
+		r.Done(false)
+		if got := l.Retry("user:z"); got != tc.want {
+			t.Fatalf("after waiting %s: pause %s, want %s", tc.wait, got, tc.want)
+		}
 	}
-	l.Fail("user:z")
-	if ok, _ := l.Allow("user:z"); ok {
-		t.Fatal("sliding window: 3 failures in the last minute")
+	// A success clears the account and gives the client its attempt back.
+	clock.Advance(4 * time.Second)
+	r, _ := l.Reserve(Key{Name: "ip:d"}, user)
+	r.Done(true, "user:z")
+	if l.Retry("user:z") != 0 || l.m["ip:d"] != nil {
+		t.Fatal("a success left a pause")
 	}
-	l.Reset("user:z")
-	if ok, _ := l.Allow("user:z"); !ok {
-		t.Fatal("Reset did not clear")
+	// Quiet for a window: forgotten.
+	clock.Advance(time.Minute)
+	if l.Retry("ip:a") != 0 || len(l.m) > 3 {
+		t.Fatalf("kept %d keys after the window", len(l.m))
 	}
 	for i := range maxKeys + 10 { // memory stays bounded
-		l.Fail(fmt.Sprint("ip:", i))
+		if r, _ := l.Reserve(Key{Name: fmt.Sprint("ip:", i)}); r != nil {
+			r.Done(false)
+		}
 	}
 	if n := len(l.m); n > maxKeys {
 		t.Fatalf("%d keys kept", n)
+	}
+}
+
+func TestSessionsExportImport(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	s := NewSessions(clock, time.Hour, 0)
+	changes := 0
+	s.OnChange(func() { changes++ })
+	tok, _ := s.Create(Account{Name: "zhang", Role: Guard}, "10.0.0.5")
+	ktok, _ := s.CreateKiosk(Account{Name: "duty-pc", Role: Guard}, "127.0.0.1", "duty-pc", 10*time.Hour)
+	old, _ := s.Create(Account{Name: "li", Role: Viewer}, "")
+	s.Delete(old)
+	if changes != 4 {
+		t.Fatalf("%d changes, want 4", changes)
+	}
+	kept := s.Export()
+	for _, st := range kept {
+		if st.Digest == tok || st.Digest == ktok {
+			t.Fatal("a token was exported")
+		}
+	}
+	// A restart: a new store imports what was kept.
+	s2 := NewSessions(clock, time.Hour, 0)
+	if n := s2.Import(append(kept, Stored{Digest: "zz"})); n != 2 {
+		t.Fatalf("imported %d", n)
+	}
+	if got, ok := s2.Get(tok); !ok || got.User != "zhang" {
+		t.Fatal("a person's session did not survive")
+	}
+	// A kiosk session is renewed by use; a person's expires.
+	clock.Advance(6 * time.Hour)
+	if _, ok := s2.Get(ktok); !ok {
+		t.Fatal("kiosk session lost")
+	}
+	clock.Advance(6 * time.Hour)
+	if _, ok := s2.Get(ktok); !ok {
+		t.Fatal("kiosk session not renewed")
+	}
+	if _, ok := s2.Get(tok); ok {
+		t.Fatal("an expired session is accepted")
+	}
+	ks := s2.List()
+	if len(ks) != 1 || ks[0].CSRF != "" || !s2.End(ks[0].ID) {
+		t.Fatalf("List/End: %+v", ks)
+	}
+	if _, ok := s2.Get(ktok); ok {
+		t.Fatal("an ended session is accepted")
 	}
 }
 

@@ -7,24 +7,41 @@ import (
 	"github.com/jonboulle/clockwork"
 )
 
-// Limiter counts failed logins per key (client address, account name) in a sliding
-// window: once a key has Attempts failures within Window, Allow refuses it until the
-// oldest of them is older than Window. Safe for concurrent use; memory is bounded
-// (keys whose failures have all aged out are dropped; at most maxKeys are kept).
+// Limiter throttles login attempts per key (a client address, an account name) with
+// an exponential back-off instead of a lock: each key gets Attempts free tries; once
+// that many have failed (or are being checked), the next try is allowed only after a
+// pause that doubles with every further failure (1 s, 2 s, 4 s …), capped per key kind
+// (see Cap). A key with no failure for Window is forgotten.
+//
+// An attempt is reserved before its password is checked (Reserve), so parallel
+// attempts cannot all slip past the limit while the slow hash runs; the reservation
+// is settled afterwards (Done).
+//
+// Safe for concurrent use; memory is bounded (at most maxKeys keys are kept).
 type Limiter struct {
 	clock    clockwork.Clock
 	attempts int
 	window   time.Duration
 
 	mu sync.Mutex
-	m  map[string][]time.Time
+	m  map[string]*keyState
+}
+
+type keyState struct {
+	fails int       // failures and reservations within the window
+	next  time.Time // no attempt before this
+	last  time.Time // the last failure or reservation
 }
 
 const maxKeys = 10000
 
-// NewLimiter returns a limiter allowing attempts failures per window per key.
+// BaseBackoff is the first pause after the free attempts are used up.
+const BaseBackoff = time.Second
+
+// NewLimiter returns a limiter allowing attempts free tries per key; failures are
+// forgotten after window without one.
 func NewLimiter(clock clockwork.Clock, attempts int, window time.Duration) *Limiter {
-	return &Limiter{clock: clock, attempts: max(attempts, 1), window: window, m: map[string][]time.Time{}}
+	return &Limiter{clock: clock, attempts: max(attempts, 1), window: window, m: map[string]*keyState{}}
 }
 
 // Set changes the limits (a reload).
@@ -34,71 +51,128 @@ func (l *Limiter) Set(attempts int, window time.Duration) {
 	l.mu.Unlock()
 }
 
-// Allow reports whether every key may try again now; when not, retry is how long until
-// it may.
-func (l *Limiter) Allow(keys ...string) (ok bool, retry time.Duration) {
+// Key is one limited key and the longest pause it may get.
+type Key struct {
+	Name string
+	Cap  time.Duration // 0: the window
+}
+
+// Reservation is an attempt admitted by Reserve: settle it with Done.
+type Reservation struct {
+	l    *Limiter
+	keys []Key
+}
+
+// Reserve admits an attempt for every key at once, or none: when any key is backing
+// off, it returns nil and how long until that key may try again. An admitted attempt
+// counts as a failure until Done says otherwise.
+func (l *Limiter) Reserve(keys ...Key) (*Reservation, time.Duration) {
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	var retry time.Duration
 	for _, k := range keys {
-		ts := l.recent(k, now)
-		if len(ts) >= l.attempts {
-			if r := ts[len(ts)-l.attempts].Add(l.window).Sub(now); r > retry {
-				retry = r
-			}
+		if s := l.state(k.Name, now); s != nil && now.Before(s.next) {
+			retry = max(retry, s.next.Sub(now))
 		}
 	}
-	return retry <= 0, retry
+	if retry > 0 {
+		return nil, retry
+	}
+	l.makeRoom(now, len(keys))
+	for _, k := range keys {
+		s := l.m[k.Name]
+		if s == nil {
+			s = &keyState{}
+			l.m[k.Name] = s
+		}
+		s.fails++
+		s.last = now
+		if over := s.fails - l.attempts; over >= 0 {
+			s.next = now.Add(l.pause(over, k.Cap))
+		}
+	}
+	return &Reservation{l: l, keys: keys}, 0
 }
 
-// Fail records a failed attempt for every key.
-func (l *Limiter) Fail(keys ...string) {
+// pause is the back-off after over attempts beyond the free ones (l.mu held).
+func (l *Limiter) pause(over int, cap time.Duration) time.Duration {
+	if cap <= 0 || cap > l.window {
+		cap = l.window
+	}
+	d := BaseBackoff
+	for i := 0; i < over && d < cap; i++ {
+		d *= 2
+	}
+	return min(d, cap)
+}
+
+// Done settles the attempt: a failed one stays counted; a successful one clears the
+// keys named in clear and gives back the reservation of the others.
+func (r *Reservation) Done(ok bool, clear ...string) {
+	if r == nil || !ok {
+		return
+	}
+	l := r.l
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.m) >= maxKeys {
-		for k := range l.m {
-			if len(l.recent(k, now)) == 0 {
-				delete(l.m, k)
-			}
+	for _, k := range r.keys {
+		s := l.state(k.Name, now)
+		if s == nil {
+			continue
 		}
-		for k := range l.m { // still full: forget arbitrary keys (map order) rather than grow
-			if len(l.m) < maxKeys {
-				break
-			}
-			delete(l.m, k)
+		cleared := false
+		for _, c := range clear {
+			cleared = cleared || c == k.Name
 		}
-	}
-	for _, k := range keys {
-		ts := append(l.recent(k, now), now)
-		if len(ts) > l.attempts {
-			ts = ts[len(ts)-l.attempts:]
+		if cleared || s.fails <= 1 {
+			delete(l.m, k.Name)
+			continue
 		}
-		l.m[k] = ts
+		s.fails--
+		if s.fails < l.attempts {
+			s.next = time.Time{}
+		}
 	}
 }
 
-// Reset forgets key's failures (a successful login of that account).
-func (l *Limiter) Reset(key string) {
+// Retry reports how long key must still wait (0: it may try now).
+func (l *Limiter) Retry(key string) time.Duration {
+	now := l.clock.Now()
 	l.mu.Lock()
-	delete(l.m, key)
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	if s := l.state(key, now); s != nil && now.Before(s.next) {
+		return s.next.Sub(now)
+	}
+	return 0
 }
 
-// recent returns key's failures within the window (l.mu held), dropping older ones.
-func (l *Limiter) recent(key string, now time.Time) []time.Time {
-	ts := l.m[key]
-	i := 0
-	for i < len(ts) && !now.Before(ts[i].Add(l.window)) {
-		i++
+// state returns key's live state (l.mu held), forgetting it after a quiet window.
+func (l *Limiter) state(key string, now time.Time) *keyState {
+	s := l.m[key]
+	if s == nil {
+		return nil
 	}
-	if i == len(ts) {
+	if !now.Before(s.last.Add(l.window)) && !now.Before(s.next) {
 		delete(l.m, key)
 		return nil
 	}
-	if i > 0 {
-		ts = ts[i:]
-		l.m[key] = ts
+	return s
+}
+
+// makeRoom keeps the map bounded before n keys are added (l.mu held).
+func (l *Limiter) makeRoom(now time.Time, n int) {
+	if len(l.m)+n <= maxKeys {
+		return
 	}
-	return ts
+	for k := range l.m {
+		l.state(k, now)
+	}
+	for k := range l.m { // still full: forget arbitrary keys (map order) rather than grow
+		if len(l.m)+n <= maxKeys {
+			break
+		}
+		delete(l.m, k)
+	}
 }
