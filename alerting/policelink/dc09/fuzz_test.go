@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -125,6 +126,53 @@ func FuzzPayloads(f *testing.F) {
 			}
 		} else if !errors.Is(err, ErrPayload) {
 			t.Fatalf("ParseSIA(%q): %v", data, err)
+		}
+	})
+}
+
+// FuzzParseAnswer checks that ParseAnswer never panics, that its errors wrap a
+// sentinel, that only a valid frame is read as an ACK (loose forms are NAK or DUH
+// only), and that RedactKeys leaves no key block content.
+func FuzzParseAnswer(f *testing.F) {
+	ts := utc(2025, 9, 24, 16, 20, 1)
+	f.Add(NewFieldNAK(ts))
+	f.Add([]byte(`"NAK"`))
+	f.Add([]byte(`"DUH"`))
+	f.Add([]byte(frame(`"NAK"0000NoneL0A0[]_16:20:01,09-24-2025`)))
+	f.Add([]byte(frame(`"DUH"0042R0L0#1234[][KAAAAAAAAAAAAAAAA]`)))
+	f.Add([]byte("\nE4410025\"NAK\"0000R0L0A0[]_16:20:01,09-24-2025\r"))
+	f.Add([]byte("\nE34C0062\"*ACK\"0001R5678L1234#080027E62A64[14F088FF5DCB19D1908069507EAB97C7CDB20F1C6EFA550BB59864D54B2DFA1C\r"))
+	key := mustKey(f, vectorHexKey, KeyHex)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		a, err := ParseAnswer(in, key)
+		if err != nil {
+			for _, s := range append(sentinels, ErrResponse) {
+				if errors.Is(err, s) {
+					goto redact
+				}
+			}
+			t.Fatalf("ParseAnswer(%q): error %v wraps no sentinel", in, err)
+		}
+		switch a.ID {
+		case TokenACK:
+			if a.Form != FormStandard {
+				t.Fatalf("ParseAnswer(%q) read a %v ACK", in, a.Form)
+			}
+		case TokenNAK, TokenDUH:
+		default:
+			t.Fatalf("ParseAnswer(%q) = %q", in, a.ID)
+		}
+	redact:
+		r := RedactKeys(string(in))
+		for rest := r; ; {
+			i := strings.Index(rest, "[K")
+			if i < 0 {
+				break
+			}
+			rest = rest[i+2:]
+			if !strings.HasPrefix(rest, Redacted) && !strings.HasPrefix(rest, "]") && rest != "" {
+				t.Fatalf("RedactKeys(%q) = %q leaves a key", in, r)
+			}
 		}
 	})
 }
