@@ -106,7 +106,9 @@ func TestGB50394_AlarmLatches(t *testing.T) {
 		{"panic", panicTrigger("box-gate", true), true},
 		{"antifall", alerting.Trigger{Rule: "fall", Key: "radar-b3", DeviceID: "radar-b3", Firing: true, Severity: alerting.Critical}, true},
 		{"kitchen detection", camTrigger("cam-1", "smoking", alerting.Major, event.TypeDetection), false},
-		{"panic with Latch=false", func() alerting.Trigger { tr := panicTrigger("box-gate", true); tr.Latch = &no; return tr }(), false},
+		// A rule cannot unlatch a panic: it stays until a person resets it.
+		{"panic with Latch=false", func() alerting.Trigger { tr := panicTrigger("box-gate", true); tr.Latch = &no; return tr }(), true},
+		{"antifall with Latch=false", alerting.Trigger{Rule: "fall", Key: "radar-b3", DeviceID: "radar-b3", Firing: true, Severity: alerting.Critical, Latch: &no}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -64,6 +64,10 @@ type Options struct {
 	TickEvery  time.Duration
 	Registerer prometheus.Registerer // nil: metrics not registered
 	Logger     *slog.Logger
+	// OnReset is called after a person reset an alarm (Resolve), with the alarm as
+	// reset: the daemon re-arms the rule instance so the next press raises a new
+	// alarm. It must not block.
+	OnReset func(a Alarm)
 }
 
 // Manager owns the alarms: their lifecycle, silences, inhibition, arming, grouping,
@@ -98,6 +102,10 @@ type Manager struct {
 	subs     map[*Subscription]struct{}
 	lastErr  error
 	resound  []string // alarms sounding when the gateway stopped: sounded again by Run
+	onReset  func(a Alarm)
+	// memDone holds deliveries made from memory while their commit had failed (sink
+	// and notification id): the retried commit records them as delivered.
+	memDone map[string]time.Time
 
 	met metrics
 }
@@ -143,7 +151,7 @@ func New(o Options) (*Manager, error) {
 		requireAck: map[Severity]bool{}, sounding: map[Severity]bool{},
 		open: map[string]*AlarmRecord{}, byInst: map[string]string{}, silences: map[string]*Silence{},
 		arming: map[string]ZoneArming{}, groups: map[string]*group{}, subs: map[*Subscription]struct{}{},
-		met: newMetrics(o.Registerer)}
+		onReset: o.OnReset, memDone: map[string]time.Time{}, met: newMetrics(o.Registerer)}
 	if o.Directory != nil && o.Directory.Site != nil {
 		m.siteID = o.Directory.Site.ID
 	}
@@ -169,6 +177,9 @@ func New(o Options) (*Manager, error) {
 			return nil, fmt.Errorf("alerting: two sinks named %q", name)
 		}
 		w := &worker{m: m, sink: s, name: name, wake: make(chan struct{}, 1)}
+		if wk, ok := s.(Waker); ok {
+			w.ready = wk.Ready()
+		}
 		if ms, ok := s.(MandatorySink); ok && ms.Mandatory() {
 			mandatory[name] = true
 		}
@@ -266,13 +277,15 @@ func (m *Manager) findNode(path string) *node {
 
 func instKey(rule, key string) string { return rule + "\x00" + key }
 
-// Handle applies a rule trigger: a new alarm, a refire, the condition clearing (a
+// Handle applies a rule trigger: a new alarm; another occurrence of an open one (a
+// record of its own; notified again when staff had it in hand); a renotify (a repeat
+// of an open alarm's notification, never a new alarm); the condition clearing (a
 // latched alarm is marked Cleared; any other resolves). The local output is told
 // first; Handle returns once the change is journaled (fsynced). Network deliveries
 // start from the journal after that.
 func (m *Manager) Handle(ctx context.Context, t Trigger) error {
 	if t.Rule == "" {
-		return errors.New("alerting: trigger without rule")
+		return errors.New("trigger without rule")
 	}
 	start := time.Now()
 	now := m.clock.Now()
@@ -280,7 +293,7 @@ func (m *Manager) Handle(ctx context.Context, t Trigger) error {
 		t.At = now
 	}
 	if !t.Severity.Valid() {
-		m.log.Warn("alerting: trigger with unknown severity, raised as critical", "rule", t.Rule, "severity", t.Severity)
+		m.log.Warn("trigger with unknown severity, raised as critical", "rule", t.Rule, "severity", t.Severity)
 		t.Severity = Critical
 	}
 	var c Commit
@@ -288,13 +301,16 @@ func (m *Manager) Handle(ctx context.Context, t Trigger) error {
 	id := m.byInst[instKey(t.Rule, t.Key)]
 	rec := m.open[id]
 	switch {
+	case t.Renotify:
+		if rec != nil {
+			m.renotify(rec, now, &c)
+		}
 	case t.Firing && rec == nil:
 		m.fire(&t, now, &c)
 	case t.Firing:
-		m.refire(rec, &t, now, &c)
+		m.occur(rec, &t, now, &c)
 	case rec == nil:
-		m.mu.Unlock()
-		return nil // cleared with nothing open: nothing to do
+		// cleared with nothing open: nothing to do
 	case rec.Alarm.Latched:
 		m.clear(rec, &t, now, &c)
 	default:
@@ -347,17 +363,22 @@ func (m *Manager) fire(t *Trigger, now time.Time, c *Commit) {
 	if a.Zone == "" {
 		a.Zone = t.Labels["zone"]
 	}
-	a.Latched = latchesByDefault(a.DeviceKind)
+	a.Class = ClassOf(t, a.DeviceKind)
+	a.Latched = latchesByDefault(a.Class)
 	if t.Latch != nil {
 		a.Latched = *t.Latch
+	}
+	if a.Class == ClassPanic {
+		a.Latched = true // GB 50394: a panic alarm stays until a person resets it
 	}
 	a.Test = t.Labels["test"] == "true"
 	if v, ok := a.Fields["test"].(bool); ok && v {
 		a.Test = true
 	}
-	rec := &AlarmRecord{Alarm: a, Transitions: 1, Tamper: isTamper(t), LastNotified: map[string]time.Time{}}
-	// GB 50394: panic zones are never disarmable; tamper and line faults alarm whether
-	// armed or not. Other alarms of a disarmed zone are journaled, not notified.
+	rec := &AlarmRecord{Alarm: a, Transitions: 1, Tamper: a.Class.Trouble(), LastNotified: map[string]time.Time{}}
+	// GB 50394: panic zones are never disarmable; tamper, line faults and a lost
+	// transmission path alarm whether armed or not. Other alarms of a disarmed zone are
+	// journaled, not notified.
 	rec.Alarm.Disarmed = !isPanic(&rec.Alarm) && !rec.Tamper && !m.armed(rec.Alarm.Zone)
 	m.suppression(rec, now)
 	m.open[a.ID] = rec
@@ -372,12 +393,28 @@ func (m *Manager) fire(t *Trigger, now time.Time, c *Commit) {
 		m.reevaluate(now, c)
 	}
 	c.Alarms = append(c.Alarms, m.snapshot(rec))
-	m.publish(rec.Alarm)
+	m.publishOccurrence(rec.Alarm)
 }
 
-func (m *Manager) refire(rec *AlarmRecord, t *Trigger, now time.Time, c *Commit) {
+// ActionOccurrence is the history record of another trigger of an open alarm.
+const ActionOccurrence = "occurrence"
+
+// occur records another trigger of an open alarm (another press of the same button,
+// the condition coming back on a latched alarm). Every occurrence is a record of its
+// own. When staff already had the alarm in hand (acknowledged, silenced, or its
+// condition had cleared) it needs a person again: it is notified as a repeat (to the
+// police as a new event for a panic), sounds the siren again (30 s after a person's
+// silence, GB 50394), and goes back to firing so the duty screen asks for an
+// acknowledgement. An occurrence of a firing alarm nobody acknowledged yet is
+// journaled and shown; its notification is still on its way.
+func (m *Manager) occur(rec *AlarmRecord, t *Trigger, now time.Time, c *Commit) {
 	a := &rec.Alarm
-	wasCleared := a.Cleared
+	if t.Event != nil {
+		if initial, _ := t.Event.Fields["initial"].(bool); initial {
+			return // a level read at start on an alarm restored from the journal: nothing new
+		}
+	}
+	wasCleared, wasAcked, wasSilenced := a.Cleared, a.State == Acknowledged, a.Silenced
 	a.Count++
 	a.LastAt = t.At
 	a.Cleared = false
@@ -387,16 +424,53 @@ func (m *Manager) refire(rec *AlarmRecord, t *Trigger, now time.Time, c *Commit)
 	if t.Event != nil && t.Event.Fields != nil {
 		a.Fields = maps.Clone(t.Event.Fields)
 	}
+	rec.Transitions++
+	note := fmt.Sprintf("#%d", a.Count)
+	if wasAcked {
+		a.State = Firing
+		a.Escalation = 0
+		a.PendingSince = now
+	}
 	m.sound(rec, now)
-	// A refire is journaled; it is notified when the alarm had cleared (a new trigger
-	// of a latched alarm) — repeats of a steady condition wait for repeat_interval.
-	if wasCleared && a.State == Firing {
-		rec.Transitions++
+	if wasCleared || wasAcked || wasSilenced {
 		m.notify(rec, Refired, now, c)
-		c.History = append(c.History, m.hist(rec, string(Refired), "", "", now))
+	} else {
+		m.met.transitions.WithLabelValues(ActionOccurrence).Inc()
+	}
+	c.History = append(c.History, m.hist(rec, ActionOccurrence, "", note, now))
+	c.Alarms = append(c.Alarms, m.snapshot(rec))
+	m.publishOccurrence(*a)
+}
+
+// renotify repeats an open, unacknowledged alarm's notification to its routes (a
+// rule's renotify interval). It never raises an alarm, sounds a siren or reports to
+// the police: only a new trigger does.
+func (m *Manager) renotify(rec *AlarmRecord, now time.Time, c *Commit) {
+	a := &rec.Alarm
+	if a.State != Firing || suppressed(a) {
+		return
+	}
+	rec.Transitions++
+	n := Notification{ID: fmt.Sprintf("%s/%d", a.ID, rec.Transitions), Transition: Refired, Alarm: *a, Count: 1, At: now}
+	seen := map[string]bool{}
+	for _, r := range m.root.routes(a, now, m.sch) {
+		for _, s := range r.sinks {
+			if !seen[s] && !m.isMandatory(s) {
+				seen[s] = true
+				c.Deliveries = append(c.Deliveries, m.delivery(s, n, now))
+			}
+		}
 	}
 	c.Alarms = append(c.Alarms, m.snapshot(rec))
-	m.publish(*a)
+}
+
+func (m *Manager) isMandatory(sink string) bool {
+	for _, s := range m.mand {
+		if s == sink {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Manager) clear(rec *AlarmRecord, t *Trigger, now time.Time, c *Commit) {
@@ -419,7 +493,7 @@ func (m *Manager) resolve(rec *AlarmRecord, by, reason string, at, now time.Time
 	a.ResolvedBy = by
 	a.Reason = reason
 	rec.Transitions++
-	m.quiet(rec, now)
+	m.quiet(rec, now, by != "rule")
 	m.notify(rec, ResolvedT, now, c)
 	c.History = append(c.History, m.hist(rec, string(ResolvedT), by, reason, now))
 	delete(m.open, a.ID)
@@ -468,12 +542,19 @@ func (m *Manager) sound(rec *AlarmRecord, now time.Time) {
 	m.local.Sound(*a)
 }
 
-func (m *Manager) quiet(rec *AlarmRecord, now time.Time) {
-	if m.local != nil && rec.Sounded {
-		rec.Sounded = false
+// quiet stops the local output for an alarm. Only a person's silence (ack, reset)
+// arms the 30 s re-sound rule; an alarm clearing by itself does not.
+func (m *Manager) quiet(rec *AlarmRecord, now time.Time, person bool) {
+	if m.local == nil || !rec.Sounded {
+		return
+	}
+	rec.Sounded = false
+	if person {
 		rec.QuietAt = now
 		m.local.Silence(rec.Alarm)
+		return
 	}
+	m.local.Off(rec.Alarm)
 }
 
 func suppressed(a *Alarm) bool { return a.Silenced || a.Inhibited || a.Disarmed }
@@ -577,6 +658,9 @@ func (m *Manager) notify(rec *AlarmRecord, tr Transition, now time.Time, c *Comm
 			grouped := len(r.groupBy) > 0 && a.Severity != Critical && (tr == Fired || tr == Refired || tr == ResolvedT)
 			var fresh []string
 			for _, s := range r.sinks {
+				if a.Class == ClassLink && m.isMandatory(s) {
+					continue // a report about the police link does not go over it
+				}
 				if !sent[s] {
 					sent[s] = true
 					fresh = append(fresh, s)
@@ -636,7 +720,18 @@ func (m *Manager) settle(c *Commit, wait func() error) error {
 		m.lastErr = err
 		m.mu.Unlock()
 		m.met.commitErrors.Inc()
-		return fmt.Errorf("alerting: journal: %w", err)
+		// The alarm is kept in memory and its commit retried; meanwhile its
+		// notifications go out from memory so the police and staff still hear of it.
+		bySink := map[string][]Delivery{}
+		for _, d := range c.Deliveries {
+			bySink[d.Sink] = append(bySink[d.Sink], d)
+		}
+		for sink, ds := range bySink {
+			if w := m.workers[sink]; w != nil {
+				w.addMem(ds)
+			}
+		}
+		return fmt.Errorf("journal: %w", err)
 	}
 	m.mu.Lock()
 	if len(m.failed) == 0 {
@@ -647,8 +742,19 @@ func (m *Manager) settle(c *Commit, wait func() error) error {
 	return nil
 }
 
+// Failing reports whether a journal commit is waiting for a retry: some alarm change
+// is in memory only. Inputs stop acknowledging their sources until it is not.
+func (m *Manager) Failing() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.failed) > 0
+}
+
 func (m *Manager) wake(ds []Delivery) {
 	for _, d := range ds {
+		if d.State != "" && d.State != Pending {
+			continue
+		}
 		if w, ok := m.workers[d.Sink]; ok {
 			w.backlog.Add(1)
 			m.met.backlog.WithLabelValues(d.Sink).Set(float64(w.backlog.Load()))
@@ -682,7 +788,7 @@ func (m *Manager) Ack(ctx context.Context, alarmID, by, note string) error {
 	a.State = Acknowledged
 	a.AckedAt, a.AckedBy, a.AckNote = now, by, note
 	rec.Transitions++
-	m.quiet(rec, now)
+	m.quiet(rec, now, true)
 	m.notify(rec, Acked, now, &c)
 	c.History = append(c.History, m.hist(rec, string(Acked), by, note, now))
 	c.Alarms = append(c.Alarms, m.snapshot(rec))
@@ -706,8 +812,12 @@ func (m *Manager) Resolve(ctx context.Context, alarmID, by, note string) error {
 		return fmt.Errorf("resolve %s: %w", alarmID, ErrNotFound)
 	}
 	m.resolve(rec, by, note, now, now, &c)
+	a := rec.Alarm
 	wait := m.enqueue(&c)
 	m.mu.Unlock()
+	if m.onReset != nil {
+		m.onReset(a)
+	}
 	return m.settle(&c, wait)
 }
 

@@ -110,30 +110,57 @@ func (s *Silence) Active(now time.Time) bool {
 // Expired reports whether the silence is over at now.
 func (s *Silence) Expired(now time.Time) bool { return !now.Before(s.End) }
 
-// isPanic reports whether the alarm is about a panic (emergency) device: never
-// disarmable, never muted at Mandatory sinks (GB 50394).
-func isPanic(a *Alarm) bool { return a.DeviceKind == event.KindPanic }
+// isPanic reports whether the alarm is a panic (emergency) alarm: never disarmable,
+// never muted at Mandatory sinks (GB 50394). It is the class of what happened, not
+// the device's kind: a panic button's cut cable is a tamper alarm.
+func isPanic(a *Alarm) bool { return a.Class == ClassPanic }
 
-// tamperTypes are the event types that make an alarm a tamper / line-fault /
-// transmission-path alarm.
-var tamperTypes = map[string]bool{event.TypeTamper: true, event.TypeFault: true, event.TypeOffline: true}
-
-// isTamper reports whether a trigger is about tamper, a cut or shorted line or a lost
-// transmission path: the triggering event's type, or the label class=tamper|fault|offline.
-func isTamper(t *Trigger) bool {
-	if t.Event != nil && tamperTypes[t.Event.Type] {
-		return true
+// ClassOf says what a trigger is about: the trigger's own class, else the rule's
+// label class, else the triggering event's type (tamper, fault, offline, the police
+// link's path and rejection events), else the device's kind (a press of a panic
+// button is a panic; an anti-fall detector reports intrusions).
+func ClassOf(t *Trigger, kind event.Kind) Class {
+	if t.Class.Valid() {
+		return t.Class
 	}
-	switch t.Labels["class"] {
-	case "tamper", "fault", "offline":
-		return true
+	if c := Class(t.Labels["class"]); c.Valid() {
+		return c
 	}
-	return false
+	var typ string
+	if t.Event != nil {
+		typ = t.Event.Type
+		if t.Event.Kind != "" && kind == "" {
+			kind = t.Event.Kind
+		}
+	}
+	switch typ {
+	case event.TypeTamper, event.TypeTamperRestore:
+		return ClassTamper
+	case event.TypeFault, event.TypeFaultRestore:
+		return ClassFault
+	case event.TypeOffline, event.TypeOnline:
+		return ClassOffline
+	case "path_fail", "path_restore", "report_rejected":
+		return ClassLink
+	}
+	switch kind {
+	case event.KindPanic:
+		if typ == "" || typ == event.TypePressed || typ == event.TypeActive {
+			return ClassPanic
+		}
+	case event.KindAntiFall:
+		return ClassIntrusion
+	case event.KindPatrol:
+		return ClassPatrol
+	case event.KindKitchenCamera:
+		return ClassKitchen
+	}
+	return ClassOther
 }
 
-// latchesByDefault reports whether alarms of kind latch until a person resets them
+// latchesByDefault reports whether alarms of class c latch until a person resets them
 // (GB 50394: panic and intrusion zones; the anti-fall sensors are the campus's
 // intrusion detectors).
-func latchesByDefault(k event.Kind) bool {
-	return k == event.KindPanic || k == event.KindAntiFall
+func latchesByDefault(c Class) bool {
+	return c == ClassPanic || c == ClassIntrusion
 }

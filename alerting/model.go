@@ -147,12 +147,15 @@ type Alarm struct {
 	Count      int               `json:"count"`              // occurrences: how many times it was triggered while open (1 = the first)
 	FiredAt    time.Time         `json:"fired_at"`
 	LastAt     time.Time         `json:"last_at"`
-	AckedAt    time.Time         `json:"acked_at,omitzero"`
-	AckedBy    string            `json:"acked_by,omitempty"`
-	AckNote    string            `json:"ack_note,omitempty"`
-	ResolvedAt time.Time         `json:"resolved_at,omitzero"`
-	ResolvedBy string            `json:"resolved_by,omitempty"` // "rule" or the person who reset it
-	Reason     string            `json:"reason,omitempty"`
+	// PendingSince is when the alarm last came to need a person after an
+	// acknowledgement (another occurrence): escalation counts from it (zero: FiredAt).
+	PendingSince time.Time `json:"pending_since,omitzero"`
+	AckedAt      time.Time `json:"acked_at,omitzero"`
+	AckedBy      string    `json:"acked_by,omitempty"`
+	AckNote      string    `json:"ack_note,omitempty"`
+	ResolvedAt   time.Time `json:"resolved_at,omitzero"`
+	ResolvedBy   string    `json:"resolved_by,omitempty"` // "rule" or the person who reset it
+	Reason       string    `json:"reason,omitempty"`
 }
 
 // Transition names what happened to an alarm in a notification.
@@ -187,6 +190,13 @@ type Notification struct {
 type Sink interface {
 	Name() string
 	Deliver(ctx context.Context, n Notification) error
+}
+
+// Waker is implemented by sinks that know when retrying is worth it before the
+// back-off ends (the police link: a failed path answers again). The delivery worker
+// retries at once when the channel fires.
+type Waker interface {
+	Ready() <-chan struct{}
 }
 
 // Permanent wraps an error a sink knows retrying cannot fix (a DC-09 DUH, an HTTP 400):

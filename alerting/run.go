@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,10 +95,27 @@ func (m *Manager) retryFailed() []retry {
 				c.Alarms[j] = m.snapshot(cur)
 			}
 		}
+		// Deliveries made from memory while the commit failed are recorded as done;
+		// the others leave the memory queues and go out from the journal.
+		c.Deliveries = slices.Clone(c.Deliveries)
+		for j := range c.Deliveries {
+			d := &c.Deliveries[j]
+			k := memKey(d.Sink, d.Notification.ID)
+			if at, ok := m.memDone[k]; ok {
+				delete(m.memDone, k)
+				d.State, d.DoneAt, d.Attempts = Delivered, at, max(d.Attempts, 1)
+				continue
+			}
+			if w := m.workers[d.Sink]; w != nil {
+				w.dropMem(d.Notification.ID)
+			}
+		}
 		out = append(out, retry{c: c, wait: m.store.Enqueue(c)})
 	}
 	return out
 }
+
+func memKey(sink, id string) string { return sink + "\x00" + id }
 
 func (m *Manager) expireSilences(now time.Time, c *Commit) {
 	expired := false
@@ -127,7 +146,11 @@ func (m *Manager) escalate(now time.Time, c *Commit) {
 			continue
 		}
 		changed := false
-		for a.Escalation < len(tiers) && !now.Before(a.FiredAt.Add(tiers[a.Escalation].After)) {
+		from := a.FiredAt
+		if !a.PendingSince.IsZero() {
+			from = a.PendingSince
+		}
+		for a.Escalation < len(tiers) && !now.Before(from.Add(tiers[a.Escalation].After)) {
 			tier := tiers[a.Escalation]
 			a.Escalation++
 			rec.Transitions++
@@ -195,7 +218,13 @@ type worker struct {
 	sink    Sink
 	name    string
 	wake    chan struct{}
+	ready   <-chan struct{} // the sink's Waker: retry now (nil: none)
 	backlog atomic.Int64
+
+	// mem holds deliveries whose journal commit failed (a full disk): they go out from
+	// memory, most urgent first, so the police and staff still hear of the alarm.
+	memMu sync.Mutex
+	mem   []Delivery
 
 	mu          sync.Mutex
 	lastErr     string
@@ -207,6 +236,72 @@ type worker struct {
 	consecutive int
 }
 
+// addMem queues deliveries whose commit failed, most urgent first.
+func (w *worker) addMem(ds []Delivery) {
+	w.memMu.Lock()
+	w.mem = append(w.mem, ds...)
+	sort.SliceStable(w.mem, func(i, j int) bool { return w.mem[i].Priority < w.mem[j].Priority })
+	w.memMu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *worker) popMem() (Delivery, bool) {
+	w.memMu.Lock()
+	defer w.memMu.Unlock()
+	if len(w.mem) == 0 {
+		return Delivery{}, false
+	}
+	d := w.mem[0]
+	w.mem = w.mem[1:]
+	return d, true
+}
+
+func (w *worker) pushMemFront(d Delivery) {
+	w.memMu.Lock()
+	w.mem = append([]Delivery{d}, w.mem...)
+	w.memMu.Unlock()
+}
+
+func (w *worker) dropMem(id string) {
+	w.memMu.Lock()
+	w.mem = slices.DeleteFunc(w.mem, func(d Delivery) bool { return d.Notification.ID == id })
+	w.memMu.Unlock()
+}
+
+func (w *worker) memLen() int {
+	w.memMu.Lock()
+	defer w.memMu.Unlock()
+	return len(w.mem)
+}
+
+// deliverMem delivers one delivery whose commit failed, from memory. It reports
+// whether the worker should go on (false: pause, or stop).
+func (w *worker) deliverMem(ctx context.Context, d Delivery) bool {
+	m := w.m
+	dctx, cancel := context.WithTimeout(ctx, m.cfg.Delivery.Timeout)
+	err := w.sink.Deliver(dctx, d.Notification)
+	cancel()
+	var perm *Permanent
+	switch {
+	case err == nil || errors.As(err, &perm):
+		m.mu.Lock()
+		m.memDone[memKey(w.name, d.Notification.ID)] = m.clock.Now()
+		m.mu.Unlock()
+		m.met.deliveries.WithLabelValues(w.name, "delivered_from_memory").Inc()
+		m.log.Warn("delivered from memory: the journal cannot write", "sink", w.name, "id", d.Notification.ID, "err", err)
+		return true
+	default:
+		if ctx.Err() == nil {
+			w.pushMemFront(d)
+			m.log.Warn("delivery from memory failed; will retry", "sink", w.name, "id", d.Notification.ID, "err", err)
+		}
+		return false
+	}
+}
+
 func (w *worker) run(ctx context.Context) {
 	m := w.m
 	cfg := m.cfg.Delivery
@@ -216,6 +311,9 @@ func (w *worker) run(ctx context.Context) {
 		case <-ctx.Done():
 			return false
 		case <-m.clock.After(backoff):
+		case <-w.ready:
+			backoff = cfg.BackoffMin
+			return true
 		}
 		backoff = min(backoff*2, cfg.BackoffMax)
 		return true
@@ -223,6 +321,12 @@ func (w *worker) run(ctx context.Context) {
 	for {
 		if ctx.Err() != nil {
 			return
+		}
+		if md, ok := w.popMem(); ok {
+			if !w.deliverMem(ctx, md) && !pause() {
+				return
+			}
+			continue
 		}
 		d, ok, err := m.store.NextPending(w.name)
 		if err != nil {
@@ -237,6 +341,7 @@ func (w *worker) run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-w.wake:
+			case <-w.ready:
 			}
 			continue
 		}

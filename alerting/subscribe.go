@@ -44,10 +44,16 @@ func (s *Subscription) Close() {
 }
 
 // publish sends a to every subscriber without blocking (m.mu held).
-func (m *Manager) publish(a Alarm) {
+func (m *Manager) publish(a Alarm) { m.send(Update{Alarm: a}) }
+
+// publishOccurrence sends a new trigger of a (its first fire or another one).
+func (m *Manager) publishOccurrence(a Alarm) { m.send(Update{Alarm: a, Occurrence: true}) }
+
+func (m *Manager) send(u Update) {
 	for s := range m.subs {
+		u.Resync = s.resync
 		select {
-		case s.ch <- Update{Alarm: a, Resync: s.resync}:
+		case s.ch <- u:
 			s.resync = false
 		default:
 			s.resync = true
