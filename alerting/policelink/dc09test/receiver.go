@@ -33,6 +33,9 @@ type Config struct {
 	// Listen is the address to serve on (TCP and UDP alike); "" means a free
 	// loopback port (127.0.0.1:0). The demo's stand-in receiving centre uses a fixed one.
 	Listen string
+	// Field, when set, makes the receiver answer like the receiver library in the
+	// field (see FieldConfig); Key is then not used.
+	Field *FieldConfig
 }
 
 // Received is one frame the Receiver got, with what it answered.
@@ -168,6 +171,11 @@ func (r *Receiver) handle(network, from string, raw []byte) []byte {
 	defer r.mu.Unlock()
 	now := r.nowLocked()
 	rec := Received{Network: network, From: from, At: now, Raw: raw}
+	if r.cfg.Field != nil {
+		r.fieldHandle(&rec, now)
+		r.record(rec)
+		return rec.Reply
+	}
 	rec.Message, rec.Err = dc09.Decode(raw, r.cfg.Key)
 	m := rec.Message
 	switch {
@@ -199,10 +207,15 @@ func (r *Receiver) handle(network, from string, raw []byte) []byte {
 		}
 		rec.Reply = reply
 	}
+	r.record(rec)
+	return rec.Reply
+}
+
+// record appends rec and wakes Wait. Called with mu held.
+func (r *Receiver) record(rec Received) {
 	r.records = append(r.records, rec)
 	close(r.changed)
 	r.changed = make(chan struct{})
-	return rec.Reply
 }
 
 // inWindow reports whether a message timestamp is acceptable; messages
