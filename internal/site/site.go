@@ -27,6 +27,9 @@ type Site struct {
 	Account   string     `mapstructure:"account"` // police-link account, if different from the id
 	Buildings []Building `mapstructure:"buildings"`
 	Zones     []Zone     `mapstructure:"zones"`
+	// Plan is the campus plan image (SVG or PNG, relative to the config directory) on
+	// which devices with a position and no floor are drawn (plan.go).
+	Plan string `mapstructure:"plan"`
 
 	loc *time.Location
 }
@@ -35,6 +38,8 @@ type Site struct {
 type Building struct {
 	ID   string `mapstructure:"id"`
 	Name string `mapstructure:"name"`
+	// Floors of the building, each with its plan image (plan.go).
+	Floors []Floor `mapstructure:"floors"`
 }
 
 // Zone is an area of the campus with its police-link numbers.
@@ -44,6 +49,8 @@ type Zone struct {
 	Building string `mapstructure:"building"`
 	Number   int    `mapstructure:"number"` // zone number reported to the police link (1..999)
 	Area     int    `mapstructure:"area"`   // area / partition number (0..99)
+	// Contacts are whom the duty guard calls for an alarm in the zone (plan.go).
+	Contacts []Contact `mapstructure:"contacts"`
 }
 
 // Device is one device of the site.
@@ -59,6 +66,11 @@ type Device struct {
 	// default; negative = never supervised, for devices that only speak on change).
 	Heartbeat time.Duration     `mapstructure:"heartbeat"`
 	Labels    map[string]string `mapstructure:"labels"`
+	// Building and Floor place the device on a floor plan (Building defaults to its
+	// zone's); Position is where on the plan, in percent (plan.go).
+	Building string    `mapstructure:"building"`
+	Floor    string    `mapstructure:"floor"`
+	Position *Position `mapstructure:"position"`
 }
 
 // Drivers are the driver names a device may name.
@@ -93,6 +105,7 @@ func (s *Site) Validate(errs *cfgerr.List) {
 	} else {
 		s.loc = loc
 	}
+	defer s.validatePlans(errs)
 	bs := map[string]bool{}
 	for i, b := range s.Buildings {
 		CheckID(errs, cfgerr.Index("site.buildings", i)+".id", "building", b.ID, bs)
@@ -149,6 +162,7 @@ func ValidateDevices(s *Site, devs []Device, errs *cfgerr.List) {
 				errs.Add(key+".labels", "label name %q is not valid", k)
 			}
 		}
+		s.validatePlace(d, key, errs)
 	}
 }
 
