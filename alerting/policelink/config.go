@@ -35,6 +35,7 @@ const (
 	DefaultNAKRetries        = 3
 	DefaultSupervisionMain   = 90 * time.Second
 	DefaultSupervisionBackup = 10 * time.Minute
+	DefaultProbeMain         = 15 * time.Second
 	DefaultRetry             = 30 * time.Second
 	DefaultTestInterval      = 24 * time.Hour
 	DefaultTestCode          = 601 // manual trigger test
@@ -55,7 +56,8 @@ const (
 type Config struct {
 	Enabled bool   `mapstructure:"enabled"`
 	Name    string `mapstructure:"name"` // sink name for routes, metrics and health (default "police")
-	// Account is the school's account at the receiving centre: 3..16 hex digits.
+	// Account is the school's account at the receiving centre: 3..16 hex digits,
+	// upper case (SetDefaults normalises it: receivers match accounts in upper case).
 	Account  string `mapstructure:"account"`
 	Protocol string `mapstructure:"protocol"` // ADM-CID (default) or SIA-DCS
 	Receiver string `mapstructure:"receiver"` // R: receiver number, 1..6 hex (default "0")
@@ -86,6 +88,9 @@ type Config struct {
 	// Mappings choose which alarms are reported and how; the first match wins. An alarm
 	// routed to this sink that no mapping matches is rejected (and shown to staff).
 	Mappings []Mapping `mapstructure:"mappings"`
+
+	// accountAsTyped is Account before SetDefaults upper-cased it (for Notes).
+	accountAsTyped string
 }
 
 // Path is one transmission path: a primary and an optional secondary receiver.
@@ -99,6 +104,9 @@ type Path struct {
 type Supervision struct {
 	Main   time.Duration `mapstructure:"main"`   // default 90s
 	Backup time.Duration `mapstructure:"backup"` // default 10m; the main interval while main is down
+	// ProbeMain is how often the main path is probed while it is down (default 15s),
+	// so that reports go back to it soon after it returns.
+	ProbeMain time.Duration `mapstructure:"probe_main"`
 	// Retry is the delay before a link report (path failure, periodic test) that found
 	// no path is tried again (default 30s).
 	Retry time.Duration `mapstructure:"retry"`
@@ -137,10 +145,12 @@ type Mapping struct {
 }
 
 // Match selects alarms; every field that is set must match, an empty Match matches
-// every alarm.
+// every alarm. Class (what happened: panic, tamper, fault...) is the field to map
+// by: a panic button's cut cable is a tamper of a panic device, not a panic.
 type Match struct {
+	Class    alerting.Class    `mapstructure:"class"` // alarm class (alerting.Class)
 	Rule     string            `mapstructure:"rule"`
-	Kind     event.Kind        `mapstructure:"kind"` // device kind
+	Kind     event.Kind        `mapstructure:"kind"` // device kind (kept for older configs; prefer class)
 	Device   string            `mapstructure:"device"`
 	Zone     string            `mapstructure:"zone"`
 	Severity alerting.Severity `mapstructure:"severity"`
@@ -150,7 +160,8 @@ type Match struct {
 // Matches reports whether a is selected.
 func (m *Match) Matches(a *alerting.Alarm) bool {
 	switch {
-	case m.Rule != "" && m.Rule != a.Rule,
+	case m.Class != "" && m.Class != a.Class,
+		m.Rule != "" && m.Rule != a.Rule,
 		m.Kind != "" && m.Kind != a.DeviceKind,
 		m.Device != "" && m.Device != a.DeviceID,
 		m.Zone != "" && m.Zone != a.Zone,
@@ -170,6 +181,10 @@ func (c *Config) SetDefaults() {
 	if c.Name == "" {
 		c.Name = DefaultName
 	}
+	if c.accountAsTyped == "" {
+		c.accountAsTyped = c.Account
+	}
+	c.Account = strings.ToUpper(c.Account)
 	if c.Protocol == "" {
 		c.Protocol = ProtocolCID
 	}
@@ -196,6 +211,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Supervision.Backup == 0 {
 		c.Supervision.Backup = DefaultSupervisionBackup
+	}
+	if c.Supervision.ProbeMain == 0 {
+		c.Supervision.ProbeMain = min(DefaultProbeMain, c.Supervision.Main)
 	}
 	if c.Supervision.Retry == 0 {
 		c.Supervision.Retry = DefaultRetry
@@ -306,7 +324,7 @@ func (c *Config) Validate(errs *cfgerr.List) {
 			key = "key_file"
 		}
 		if _, err := c.ParseKey(); err != nil {
-			errs.Add(key, "%v", err) // dc09 and os errors never quote the key
+			errs.Add(key, "%v%s", err, keyFix(c.Key, c.KeyEncoding)) // dc09 and os errors never quote the key
 		}
 	}
 	if c.Transport != "tcp" && c.Transport != "udp" {
@@ -329,6 +347,9 @@ func (c *Config) Validate(errs *cfgerr.List) {
 		if s.d < MinSupervision || s.d > MaxSupervision {
 			errs.Add(s.key, "%s outside %s..%s", s.d, MinSupervision, MaxSupervision)
 		}
+	}
+	if c.Supervision.ProbeMain < time.Second || c.Supervision.ProbeMain > c.Supervision.Main {
+		errs.Add("supervision.probe_main", "%s outside 1s..supervision.main (%s)", c.Supervision.ProbeMain, c.Supervision.Main)
 	}
 	if c.Supervision.Retry <= 0 {
 		errs.Add("supervision.retry", "must be positive")
@@ -356,6 +377,9 @@ func (c *Config) Validate(errs *cfgerr.List) {
 		if m.Zone < 0 || m.Zone > 999 {
 			errs.Add(key+".zone", "%d outside 0..999", m.Zone)
 		}
+		if m.Match.Class != "" && !m.Match.Class.Valid() {
+			errs.Add(key+".match.class", "unknown alarm class %q (%s)", m.Match.Class, classList())
+		}
 		if m.Match.Kind != "" && !m.Match.Kind.Valid() {
 			errs.Add(key+".match.kind", "unknown device kind %q", m.Match.Kind)
 		}
@@ -363,6 +387,7 @@ func (c *Config) Validate(errs *cfgerr.List) {
 			errs.Add(key+".match.severity", "unknown severity %q", m.Match.Severity)
 		}
 	}
+	c.validateShadowed(errs)
 }
 
 // validateCode checks the code of one report for the configured protocol.

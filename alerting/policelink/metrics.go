@@ -8,11 +8,12 @@ import (
 
 // Results of one message on one receiver (label result of reports_total).
 const (
-	resultACK     = "ack"
-	resultNAK     = "nak"     // NAK retries exhausted
-	resultDUH     = "duh"     // rejected by the receiver
-	resultTimeout = "timeout" // no answer
-	resultError   = "error"   // connection refused, reset, ...
+	resultACK      = "ack"
+	resultNAK      = "nak"      // NAK retries exhausted
+	resultDUH      = "duh"      // the receiver cannot process it
+	resultRejected = "rejected" // NAKs the clock does not explain: account, key or format
+	resultTimeout  = "timeout"  // no answer
+	resultError    = "error"    // connection refused, reset, ...
 )
 
 type metrics struct {

@@ -1,6 +1,7 @@
 package policelink
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +62,9 @@ type receiver struct {
 	lastErr string
 	lastACK time.Time
 	rtt     time.Duration
+	// rejection is the diagnosis of the receiver's last rejecting NAK, with the
+	// answer, until it acknowledges again.
+	rejection string
 }
 
 func (r *receiver) String() string { return r.path.name + " " + r.role + " " + r.addr }
@@ -93,6 +97,9 @@ func (p *path) detail() map[string]any {
 		if r.lastErr != "" {
 			rd["last_error"] = r.lastErr
 		}
+		if r.rejection != "" {
+			rd["rejected"] = r.rejection
+		}
 		if !r.lastACK.IsZero() {
 			rd["last_ack"] = r.lastACK
 			rd["rtt"] = r.rtt.String()
@@ -107,47 +114,99 @@ func (p *path) detail() map[string]any {
 type outcome int
 
 const (
-	outACK  outcome = iota
-	outDUH          // the receiver cannot process the message
-	outNAK          // NAK retries exhausted
-	outFail         // no answer, connection error
+	outACK    outcome = iota
+	outDUH            // the receiver cannot process the message
+	outNAK            // NAK retries exhausted (clock NAKs)
+	outReject         // NAK retries exhausted, the last NAK a rejection (account, key, format)
+	outFail           // no answer, connection error
 )
 
 // result of one message on one receiver.
 type result struct {
-	out   outcome
-	rcv   *receiver
-	sent  dc09.Message // with the timestamp of the last attempt
-	frame []byte       // the last frame sent
-	resp  dc09.Message
-	raw   []byte // the answer
-	rtt   time.Duration
-	naks  int
-	err   error
+	out    outcome
+	rcv    *receiver
+	sent   dc09.Message // with the timestamp of the last attempt
+	frame  []byte       // the last frame sent
+	resp   dc09.Answer
+	raw    []byte // the answer
+	rtt    time.Duration
+	naks   int
+	reject string // the diagnosis of a rejecting NAK, with the answer (redacted)
+	err    error
 }
 
-// acceptAnswer decodes an answer frame b to sent: it returns the answer and true for
-// an ACK or DUH with sent's sequence number and account, or a NAK; false for
-// anything else (garbage, another message's ACK), which is not an answer.
-func acceptAnswer(sent dc09.Message, key *dc09.Key, b []byte) (dc09.Message, bool) {
-	a, err := dc09.ParseResponse(b, key)
+// Diagnoses of a receiver's refusal, for logs, health, events and the installer test.
+const (
+	// DiagRejected is a NAK that the clock does not explain: the receiver could not
+	// decrypt or parse the report, or does not know the account.
+	DiagRejected = "receiver rejected the report: check account, key and key_encoding"
+	// DiagDUH is a DUH: the receiver cannot process an otherwise valid report.
+	DiagDUH = "the receiver cannot process the report: check account, code and key"
+)
+
+// ErrRejected marks a delivery that receivers refused with NAKs the clock does not
+// explain (see DiagRejected).
+var ErrRejected = errors.New(DiagRejected)
+
+// nakClockTolerance: a NAK whose receiver time is this close to the timestamp sent
+// is not about the clock (receivers accept 40 s in the past, 20 s in the future).
+const nakClockTolerance = 5 * time.Second
+
+// isRejection reports whether a NAK answer to a message sent with timestamp sent
+// rejects the report itself rather than its timestamp: a NAK in a non-standard
+// form (the field receiver's "cannot decrypt or parse" and "unknown account"
+// answers), without a time, or with a time the sent timestamp already agreed with.
+func isRejection(a dc09.Answer, sent time.Time) bool {
+	if a.Form != dc09.FormStandard || a.Timestamp.IsZero() || sent.IsZero() {
+		return true
+	}
+	d := a.Timestamp.Sub(sent)
+	return d > -nakClockTolerance && d < nakClockTolerance
+}
+
+// answerText is an answer as it may be logged, printed or shown: printable, the
+// key blocks redacted.
+func answerText(raw []byte) string {
+	raw = bytes.Trim(raw, "\r\n")
+	var b strings.Builder
+	for _, c := range raw {
+		if c >= 0x20 && c < 0x7F {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "\\x%02X", c)
+		}
+	}
+	return dc09.RedactKeys(b.String())
+}
+
+// acceptAnswer decodes an answer b to sent: it returns the answer and true for an
+// ACK with sent's sequence number and account, a NAK in any form, or a DUH with
+// sent's sequence number and account (or none: a bare "DUH"); false for anything
+// else (garbage, another message's ACK), which is not an answer.
+func acceptAnswer(sent dc09.Message, key *dc09.Key, b []byte) (dc09.Answer, bool) {
+	a, err := dc09.ParseAnswer(b, key)
 	if err != nil || !matchesSent(sent, a) {
-		return dc09.Message{}, false
+		return dc09.Answer{}, false
 	}
 	return a, true
 }
 
 // matchesSent reports whether resp answers sent: same sequence number and account
-// (a NAK carries neither and always answers the outstanding message).
-func matchesSent(sent, resp dc09.Message) bool {
-	if resp.ID == dc09.TokenNAK {
+// (a NAK carries neither and always answers the outstanding message; so does a DUH
+// that carries neither).
+func matchesSent(sent dc09.Message, resp dc09.Answer) bool {
+	switch {
+	case resp.ID == dc09.TokenNAK:
+		return true
+	case resp.ID == dc09.TokenDUH && resp.Form != dc09.FormStandard && resp.Seq == 0 && resp.Account == "":
 		return true
 	}
 	return resp.Seq == sent.Seq && strings.EqualFold(resp.Account, sent.Account)
 }
 
 // attempt sends m to r: on NAK it corrects r's clock offset from the receiver's
-// time and resends the same sequence number, at most NAKRetries times.
+// time and resends the same sequence number, at most NAKRetries times. A NAK that
+// rejects the report (isRejection) is logged and shown in health at once.
 func (s *Sink) attempt(ctx context.Context, r *receiver, m dc09.Message) result {
 	r.link.mu.Lock()
 	defer r.link.mu.Unlock()
@@ -166,7 +225,7 @@ func (s *Sink) attempt(ctx context.Context, r *receiver, m dc09.Message) result 
 			timeout = time.Until(dl)
 		}
 		start := time.Now()
-		var resp dc09.Message
+		var resp dc09.Answer
 		raw, err := r.link.exchange(ctx, frame, start.Add(timeout), func(b []byte) bool {
 			a, ok := acceptAnswer(m, s.key, b)
 			if ok {
@@ -185,25 +244,56 @@ func (s *Sink) attempt(ctx context.Context, r *receiver, m dc09.Message) result 
 			res.out = outACK
 			return res
 		case dc09.TokenDUH:
-			res.out, res.err = outDUH, fmt.Errorf("%s %04d: %w", m.ID, m.Seq, dc09.ErrDUH)
+			res.out, res.err = outDUH, fmt.Errorf("%s %04d: %s (answer %s): %w", m.ID, m.Seq, DiagDUH, answerText(raw), dc09.ErrDUH)
 			return res
 		}
 		s.m.nak.Inc()
-		off, err := dc09.ClockOffset(resp, s.clock.Now())
-		if err != nil {
-			res.out, res.err = outFail, err
-			return res
+		rejection := isRejection(resp, m.Timestamp)
+		if !resp.Timestamp.IsZero() {
+			off := resp.Timestamp.Sub(s.clock.Now())
+			r.offset.Store(int64(off))
+			s.m.offset.WithLabelValues(r.path.name, r.role).Set(off.Seconds())
 		}
-		r.offset.Store(int64(off))
-		s.m.offset.WithLabelValues(r.path.name, r.role).Set(off.Seconds())
-		if res.naks++; res.naks > s.cfg.NAKRetries {
+		res.naks++
+		if rejection {
+			res.reject = s.noteRejection(r, m, raw)
+		} else {
+			res.reject = ""
+		}
+		if res.naks > s.cfg.NAKRetries {
+			if rejection {
+				res.out = outReject
+				res.err = fmt.Errorf("%s %04d: %d NAKs: %s: %w: %w", m.ID, m.Seq, res.naks, res.reject, ErrRejected, dc09.ErrNAK)
+				return res
+			}
 			res.out = outNAK
 			res.err = fmt.Errorf("%s %04d: %d NAKs (receiver time %s): %w", m.ID, m.Seq, res.naks,
 				resp.Timestamp.Format(time.RFC3339), dc09.ErrNAK)
 			return res
 		}
-		s.log.Warn("policelink: NAK, clock corrected", "receiver", r.String(), "offset", off, "seq", m.Seq)
+		if !rejection {
+			s.log.Warn("policelink: NAK, clock corrected", "receiver", r.String(), "offset", time.Duration(r.offset.Load()), "seq", m.Seq)
+		}
 	}
+}
+
+// noteRejection records that r rejected m with answer raw: the first time since r last
+// acknowledged, it is logged at once and shown in health. It returns the diagnosis.
+func (s *Sink) noteRejection(r *receiver, m dc09.Message, raw []byte) string {
+	diag := DiagRejected
+	if m.ID == dc09.TokenADMCID && len(m.Ext) > 0 {
+		diag += " (or set omit_time_block: some receivers refuse extended blocks with ADM-CID)"
+	}
+	diag += " (answer " + answerText(raw) + ")"
+	s.mu.Lock()
+	first := r.rejection == ""
+	r.rejection = diag
+	s.mu.Unlock()
+	if first {
+		s.log.Error("policelink: "+DiagRejected, "receiver", r.String(), "seq", m.Seq, "answer", answerText(raw),
+			"account", s.cfg.Account, "key_encoding", s.cfg.KeyEncoding, "encrypted", s.key != nil)
+	}
+	return diag
 }
 
 // send tries m on the receivers in order until one acknowledges it or answers DUH.
@@ -220,7 +310,9 @@ func (s *Sink) send(ctx context.Context, m dc09.Message, kind string, order []*r
 		if res.out == outACK || res.out == outDUH {
 			return res, res.err
 		}
-		last = res
+		if last.out != outReject || res.out == outReject {
+			last = res // a rejection is the more telling failure
+		}
 		errs = append(errs, fmt.Errorf("%s: %w", r, res.err))
 	}
 	if ctx.Err() != nil {
@@ -248,6 +340,8 @@ func (s *Sink) observe(ctx context.Context, res result, kind string) {
 		}
 	case res.out == outNAK:
 		label = resultNAK
+	case res.out == outReject:
+		label = resultRejected
 	case errors.Is(res.err, errTimeout):
 		label = resultTimeout
 	}
@@ -268,6 +362,7 @@ func (s *Sink) observe(ctx context.Context, res result, kind string) {
 		p.active = now
 		if res.out == outACK {
 			r.lastACK, r.rtt, p.lastACK = now, res.rtt, now
+			r.rejection = ""
 		}
 	} else {
 		r.lastErr = res.err.Error()
@@ -308,14 +403,14 @@ func (s *Sink) updatePath(p *path, now time.Time) {
 		p.downSince = now
 		s.log.Error("policelink: path failed", "path", p.name, "err", p.lastErr)
 		s.events = append(s.events, s.newEvent(TypePathFail, event.Fields{
-			"path": p.name, "receiver": strings.Join(addrs, ","), "error": p.lastErr}))
+			"path": p.name, "receiver": strings.Join(addrs, ","), "error": p.lastErr, "reason": reasonPathFail(p.name)}))
 		s.pending = append(s.pending, &linkReport{kind: "link", rep: Report{
 			Qualifier: dc09.QualifierNew, Code: s.cfg.PathFail.Code, SIA: s.cfg.PathFail.SIA, Zone: p.num, At: now}, avoid: p})
 	case old == stateDown:
 		s.log.Info("policelink: path restored", "path", p.name, "down_for", now.Sub(p.downSince))
 		p.downSince = time.Time{}
 		s.events = append(s.events, s.newEvent(TypePathRestore, event.Fields{
-			"path": p.name, "receiver": strings.Join(addrs, ",")}))
+			"path": p.name, "receiver": strings.Join(addrs, ","), "reason": reasonPathRestore(p.name)}))
 		s.pending = append(s.pending, &linkReport{kind: "link", rep: Report{
 			Qualifier: dc09.QualifierRestore, Code: s.cfg.PathFail.Code, SIA: s.cfg.PathFail.SIARestore, Zone: p.num, At: now}, avoid: p})
 	default:
@@ -325,6 +420,12 @@ func (s *Sink) updatePath(p *path, now time.Time) {
 	select {
 	case s.kick <- struct{}{}:
 	default:
+	}
+	if st == stateUp {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 

@@ -23,12 +23,60 @@ import (
 // DeviceID is the DeviceID of the events the sink publishes.
 const DeviceID = "policelink"
 
-// Event types the sink publishes (Kind system, DeviceID "policelink").
+// Event types the sink publishes (Kind system, DeviceID "policelink"). Every event
+// has a field reason: a short Chinese and English sentence for staff.
 const (
-	TypePathFail     = "path_fail"       // a path failed: fields path, receiver, error
-	TypePathRestore  = "path_restore"    // a failed path answers again: fields path, receiver
-	TypeReportReject = "report_rejected" // the receiver answered DUH, or no mapping: fields notification, alarm, rule, receiver, error
+	// TypePathFail: a path failed. Fields path ("main" or "backup"), receiver (its
+	// addresses), error, reason.
+	TypePathFail = "path_fail"
+	// TypePathRestore: a failed path answers again. Fields path, receiver, reason.
+	TypePathRestore = "path_restore"
+	// TypeReportReject: a report the receiving centre refuses. Fields notification,
+	// alarm, rule, device (empty for the link's own reports), receiver, path (of the
+	// receiver, when one answered), error, reason, and cause: "duh" (the receiver
+	// cannot process it: the notification is journaled as rejected), "no_mapping"
+	// (journaled as rejected), or "nak" (NAKs the clock does not explain: account,
+	// key or key_encoding; the notification stays pending and is retried, and this
+	// event is published once until a receiver acknowledges again).
+	TypeReportReject = "report_rejected"
 )
+
+// Causes of a report_rejected event (field cause).
+const (
+	CauseDUH       = "duh"
+	CauseNoMapping = "no_mapping"
+	CauseNAK       = "nak"
+)
+
+// Reasons (field reason) of the events: Chinese for the duty room, English for the installer.
+const (
+	ReasonRejected  = "报警中心拒收报告，请核对账号、密钥和密钥格式 / " + DiagRejected
+	ReasonDUH       = "报警中心无法处理报告，请核对账号、事件代码和密钥 / " + DiagDUH
+	ReasonNoMapping = "告警没有对应的报警联网映射 / no police-link mapping matches the alarm: add one to policelink.mappings"
+)
+
+func reasonPathFail(path string) string {
+	if path == "main" {
+		return "报警联网主通道中断 / the main transmission path to the receiving centre failed"
+	}
+	return "报警联网备用通道中断 / the backup transmission path to the receiving centre failed"
+}
+
+func reasonPathRestore(path string) string {
+	if path == "main" {
+		return "报警联网主通道恢复 / the main transmission path to the receiving centre is restored"
+	}
+	return "报警联网备用通道恢复 / the backup transmission path to the receiving centre is restored"
+}
+
+// Waker is what a sink offers the alerting worker that retries its deliveries:
+// Wake's channel receives a value when deliveries that failed are worth retrying at
+// once (a failed transmission path answers again), so the worker need not sleep
+// out its backoff. Defined here as the police link implements it; the consumer
+// declares the same interface.
+type Waker interface {
+	Wake() <-chan struct{}
+}
 
 // Publisher hands events to the rest of the gateway; *event.Bus satisfies it.
 type Publisher interface {
@@ -76,11 +124,13 @@ type Sink struct {
 	paths []*path // main, then backup
 	rcvs  []*receiver
 	kick  chan struct{}
+	wake  chan struct{} // Wake: a failed path answers again
 
 	saveMu sync.Mutex // orders saves
 	mu     sync.Mutex
-	seq    dc09.Sequence
-	ids    map[string]int
+	seq      dc09.Sequence
+	accounts map[string]int // last sequence numbers of other accounts, as loaded
+	ids      map[string]int
 	order  []string
 	// pending link reports (path failure/restore, periodic test), oldest first.
 	pending    []*linkReport
@@ -91,11 +141,15 @@ type Sink struct {
 	running    bool
 	deliveries uint64
 	rejected   uint64
+	// nakRejected is set once a report_rejected event for NAK rejections was
+	// published, until a receiver acknowledges again.
+	nakRejected bool
 }
 
 var (
 	_ alerting.Sink   = (*Sink)(nil)
 	_ health.Reporter = (*Sink)(nil)
+	_ Waker           = (*Sink)(nil)
 )
 
 // New builds the sink: it applies defaults, validates cfg, parses the key and loads
@@ -134,7 +188,7 @@ func New(cfg Config, opt Options) (*Sink, error) {
 	s := &Sink{
 		cfg: cfg, key: key, clock: opt.Clock, log: opt.Logger.With("sink", cfg.Name),
 		pub: opt.Publisher, store: opt.Store, dir: opt.Directory, site: opt.Site, loc: opt.Location,
-		pad: opt.Pad, m: m, kick: make(chan struct{}, 1), ids: map[string]int{},
+		pad: opt.Pad, m: m, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1), ids: map[string]int{},
 	}
 	s.paths = append(s.paths, s.newPath("main", 1, cfg.Main))
 	if cfg.Backup != nil {
@@ -169,7 +223,7 @@ func (s *Sink) Deliver(ctx context.Context, n alerting.Notification) error {
 	rep, send, err := s.cfg.ReportFor(n, s.dir)
 	if err != nil {
 		err = fmt.Errorf("policelink %s: notification %s: %w", s.cfg.Name, n.ID, err)
-		s.reject(ctx, n, "", err)
+		s.reject(ctx, n, nil, CauseNoMapping, err)
 		return &alerting.Permanent{Err: err}
 	}
 	if !send {
@@ -178,7 +232,7 @@ func (s *Sink) Deliver(ctx context.Context, n alerting.Notification) error {
 	msg, err := s.cfg.message(rep, s.seqFor(n.ID), s.key != nil)
 	if err != nil {
 		err = fmt.Errorf("policelink %s: notification %s: %w", s.cfg.Name, n.ID, err)
-		s.reject(ctx, n, "", err)
+		s.reject(ctx, n, nil, CauseNoMapping, err)
 		return &alerting.Permanent{Err: err}
 	}
 	kind := "alarm"
@@ -188,15 +242,19 @@ func (s *Sink) Deliver(ctx context.Context, n alerting.Notification) error {
 	res, err := s.send(ctx, msg, kind, s.deliveryOrder())
 	if err != nil {
 		err = fmt.Errorf("policelink %s: notification %s seq %04d: %w", s.cfg.Name, n.ID, msg.Seq, err)
-		if res.out == outDUH {
-			s.reject(ctx, n, res.rcv.String(), err)
+		switch res.out {
+		case outDUH:
+			s.reject(ctx, n, res.rcv, CauseDUH, err)
 			return &alerting.Permanent{Err: err}
+		case outReject:
+			s.rejectNAK(ctx, n, res.rcv, err)
 		}
 		s.log.Warn("policelink: report not delivered", "notification", n.ID, "err", err)
 		return err
 	}
 	s.mu.Lock()
 	s.deliveries++
+	s.nakRejected = false
 	s.mu.Unlock()
 	s.log.Info("policelink: report acknowledged", "notification", n.ID, "alarm", n.Alarm.ID,
 		"data", msg.Data, "seq", msg.Seq, "receiver", res.rcv.String(), "rtt", res.rtt)
@@ -205,16 +263,57 @@ func (s *Sink) Deliver(ctx context.Context, n alerting.Notification) error {
 
 // reject logs a notification the link will never deliver and publishes a
 // report_rejected event so that staff see it.
-func (s *Sink) reject(ctx context.Context, n alerting.Notification, rcv string, err error) {
+func (s *Sink) reject(ctx context.Context, n alerting.Notification, r *receiver, cause string, err error) {
 	s.mu.Lock()
 	s.rejected++
 	s.mu.Unlock()
-	s.log.Error("policelink: report rejected", "notification", n.ID, "alarm", n.Alarm.ID, "receiver", rcv, "err", err)
-	s.publish(ctx, s.newEvent(TypeReportReject, event.Fields{
-		"notification": n.ID, "alarm": n.Alarm.ID, "rule": n.Alarm.Rule, "device": n.Alarm.DeviceID,
-		"receiver": rcv, "error": err.Error(),
-	}))
+	s.log.Error("policelink: report rejected", "notification", n.ID, "alarm", n.Alarm.ID, "receiver", rcvName(r), "err", err)
+	s.publish(ctx, s.rejectEvent(n, r, cause, err))
 }
+
+// rejectNAK publishes the report_rejected event of a delivery that receivers
+// refused with NAKs the clock does not explain, once until a receiver acknowledges
+// again. The notification stays pending: it goes out when the account or key is put
+// right (a restart with the fixed config), or over a receiver that takes it.
+func (s *Sink) rejectNAK(ctx context.Context, n alerting.Notification, r *receiver, err error) {
+	s.mu.Lock()
+	first := !s.nakRejected
+	s.nakRejected = true
+	s.mu.Unlock()
+	if first {
+		s.publish(ctx, s.rejectEvent(n, r, CauseNAK, err))
+	}
+}
+
+func (s *Sink) rejectEvent(n alerting.Notification, r *receiver, cause string, err error) event.Event {
+	reason := ReasonNoMapping
+	switch cause {
+	case CauseDUH:
+		reason = ReasonDUH
+	case CauseNAK:
+		reason = ReasonRejected
+	}
+	f := event.Fields{
+		"notification": n.ID, "alarm": n.Alarm.ID, "rule": n.Alarm.Rule, "device": n.Alarm.DeviceID,
+		"receiver": rcvName(r), "error": err.Error(), "reason": reason, "cause": cause,
+	}
+	if r != nil {
+		f["path"] = r.path.name
+	}
+	return s.newEvent(TypeReportReject, f)
+}
+
+func rcvName(r *receiver) string {
+	if r == nil {
+		return ""
+	}
+	return r.String()
+}
+
+// Wake implements Waker: the channel receives a value when a failed transmission
+// path answers again (buffered, one value; a wake-up nobody waited for is kept
+// until taken).
+func (s *Sink) Wake() <-chan struct{} { return s.wake }
 
 func (s *Sink) newEvent(typ string, f event.Fields) event.Event {
 	return event.Event{Site: s.site, DeviceID: DeviceID, Kind: event.KindSystem, Type: typ,
@@ -265,10 +364,27 @@ func (s *Sink) Health() health.Status {
 	case len(s.paths) > 1 && s.paths[1].state == stateDown:
 		st.State, st.Reason = health.Degraded, "backup path down: "+s.paths[1].lastErr
 	}
+	for _, r := range s.rcvs {
+		if r.rejection == "" {
+			continue
+		}
+		if st.State == health.Up {
+			st.State = health.Degraded
+		}
+		st.Reason = r.String() + ": " + r.rejection + joinReason(st.Reason)
+		break
+	}
 	if !s.running {
 		st.Detail["supervision"] = "not running"
 	}
 	return st
+}
+
+func joinReason(r string) string {
+	if r == "" {
+		return ""
+	}
+	return "; " + r
 }
 
 // errNoReceiver is returned when ctx ended before any receiver was tried.

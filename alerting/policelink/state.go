@@ -3,6 +3,7 @@ package policelink
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
@@ -19,10 +20,21 @@ type Store interface {
 const maxIDs = 64
 
 // persisted is the sink's state in the Store.
+//
+// Sequence numbers: one counter per account, shared by both paths and every kind of
+// message (alarms, restores, path reports, periodic and installer tests; NULL link
+// tests use 0000). The receiving centre tells transmitters apart by account, and
+// may drop a number it has just seen from that account as a duplicate; a centre is
+// often reached over both paths, so per-path counters would repeat numbers there.
+// A message retried on another receiver keeps its number, so a centre that gets it
+// twice drops the copy. Each number is written (and fsynced by the journal) before
+// the frame that carries it is sent, so neither a clean stop nor a crash repeats one.
 type persisted struct {
-	Last     int         `json:"last"`               // last sequence number issued
-	IDs      []seqRecord `json:"ids,omitempty"`      // oldest first
-	LastTest time.Time   `json:"last_test,omitzero"` // scheduled time of the last periodic test
+	Last     int            `json:"last"`               // last number issued (for the account below; older files: the only counter)
+	Account  string         `json:"account,omitempty"`  // the account of Last
+	Accounts map[string]int `json:"accounts,omitempty"` // last number issued per account (upper case)
+	IDs      []seqRecord    `json:"ids,omitempty"`      // oldest first
+	LastTest time.Time      `json:"last_test,omitzero"` // scheduled time of the last periodic test
 }
 
 type seqRecord struct {
@@ -32,6 +44,9 @@ type seqRecord struct {
 
 // stateKey is the name of the sink's blob in the Store.
 func (s *Sink) stateKey() string { return "policelink/" + s.cfg.Name }
+
+// acct is the account the counter is kept for.
+func (s *Sink) acct() string { return strings.ToUpper(s.cfg.Account) }
 
 // load restores the sequence state from the store.
 func (s *Sink) load() error {
@@ -49,10 +64,20 @@ func (s *Sink) load() error {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return fmt.Errorf("load state %s: %w", s.stateKey(), err)
 	}
-	s.seq.Reset(p.Last)
-	for _, r := range p.IDs {
-		if r.Seq >= dc09.MinSeq && r.Seq <= dc09.MaxSeq {
-			s.remember(r.ID, r.Seq)
+	s.accounts = p.Accounts
+	if s.accounts == nil {
+		s.accounts = map[string]int{}
+	}
+	last, ok := s.accounts[s.acct()]
+	if !ok && (p.Account == "" || strings.EqualFold(p.Account, s.acct())) {
+		last = p.Last // written before counters were kept per account
+	}
+	s.seq.Reset(last)
+	if ok || p.Account == "" || strings.EqualFold(p.Account, s.acct()) {
+		for _, r := range p.IDs {
+			if r.Seq >= dc09.MinSeq && r.Seq <= dc09.MaxSeq {
+				s.remember(r.ID, r.Seq)
+			}
 		}
 	}
 	s.lastTest = p.LastTest
@@ -87,8 +112,19 @@ func (s *Sink) seqFor(id string) int {
 	return n
 }
 
-// save writes the state to the store; a failure is logged (the link still works,
-// only a retry after a restart could get a new sequence number).
+// nextSeq returns a new sequence number for a message the link makes on its own (a
+// path report, a periodic or installer test), persisted before it is used.
+func (s *Sink) nextSeq() int {
+	n := s.seq.Next()
+	s.save()
+	return n
+}
+
+// LastSeq returns the sequence number issued last (0 when none yet).
+func (s *Sink) LastSeq() int { return s.seq.Last() }
+
+// save writes the state to the store; a failure is logged (the link still works:
+// an alarm is sent rather than held back, but a restart could then repeat its number).
 func (s *Sink) save() {
 	if s.store == nil {
 		return
@@ -96,7 +132,14 @@ func (s *Sink) save() {
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
 	s.mu.Lock()
-	p := persisted{Last: s.seq.Last(), LastTest: s.lastTest, IDs: make([]seqRecord, 0, len(s.order))}
+	last := s.seq.Last()
+	accts := make(map[string]int, len(s.accounts)+1)
+	for a, n := range s.accounts {
+		accts[a] = n
+	}
+	accts[s.acct()] = last
+	p := persisted{Last: last, Account: s.acct(), Accounts: accts, LastTest: s.lastTest,
+		IDs: make([]seqRecord, 0, len(s.order))}
 	for _, id := range s.order {
 		p.IDs = append(p.IDs, seqRecord{ID: id, Seq: s.ids[id]})
 	}

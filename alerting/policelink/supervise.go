@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
 )
 
@@ -62,9 +63,13 @@ func (s *Sink) Run(ctx context.Context) error {
 	}
 }
 
-// interval is p's supervision interval as of now.
+// interval is p's supervision interval as of now: while the main path is down it
+// is probed every probe_main, so that reports go back to it soon after it returns.
 func (s *Sink) interval(p *path) time.Duration {
 	if p.num == 1 {
+		if p.state == stateDown {
+			return s.cfg.Supervision.ProbeMain
+		}
 		return s.cfg.Supervision.Main
 	}
 	if s.paths[0].state == stateDown {
@@ -154,10 +159,10 @@ func (s *Sink) sendPending(ctx context.Context) {
 			return
 		}
 		lr := s.pending[0]
-		if lr.seq == 0 {
-			lr.seq = s.seq.Next()
-		}
 		s.mu.Unlock()
+		if lr.seq == 0 {
+			lr.seq = s.nextSeq() // persisted before it is sent
+		}
 		msg, err := s.cfg.message(lr.rep, lr.seq, s.key != nil)
 		if err != nil {
 			s.log.Error("policelink: link report cannot be built; dropped", "report", lr.rep, "err", err)
@@ -184,6 +189,7 @@ func (s *Sink) sendPending(ctx context.Context) {
 		case res.out == outDUH:
 			s.log.Error("policelink: link report rejected by the receiver", "data", msg.Data, "receiver", res.rcv.String(), "err", err)
 			s.dropPending(lr)
+			s.publish(ctx, s.rejectEvent(alerting.Notification{}, res.rcv, CauseDUH, err))
 		default:
 			if ctx.Err() != nil {
 				return

@@ -12,6 +12,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
+	"github.com/campusguard/campusguard/internal/cfgerr"
 )
 
 // TestOptions tune TestReport; the zero value sends a manual test (CID 601).
@@ -21,8 +22,12 @@ type TestOptions struct {
 	Periodic bool
 	Area     int // area of the report (default 0 = panel)
 	Zone     int // zone or user number of the report (default 0)
-	// Seq is the sequence number (0: derived from the clock, 0001..9999).
-	Seq   int
+	// Seq is the sequence number (0: the next one of the link's persistent counter).
+	Seq int
+	// Store holds the link's sequence counter (the journal, as the daemon's sink
+	// uses it), so that a test report never repeats a number the link used, nor the
+	// link one the test used. nil: a counter in memory, starting at 0001.
+	Store Store
 	Clock clockwork.Clock // nil: the real clock
 	Pad   io.Reader       // encryption pad source (nil: crypto/rand)
 }
@@ -33,15 +38,22 @@ type TestOptions struct {
 // service), DUH or no answer, with the round-trip time and the frames in clear text.
 // It returns an error when a receiver did not acknowledge. This is what
 // `campusguard policelink test` runs, with the receiving centre on the phone.
+// Answers are shown with any key the receiver echoes ([K…]) redacted.
 func TestReport(ctx context.Context, cfg Config, w io.Writer, opt TestOptions) error {
 	cfg.Enabled = true
 	cfg.PeriodicTest.Disabled = true // not scheduled here
-	s, err := New(cfg, Options{Clock: opt.Clock, Pad: opt.Pad, Logger: slog.New(slog.DiscardHandler)})
+	cfg.SetDefaults()
+	var notes cfgerr.List
+	cfg.Notes(&notes)
+	s, err := New(cfg, Options{Clock: opt.Clock, Pad: opt.Pad, Store: opt.Store, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	cfg = s.cfg
+	for _, n := range notes.Errs {
+		fmt.Fprintf(w, "note: policelink.%s: %s\n", n.Key, n.Msg)
+	}
 	rep := Report{Qualifier: dc09.QualifierNew, Code: cfg.Test.Code, SIA: cfg.Test.SIA, Area: opt.Area, Zone: opt.Zone,
 		At: s.clock.Now(), Test: true}
 	if opt.Periodic {
@@ -49,7 +61,7 @@ func TestReport(ctx context.Context, cfg Config, w io.Writer, opt TestOptions) e
 	}
 	seq := opt.Seq
 	if seq < dc09.MinSeq || seq > dc09.MaxSeq {
-		seq = int(s.clock.Now().Unix()%dc09.MaxSeq) + 1
+		seq = s.nextSeq()
 	}
 	msg, err := cfg.message(rep, seq, s.key != nil)
 	if err != nil {
@@ -61,7 +73,7 @@ func TestReport(ctx context.Context, cfg Config, w io.Writer, opt TestOptions) e
 	}
 	fmt.Fprintf(w, "police link %s: account %s, %s over %s (%s), report %s\n",
 		cfg.Name, cfg.Account, cfg.Protocol, cfg.Transport, enc, msg.Data)
-	failed := 0
+	failed, rejected := 0, false
 	for _, r := range s.rcvs {
 		res := s.attempt(ctx, r, msg)
 		fmt.Fprintf(w, "\n%s (%s): %s\n", r, cfg.Transport, testVerdict(res))
@@ -69,13 +81,19 @@ func TestReport(ctx context.Context, cfg Config, w io.Writer, opt TestOptions) e
 			fmt.Fprintf(w, "  frame:  %s\n", clearText(res.sent))
 		}
 		if res.raw != nil {
-			fmt.Fprintf(w, "  answer: %s\n", clearText(res.resp))
+			fmt.Fprintf(w, "  answer: %s\n", answerShown(res))
 		}
 		if res.out != outACK {
 			failed++
 		}
+		rejected = rejected || res.out == outReject || res.out == outDUH
 		if ctx.Err() != nil {
 			break
+		}
+	}
+	if rejected && s.key != nil {
+		if fix := otherEncoding(cfg); fix != "" {
+			fmt.Fprintf(w, "\nhint: %s\n", fix)
 		}
 	}
 	if failed > 0 {
@@ -90,7 +108,9 @@ func testVerdict(res result) string {
 	case outACK:
 		fmt.Fprintf(&b, "ACK in %s", res.rtt.Round(100*time.Microsecond))
 	case outDUH:
-		fmt.Fprintf(&b, "DUH (the receiver cannot process the report: check account, code and key): %v", res.err)
+		fmt.Fprintf(&b, "DUH (%s)", DiagDUH)
+	case outReject:
+		fmt.Fprintf(&b, "NAK: %s", DiagRejected)
 	case outNAK:
 		fmt.Fprintf(&b, "NAK after every clock correction: %v", res.err)
 	default:
@@ -100,10 +120,28 @@ func testVerdict(res result) string {
 			fmt.Fprintf(&b, "failed: %v", res.err)
 		}
 	}
-	if res.naks > 0 && res.out != outNAK {
+	if res.naks > 0 && res.out != outNAK && res.out != outReject && res.rcv.offset.Load() != 0 {
 		fmt.Fprintf(&b, " after %d NAK(s): clock offset %s", res.naks, time.Duration(res.rcv.offset.Load()).Round(time.Second))
 	}
 	return b.String()
+}
+
+// answerShown is the receiver's answer as the test prints it: a standard answer in
+// clear text (decrypted), any other form as received; key blocks redacted.
+func answerShown(res result) string {
+	if res.resp.Form != dc09.FormStandard {
+		return answerText(res.raw) + "  (" + res.resp.Form.String() + " " + string(res.resp.ID) + ")"
+	}
+	return dc09.RedactKeys(clearText(dc09.RedactMessage(res.resp.Message)))
+}
+
+// otherEncoding suggests the other key_encoding when the key parses with it.
+func otherEncoding(cfg Config) string {
+	fix := keyFix(cfg.Key, cfg.KeyEncoding)
+	if fix == "" {
+		return ""
+	}
+	return "the receiver may read the key the other way (key_encoding " + cfg.KeyEncoding + " now): " + strings.TrimPrefix(fix, "; ")
 }
 
 // clearText shows m as a clear-text frame body (CRC and length of the clear form).
