@@ -126,12 +126,12 @@ type Sink struct {
 	kick  chan struct{}
 	wake  chan struct{} // Wake: a failed path answers again
 
-	saveMu sync.Mutex // orders saves
-	mu     sync.Mutex
+	saveMu   sync.Mutex // orders saves
+	mu       sync.Mutex
 	seq      dc09.Sequence
 	accounts map[string]int // last sequence numbers of other accounts, as loaded
 	ids      map[string]int
-	order  []string
+	order    []string
 	// pending link reports (path failure/restore, periodic test), oldest first.
 	pending    []*linkReport
 	events     []event.Event // to publish from Run
