@@ -20,7 +20,7 @@ func (m *Manager) Apply(cfg Config) error {
 	cur := m.cfg
 	m.mu.Unlock()
 	if cfg.Delivery != cur.Delivery || !reflect.DeepEqual(cfg.MandatorySinks, cur.MandatorySinks) ||
-		cfg.Retention != cur.Retention || cfg.MaxSize != cur.MaxSize {
+		cfg.Retention != cur.Retention || cfg.MaxSize != cur.MaxSize || cfg.JournalReserve != cur.JournalReserve {
 		return fmt.Errorf("alerting: delivery, mandatory_sinks, retention and max_size change only at a restart")
 	}
 	root, err := compileRoute(&cfg.Routes, "routes", nil)

@@ -37,6 +37,10 @@ type Config struct {
 	Retention time.Duration `mapstructure:"retention"`
 	// MaxSize bounds the journal (bytes, default 256 MiB); health warns near it.
 	MaxSize int64 `mapstructure:"max_size"`
+	// JournalReserve is the disk space (bytes) the journal keeps for itself beside its
+	// file: when the disk fills up, it gives it back and goes on recording alarms
+	// (default 8 MiB; -1 = none).
+	JournalReserve int64 `mapstructure:"journal_reserve"`
 }
 
 // Route is one node of the routing tree. An alarm walks down from the root: at each

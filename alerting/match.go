@@ -11,7 +11,7 @@ import (
 )
 
 // Attribute names an alarm can be matched on besides its labels.
-var Attributes = []string{"severity", "kind", "zone", "device", "rule", "site", "key", "state"}
+var Attributes = []string{"severity", "kind", "class", "zone", "device", "rule", "site", "key", "state"}
 
 // Attr returns the alarm's value for name: one of Attributes, else the label name.
 func Attr(a *Alarm, name string) string {
@@ -20,6 +20,8 @@ func Attr(a *Alarm, name string) string {
 		return string(a.Severity)
 	case "kind":
 		return string(a.DeviceKind)
+	case "class":
+		return string(a.Class)
 	case "zone":
 		return a.Zone
 	case "device":

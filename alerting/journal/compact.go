@@ -250,7 +250,7 @@ func (j *Journal) Run(ctx context.Context) error {
 func (j *Journal) Health() health.Status {
 	file, used := j.Size()
 	j.hmu.Lock()
-	lastErr, lastErrAt, lastCompact := j.lastErr, j.lastErrAt, j.lastCompact
+	lastErr, lastErrAt, lastCompact, reserveUsed := j.lastErr, j.lastErrAt, j.lastCompact, j.reserveUsed
 	j.hmu.Unlock()
 	st := health.Status{State: health.Up, Detail: map[string]any{
 		"file_bytes": file, "used_bytes": used, "max_bytes": j.opt.MaxSize,
@@ -266,6 +266,10 @@ func (j *Journal) Health() health.Status {
 	case float64(used) >= NearFull*float64(j.opt.MaxSize):
 		st.State = health.Degraded
 		st.Reason = fmt.Sprintf("journal holds %d bytes, near its bound of %d", used, j.opt.MaxSize)
+	}
+	if reserveUsed {
+		st.State = health.Degraded
+		st.Reason = reserveReason(j.opt.Reserve)
 	}
 	if lastErr != nil {
 		st.State = health.Down

@@ -70,6 +70,9 @@ type Options struct {
 	Retention    time.Duration // keep history and resolved alarms this long (default 90 days)
 	MaxSize      int64         // size bound in bytes (default 256 MiB); health warns near it
 	CompactEvery time.Duration // how often Run compacts (default 1 h)
+	// Reserve is the disk space kept beside the file for a full disk (bytes; 0 =
+	// DefaultReserve, negative = none).
+	Reserve int64
 	Clock        clockwork.Clock
 	Registerer   prometheus.Registerer // nil: metrics not registered
 	Logger       *slog.Logger
@@ -96,6 +99,7 @@ type Journal struct {
 	lastErr     error
 	lastErrAt   time.Time
 	lastCompact time.Time
+	reserveUsed bool // the disk filled up and the reserve was given back
 
 	m metrics
 }
@@ -115,6 +119,7 @@ type metrics struct {
 	fileBytes   prometheus.Gauge
 	compacted   prometheus.Counter
 	deliveryUpd prometheus.Counter
+	reserveUsed prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
@@ -136,9 +141,11 @@ func newMetrics(reg prometheus.Registerer) metrics {
 			Help: "Records removed by retention."}),
 		deliveryUpd: prometheus.NewCounter(prometheus.CounterOpts{Name: "campusguard_journal_delivery_updates_total",
 			Help: "Delivery record updates written."}),
+		reserveUsed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "campusguard_journal_reserve_used",
+			Help: "1 when the disk filled up and the journal gave back its disk reserve to keep recording."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.commits, m.groups, m.commitSecs, m.errors, m.usedBytes, m.fileBytes, m.compacted, m.deliveryUpd)
+		reg.MustRegister(m.commits, m.groups, m.commitSecs, m.errors, m.usedBytes, m.fileBytes, m.compacted, m.deliveryUpd, m.reserveUsed)
 	}
 	return m
 }
@@ -154,6 +161,9 @@ func Open(path string, opt Options) (*Journal, error) {
 	if opt.CompactEvery <= 0 {
 		opt.CompactEvery = DefaultCompactEvery
 	}
+	if opt.Reserve == 0 {
+		opt.Reserve = DefaultReserve
+	}
 	if opt.Clock == nil {
 		opt.Clock = clockwork.NewRealClock()
 	}
@@ -165,6 +175,7 @@ func Open(path string, opt Options) (*Journal, error) {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	j := &Journal{db: db, page: int64(db.Info().PageSize), path: path, opt: opt, clock: opt.Clock, log: opt.Logger, m: newMetrics(opt.Registerer)}
+	j.makeReserve()
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bMeta, bAlarms, bOpen, bAlarmTime, bHistory, bAlarmHist, bDeliv, bPending, bAlarmDlv, bSilences, bArming, bState} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -263,6 +274,14 @@ func (j *Journal) wait(q *queued) error {
 }
 
 func (j *Journal) write(batch []*queued) error {
+	err := j.writeOnce(batch)
+	if err != nil && j.useReserve(err) {
+		err = j.writeOnce(batch)
+	}
+	return err
+}
+
+func (j *Journal) writeOnce(batch []*queued) error {
 	start := time.Now()
 	var maxSeq uint64
 	err := j.db.Update(func(tx *bolt.Tx) error {
