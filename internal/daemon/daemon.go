@@ -23,6 +23,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	gpiodrv "github.com/campusguard/campusguard/drivers/gpio"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/internal/broker"
 	"github.com/campusguard/campusguard/internal/config"
@@ -45,6 +46,9 @@ type Options struct {
 	Ready func(d *Daemon)
 	// Env is the environment for config overrides (nil = the process's).
 	Getenv func(string) string
+	// Pins, when set, resolves GPIO pins instead of the host's chips or the
+	// simulator's (tests hand in periph's gpiotest pins).
+	Pins gpiodrv.PinSource
 }
 
 // Daemon is a running gateway.
@@ -68,6 +72,13 @@ type Daemon struct {
 	reloadReq chan reloadRequest
 	loadedFP  [32]byte // the config files' fingerprint when the first config was loaded
 	wg        sync.WaitGroup
+
+	// mark is the durability watermark of the bus: inputs acknowledge an event to its
+	// source only once the main loop processed it and its journal writes are on disk.
+	mark    *event.Watermark
+	lastSeq uint64      // the last event the main loop processed
+	resets  *resetQueue // a person's resets, for the main loop's rule engine
+	pings   chan chan struct{}
 }
 
 type configInfo struct {
@@ -130,6 +141,9 @@ func New(opts Options) (*Daemon, error) {
 		mux:       http.NewServeMux(),
 		reloadReq: make(chan reloadRequest, 1),
 		loadedFP:  fp,
+		mark:      event.NewWatermark(),
+		resets:    newResetQueue(),
+		pings:     make(chan chan struct{}),
 	}
 	d.bus = event.NewBus(d.clock.Now)
 	d.metrics = newMetrics(d.bus)
@@ -165,6 +179,26 @@ func NewLogger(c config.LogConfig, w *os.File) *slog.Logger {
 
 // Bus is the event bus (tests and the simulator publish on it).
 func (d *Daemon) Bus() *event.Bus { return d.bus }
+
+// Ping returns once the main loop went round: the resets made before it are applied
+// and the rule timers due by now have run.
+func (d *Daemon) Ping(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case d.pings <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Watermark is the bus's durability watermark (see event.Watermark).
+func (d *Daemon) Watermark() *event.Watermark { return d.mark }
 
 // HTTPAddr is the address the health/metrics listener is bound to.
 func (d *Daemon) HTTPAddr() string { return d.httpLn.Addr().String() }
@@ -307,10 +341,28 @@ func (d *Daemon) loop(ctx context.Context, hup <-chan os.Signal, changed <-chan 
 	}
 	status := d.clock.NewTicker(30 * time.Second)
 	defer status.Stop()
+	// While the journal cannot write, look every second whether alerting's retry got
+	// through, to acknowledge input again.
+	held := d.clock.NewTicker(time.Second)
+	defer held.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-held.Chan():
+			if d.mark.Held() {
+				d.settleWatermark()
+			}
+		case <-d.resets.ready:
+			d.applyResets()
+		case done := <-d.pings:
+			// Everything a caller did before Ping is seen by the loop after it: the
+			// resets it made, and the timers its clock reached.
+			d.applyResets()
+			if t, ok := d.p.engine.NextDeadline(); ok && !t.After(d.clock.Now()) {
+				d.handleTimer(ctx)
+			}
+			close(done)
 		case ev, ok := <-in.C():
 			if !ok {
 				return nil

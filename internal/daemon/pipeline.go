@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/campusguard/campusguard/alerting"
@@ -79,7 +80,7 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 	reg := d.metrics.reg
 
 	j, err := journal.Open(filepath.Join(cfg.StateDir, "journal.db"), journal.Options{
-		Retention: cfg.Alerting.Retention, MaxSize: cfg.Alerting.MaxSize,
+		Retention: cfg.Alerting.Retention, MaxSize: cfg.Alerting.MaxSize, Reserve: cfg.Alerting.JournalReserve,
 		Clock: d.clock, Registerer: reg, Logger: d.log,
 	})
 	if err != nil {
@@ -99,6 +100,9 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		}
 		p.sim = s
 		gopts.Source = s.PinSource()
+	}
+	if d.opts.Pins != nil {
+		gopts.Source = d.opts.Pins
 	}
 	if len(cfg.GPIO.Inputs)+len(cfg.GPIO.Outputs) > 0 {
 		g, err := gpiodrv.New(gopts)
@@ -189,6 +193,7 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 	m, err := alerting.New(alerting.Options{
 		Config: cfg.Alerting, Store: j, Directory: dir, Sinks: sinks, Local: local,
 		Schedules: cfg.ScheduleSet, Clock: d.clock, Registerer: reg, Logger: d.log,
+		OnReset: d.resets.add,
 	})
 	if err != nil {
 		return fmt.Errorf("alerting: %w", err)
@@ -210,6 +215,16 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		} else {
 			restored, skipped := p.engine.Restore(snap)
 			d.log.Info("rule state restored", "instances", restored, "skipped", skipped)
+		}
+	}
+	// A rule instance that fires without an open alarm was reset by a person just
+	// before the last stop: re-arm it, so the next press raises a new alarm.
+	for rule, keys := range p.engine.Firing() {
+		for _, k := range keys {
+			if !m.IsOpen(rule, k) {
+				p.engine.Reset(now, rule, k)
+				d.log.Info("rule instance re-armed: its alarm was reset", "rule", rule, "key", k)
+			}
 		}
 	}
 	p.ruleSub = d.bus.Subscribe("rules", 4096, event.Block)
@@ -350,11 +365,14 @@ func (o gpioOutput) Sound(pt siren.Pattern, maxOn time.Duration) error {
 	}
 	err := o.p.gpio.Sound(o.id, gp, maxOn)
 	if errors.Is(err, gpiodrv.ErrSuppressed) {
-		return nil // silenced by a person less than 30 s ago (GB 50394): not a failure
+		// Silenced by a person less than 30 s ago (GB 50394): not a failure, and not
+		// sounding either; the siren sink reports it as suppressed.
+		return fmt.Errorf("siren output %s: %w", o.id, siren.ErrSuppressed)
 	}
 	return err
 }
 
+// Silence is a person's silence: it arms the output's 30 s re-sound rule.
 func (o gpioOutput) Silence() error {
 	if o.p.gpio == nil {
 		return nil
@@ -362,11 +380,88 @@ func (o gpioOutput) Silence() error {
 	return o.p.gpio.Silence(o.id)
 }
 
-// handleEvent runs one event through the rule engine and hands its changes to alerting.
+// Off turns the output off without a person (the alarm cleared, max-on): the next
+// trigger sounds at once.
+func (o gpioOutput) Off() error {
+	if o.p.gpio == nil {
+		return nil
+	}
+	return o.p.gpio.Off(o.id)
+}
+
+// handleEvent runs one event through the rule engine and hands its changes to
+// alerting, then moves the durability watermark past it: every journal write it caused
+// is on disk (Handle returns after the fsync). While the journal cannot write, the
+// watermark is held, so inputs stop acknowledging and their sources keep what they
+// sent.
 func (d *Daemon) handleEvent(ctx context.Context, ev event.Event) {
 	d.metrics.loopEvents.Inc()
 	now := d.clock.Now()
 	d.handleChanges(ctx, d.p.engine.Process(now, ev))
+	d.lastSeq = ev.Seq
+	d.settleWatermark()
+}
+
+// settleWatermark moves the watermark to the last processed event, or holds it while
+// alerting has a journal write waiting for a retry.
+func (d *Daemon) settleWatermark() {
+	if d.p.alerts.Failing() {
+		if !d.mark.Held() {
+			d.log.Error("journal cannot write: input is no longer acknowledged until it can", "last_durable", d.mark.Durable())
+		}
+		d.mark.Hold()
+		return
+	}
+	if d.mark.Held() {
+		d.log.Info("journal writes again: input is acknowledged again", "durable", d.lastSeq)
+		d.mark.Release(d.lastSeq)
+		return
+	}
+	d.mark.Advance(d.lastSeq)
+}
+
+// applyResets re-arms the rule instances of alarms a person reset (the console, the
+// API, an MQTT command), so the next press raises a new alarm.
+func (d *Daemon) applyResets() {
+	now := d.clock.Now()
+	n := 0
+	for _, a := range d.resets.take() {
+		if d.p.engine.Reset(now, a.Rule, a.Key) {
+			n++
+			d.log.Info("rule instance re-armed after a reset", "rule", a.Rule, "key", a.Key, "by", a.ResolvedBy)
+		}
+	}
+	if n > 0 {
+		d.saveRuleState(true)
+	}
+}
+
+// resetQueue hands a person's resets from any goroutine to the main loop, which owns
+// the rule engine. It never blocks and never drops.
+type resetQueue struct {
+	mu    sync.Mutex
+	items []alerting.Alarm
+	ready chan struct{}
+}
+
+func newResetQueue() *resetQueue { return &resetQueue{ready: make(chan struct{}, 1)} }
+
+func (q *resetQueue) add(a alerting.Alarm) {
+	q.mu.Lock()
+	q.items = append(q.items, a)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (q *resetQueue) take() []alerting.Alarm {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.items
+	q.items = nil
+	return out
 }
 
 // handleTimer runs the engine's due timers.
@@ -376,17 +471,23 @@ func (d *Daemon) handleTimer(ctx context.Context) {
 
 func (d *Daemon) handleChanges(ctx context.Context, cs []rules.Change) {
 	for _, c := range cs {
-		if c.Firing {
+		switch {
+		case c.Renotify:
+			d.log.Info("rule still firing", "rule", c.Rule, "key", c.Key)
+		case c.Occurrence:
+			d.log.Info("rule triggered again", "rule", c.Rule, "key", c.Key, "severity", c.Severity, "message", c.Message)
+		case c.Firing:
 			d.log.Info("rule fired", "rule", c.Rule, "key", c.Key, "severity", c.Severity, "message", c.Message)
-		} else {
+		default:
 			d.log.Info("rule cleared", "rule", c.Rule, "key", c.Key, "reason", c.Reason)
 		}
 		t := alerting.Trigger{Rule: c.Rule, Key: c.Key, Firing: c.Firing, At: c.At, Severity: alerting.Severity(c.Severity),
-			Labels: c.Labels, Message: c.Message, DeviceID: c.DeviceID, Event: c.Event, Reason: c.Reason, Latch: c.Latch}
+			Labels: c.Labels, Message: c.Message, DeviceID: c.DeviceID, Event: c.Event, Reason: c.Reason, Latch: c.Latch,
+			Renotify: c.Renotify, Occurrence: c.Occurrence}
 		// Handle returns once the alarm is journaled (the siren already sounds). A
 		// failed commit is kept in memory and retried by alerting; it is logged here.
 		if err := d.p.alerts.Handle(ctx, t); err != nil && ctx.Err() == nil {
-			d.log.Error("alarm not journaled yet", "rule", c.Rule, "key", c.Key, "err", err)
+			d.log.Error("alarm not journaled yet; kept in memory, delivered from memory, retried", "rule", c.Rule, "key", c.Key, "err", err)
 		}
 	}
 	if len(cs) > 0 {
