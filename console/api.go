@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -26,32 +25,40 @@ const (
 	activeListSize = 1000
 )
 
-// alarmList is GET /api/alarms/active.
+// alarmList is GET /api/alarms/active. Deliveries (with ?deliveries=1) are each
+// alarm's notification records by alarm id, for the cards' police-link status.
 type alarmList struct {
-	Alarms []alerting.Alarm `json:"alarms"`
+	Alarms     []alerting.Alarm               `json:"alarms"`
+	Deliveries map[string][]alerting.Delivery `json:"deliveries,omitempty"`
 }
 
-// apiActive lists the open alarms, newest first.
+// apiActive lists the open alarms, most urgent first (byUrgency).
 func (c *Console) apiActive(w http.ResponseWriter, r *http.Request, s *auth.Session) {
-	writeJSON(w, http.StatusOK, alarmList{Alarms: newestFirst(c.deps.Alarms.Active())})
+	select {
+	case <-c.stop:
+		// Stopping: alerting may already be down, and an empty list would tell the duty
+		// room that nothing is open.
+		apiError(w, http.StatusServiceUnavailable, "stopping", "the console is stopping")
+		return
+	default:
+	}
+	out := alarmList{Alarms: byUrgency(c.deps.Alarms.Active())}
+	if r.URL.Query().Get("deliveries") == "1" && c.deps.History != nil {
+		out.Deliveries = map[string][]alerting.Delivery{}
+		for i, a := range out.Alarms {
+			if i >= maxCardDeliveries {
+				break
+			}
+			if d, err := c.deps.History.Alarm(a.ID); err == nil && len(d.Deliveries) > 0 {
+				out.Deliveries[a.ID] = d.Deliveries
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
-// newestFirst sorts alarms by fire time, newest first (the duty room's order).
-func newestFirst(as []alerting.Alarm) []alerting.Alarm {
-	if as == nil {
-		as = []alerting.Alarm{}
-	}
-	sort.SliceStable(as, func(i, j int) bool {
-		if !as[i].FiredAt.Equal(as[j].FiredAt) {
-			return as[i].FiredAt.After(as[j].FiredAt)
-		}
-		return as[i].ID > as[j].ID
-	})
-	if len(as) > activeListSize {
-		as = as[:activeListSize]
-	}
-	return as
-}
+// maxCardDeliveries bounds the journal reads of one active-list answer.
+const maxCardDeliveries = 50
 
 // apiAlarms is the alarm history with filters (see parseAlarmQuery) and paging.
 func (c *Console) apiAlarms(w http.ResponseWriter, r *http.Request, s *auth.Session) {

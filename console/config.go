@@ -1,7 +1,9 @@
 package console
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"net"
 	"strconv"
 	"time"
@@ -37,6 +39,8 @@ type Config struct {
 	// SessionTTL is how long a login lasts (default 12h, a duty shift).
 	SessionTTL     time.Duration `mapstructure:"session_ttl"`
 	LoginRateLimit RateLimit     `mapstructure:"login_rate_limit"`
+	// Kiosks are duty-room devices that open the console with a device token (kiosk.go).
+	Kiosks []Kiosk `mapstructure:"kiosks"`
 }
 
 // TLSConfig is the certificate of the console's own listener.
@@ -146,6 +150,30 @@ func (c *Config) Validate(errs *cfgerr.List) {
 		}
 		if !u.Role.Valid() {
 			errs.Add(key+".role", "%q: want viewer, guard or operator", u.Role)
+		}
+	}
+	for i, k := range c.Kiosks {
+		key := cfgerr.Index("kiosks", i)
+		switch {
+		case k.Name == "":
+			errs.Add(key+".name", "is required")
+		case !validName(k.Name):
+			errs.Add(key+".name", "%q: use letters, digits, _ . - @ (at most 64)", k.Name)
+		case seen[k.Name]:
+			errs.Add(key+".name", "%q is already a user or kiosk name", k.Name)
+		}
+		seen[k.Name] = true
+		if len(k.DisplayName) > 64 {
+			errs.Add(key+".display_name", "longer than 64 bytes")
+		}
+		if b, err := hex.DecodeString(k.TokenSHA256); err != nil || len(b) != sha256.Size {
+			errs.Add(key+".token_sha256", "want the hex SHA-256 of the device token (printf %%s TOKEN | sha256sum)")
+		}
+		if r := k.role(); r != auth.Guard && r != auth.Viewer {
+			errs.Add(key+".role", "%q: a kiosk is a guard or a viewer", k.Role)
+		}
+		if k.SessionTTL < 0 || k.SessionTTL > 366*24*time.Hour {
+			errs.Add(key+".session_ttl", "%s: want up to 8784h", k.SessionTTL)
 		}
 	}
 	if c.SessionTTL < time.Minute || c.SessionTTL > 31*24*time.Hour {

@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -88,6 +89,12 @@ type Deps struct {
 	// Site gives zone names for the arming list and the history filters.
 	Site  *site.Site
 	Audit Audit
+	// Directory gives the devices' names, zones and plan positions for the floor plan
+	// (nil: the plan shows zones and alarms only).
+	Directory *site.Directory
+	// State keeps the sessions across a restart (nil: Audit when it is a StateStore,
+	// as the journal is; else sessions end with the daemon).
+	State StateStore
 }
 
 // Options are the console's runtime settings.
@@ -101,6 +108,12 @@ type Options struct {
 	Heartbeat time.Duration
 	// SiteName is shown in the page header.
 	SiteName string
+	// PoliceSink is the name of the police-link sink, whose deliveries the cards show as
+	// the police report's status ("" = "police", the police link's default).
+	PoliceSink string
+	// ConfigFS is the config directory: plan images are read from it (nil: the floor
+	// plan view draws schematics).
+	ConfigFS fs.FS
 }
 
 // Console serves the duty console. Safe for concurrent use.
@@ -112,6 +125,9 @@ type Console struct {
 	beat    time.Duration
 	site    string
 	handler http.Handler
+	cfgFS   fs.FS
+	// policeSink names the police link's deliveries.
+	policeSink string
 
 	mu    sync.Mutex
 	cfg   Config
@@ -164,7 +180,7 @@ func New(cfg Config, deps Deps, opts Options) (*Console, error) {
 		site: opts.SiteName, cfg: cfg, state: health.Up, stop: make(chan struct{}),
 		sessions: auth.NewSessions(opts.Clock, cfg.SessionTTL, 0),
 		limiter:  auth.NewLimiter(opts.Clock, cfg.LoginRateLimit.Attempts, cfg.LoginRateLimit.Window),
-		hashes:   newHashGate(), deviceKey: []byte(auth.Token())}
+		hashes:   newHashGate(), deviceKey: []byte(auth.Token()), cfgFS: opts.ConfigFS}
 	users, err := auth.NewUsers(cfg.accounts())
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
@@ -174,6 +190,18 @@ func New(cfg Config, deps Deps, opts Options) (*Console, error) {
 	c.met, err = newMetrics(opts.Registerer, c)
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
+	}
+	c.policeSink = opts.PoliceSink
+	if c.policeSink == "" {
+		c.policeSink = "police"
+	}
+	if deps.State == nil {
+		if st, ok := deps.Audit.(StateStore); ok {
+			c.deps.State = st
+		}
+	}
+	if err := c.restoreSessions(c.deps.State); err != nil {
+		c.log.Warn("console: sessions not restored", "err", err)
 	}
 	c.handler = c.routes()
 	return c, nil
@@ -201,10 +229,7 @@ func (c *Console) Apply(cfg Config) error {
 	c.lang.Store(cfg.Language)
 	c.sessions.SetTTL(cfg.SessionTTL)
 	c.limiter.Set(cfg.LoginRateLimit.Attempts, cfg.LoginRateLimit.Window)
-	n := c.sessions.Keep(func(s auth.Session) bool {
-		a, ok := users.Lookup(s.User)
-		return ok && a.Role == s.Role
-	})
+	n := c.sessions.Keep(c.keepSession(cfg))
 	if n > 0 {
 		c.log.Info("console: sessions ended by reload", "sessions", n)
 	}

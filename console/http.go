@@ -30,10 +30,11 @@ const (
 func (c *Console) routes() http.Handler {
 	mux := http.NewServeMux()
 	// Pages.
-	for _, p := range []string{"/{$}", "/alarms/{id}", "/history", "/devices", "/patrols", "/silences"} {
+	for _, p := range []string{"/{$}", "/alarms/{id}", "/history", "/devices", "/patrols", "/silences", "/plan", "/report"} {
 		mux.HandleFunc("GET "+p, c.page)
 	}
 	mux.HandleFunc("GET /login", c.loginPage)
+	mux.HandleFunc("GET /kiosk", c.kioskLogin)
 	mux.HandleFunc("POST /login", c.loginForm)
 	mux.HandleFunc("POST /logout", c.logoutForm)
 	mux.Handle("GET /static/", c.static())
@@ -58,6 +59,11 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST /api/zones/{zone}/arm", c.api(auth.Operator, c.apiArm(true)))
 	mux.Handle("POST /api/zones/{zone}/disarm", c.api(auth.Operator, c.apiArm(false)))
 	mux.Handle("GET /api/events", c.api(auth.Viewer, c.events))
+	mux.Handle("GET /api/site", c.api(auth.Viewer, c.apiSite))
+	mux.Handle("GET /api/plans/site", c.api(auth.Viewer, c.apiPlan))
+	mux.Handle("GET /api/plans/{building}/{floor}", c.api(auth.Viewer, c.apiPlan))
+	mux.Handle("GET /api/sessions", c.api(auth.Operator, c.apiSessions))
+	mux.Handle("DELETE /api/sessions/{id}", c.api(auth.Operator, c.apiEndSession))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})

@@ -128,12 +128,13 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request) {
 		"lang": lang, "page": name, "alarm": r.PathValue("id"), "user": s.User, "display_name": s.DisplayName,
 		"role": s.Role, "csrf": s.CSRF, "tz": tz, "site": c.site,
 		"can_ack": s.Role.Allows(auth.Guard), "can_silence": s.Role.Allows(auth.Operator),
-		"messages": messages[lang], "zones": c.zoneNames(),
+		"messages": messages[lang], "zones": c.zoneNames(), "people": c.people(), "kiosk": s.Kiosk != "",
+		"police_sink": c.policeSink, "patterns": notePatterns,
 	}
 	data := map[string]any{
 		"Lang": lang, "Page": name, "User": s.DisplayName, "Role": string(s.Role), "CSRF": s.CSRF,
 		"Site": c.site, "Boot": boot, "Version": assetVersion, "Path": r.URL.Path,
-		"Nav": []string{"alarms", "history", "devices", "patrols", "silences"},
+		"Nav": []string{"alarms", "plan", "history", "devices", "patrols", "silences", "report"},
 	}
 	c.render(w, http.StatusOK, "app.html", lang, data)
 }

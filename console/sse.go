@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/console/auth"
 )
 
@@ -16,13 +17,22 @@ const subBuffer = 256
 // its handler forever.
 const writeWait = 30 * time.Second
 
+// liveAlarm is the data of an "alarm" event: the alarm, and whether this update is a
+// new occurrence of it (its first fire or another trigger: the page rings for it even
+// when the alarm was muted or acknowledged before).
+type liveAlarm struct {
+	alerting.Alarm
+	Occurrence bool `json:"occurrence,omitempty"`
+}
+
 // events is GET /api/events, a Server-Sent Events stream:
 //
 //	event: ready   — the stream is subscribed: (re)fetch /api/alarms/active now
 //	event: alarm   — data is one alarm (alerting.Alarm JSON) that changed
 //	event: resync  — updates were dropped: fetch /api/alarms/active again
 //	event: logout  — the session ended: the stream closes
-//	: ping         — a comment every 15 s so proxies keep the connection open
+//	event: ping    — every 15 s: the link is alive (and proxies keep it open)
+//	event: stopping — the daemon is stopping: the stream ends now
 //
 // The handler ends when the request ends, the session ends or the console stops.
 func (c *Console) events(w http.ResponseWriter, r *http.Request, s *auth.Session) {
@@ -70,6 +80,8 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, s *auth.Session
 		case <-r.Context().Done():
 			return
 		case <-c.stop:
+			buf.WriteString("event: stopping\ndata: {}\n\n")
+			send()
 			return
 		case u, ok := <-sub.C():
 			if !ok {
@@ -78,7 +90,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, s *auth.Session
 			if u.Resync {
 				buf.WriteString("event: resync\ndata: {}\n\n")
 			}
-			b, err := json.Marshal(u.Alarm)
+			b, err := json.Marshal(liveAlarm{Alarm: u.Alarm, Occurrence: u.Occurrence})
 			if err != nil {
 				c.log.Error("console: encode alarm", "alarm", u.Alarm.ID, "err", err)
 				continue
@@ -95,7 +107,8 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, s *auth.Session
 				send()
 				return
 			}
-			buf.WriteString(": ping\n\n")
+			// An event, not a comment: the page sees it and knows the link is alive.
+			buf.WriteString("event: ping\ndata: {}\n\n")
 			if !send() {
 				return
 			}

@@ -100,10 +100,10 @@ func TestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(15 * time.Second)
-	if _, d := gs.next(); d != "ping" {
-		t.Fatalf("heartbeat: %q", d)
+	if n, _ := gs.next(); n != "ping" {
+		t.Fatalf("heartbeat: %q", n)
 	}
-	vs.expect(":")
+	vs.expect("ping")
 
 	// The viewer logs out: at the next heartbeat the stream says so and ends.
 	if resp, _ := v.do("POST", "/api/logout", nil, nil); resp.StatusCode != 204 {
@@ -112,10 +112,11 @@ func TestEvents(t *testing.T) {
 	clock.Advance(15 * time.Second)
 	vs.expect("logout")
 	vs.expect("EOF")
-	gs.expect(":")
+	gs.expect("ping")
 
-	// Stopping the console ends the guard's stream.
+	// Stopping the console tells the guard's stream and ends it.
 	e.stop()
+	gs.expect("stopping")
 	gs.expect("EOF")
 	if n := e.c.Health().Detail["streams"]; n != int64(0) {
 		t.Fatalf("streams after stop: %v", n)
