@@ -64,7 +64,7 @@ func exampleDecoder(t testing.TB, file, mapping string) *Decoder {
 	return nil
 }
 
-// TestExamples decodes the sample payloads of domain.md with the shipped example configs.
+// TestExamples decodes the vendors' sample payloads with the shipped example configs.
 func TestExamples(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(examplesDir, "*.yaml"))
 	if len(files) != 4 {

@@ -20,10 +20,17 @@ import (
 	"github.com/campusguard/campusguard/internal/site"
 )
 
-// Publisher takes the driver's events; *event.Bus satisfies it. Publish returns once
-// the event is handed on; only then is the MQTT message acknowledged.
+// Publisher takes the driver's events; *event.Bus satisfies it. Publish returns the
+// event with its sequence number (Seq) once it is handed on.
 type Publisher interface {
 	Publish(ctx context.Context, e event.Event) (event.Event, error)
+}
+
+// Durability tells when an event is durable: Wait returns nil once every journal write
+// the event with sequence number seq caused is on disk (or ctx's error when ctx ends
+// first). *event.Watermark satisfies it.
+type Durability interface {
+	Wait(ctx context.Context, seq uint64) error
 }
 
 // DefaultQueueSize is the hand-off queue's size when Options.QueueSize is 0.
@@ -46,8 +53,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock stamps ReceivedAt and drives rate limits (nil: the real clock).
 	Clock clockwork.Clock
-	// QueueSize bounds the events waiting for the Publisher (default 1024).
+	// QueueSize bounds the events waiting for the Publisher, and the messages waiting
+	// for Durable before their acknowledgement (default 1024 each).
 	QueueSize int
+	// Durable, when set, holds back each QoS 1 message's acknowledgement (PUBACK) until
+	// its event is durable: Durable.Wait(ctx, ev.Seq) returned. Nil acknowledges once
+	// the event is handed to the Publisher (tests and tools).
+	Durable Durability
 }
 
 // ErrUnknownBroker is returned by Publish for a broker name not in the config.
@@ -56,10 +68,12 @@ var ErrUnknownBroker = errors.New("unknown mqtt broker")
 // Driver runs one client per configured broker and turns their messages into events.
 type Driver struct {
 	pub   Publisher
+	dur   Durability
 	log   *slog.Logger
 	clock clockwork.Clock
 	m     *metrics
 	queue chan item
+	acks  chan pending // handed on, waiting for dur before their ack
 	lim   *limiter
 	gate  *logGate
 	dir   atomic.Pointer[site.Directory]
@@ -75,12 +89,29 @@ type Driver struct {
 // hooks let tests await internal signals instead of sleeping.
 type hooks struct {
 	subscribed func(broker string, connects int, filters map[string]byte)
+	// acked is called after a message whose event had sequence number seq was
+	// acknowledged to its broker.
+	acked func(seq uint64)
+	// swept is called after each periodic check for ended floods.
+	swept func()
 }
 
+// item is an event for the Publisher and the message it came from (nil for an event
+// the driver raises itself, such as a flood fault).
 type item struct {
 	ev  event.Event
 	msg paho.Message
 }
+
+// pending is a message whose event was handed on with sequence number seq.
+type pending struct {
+	seq uint64
+	msg paho.Message
+}
+
+// sweepInterval is how often the driver looks for floods that ended while their device
+// stayed silent.
+const sweepInterval = time.Second
 
 // New returns a driver with no brokers; call Apply to configure it, Run to start it.
 func New(o Options) *Driver {
@@ -95,10 +126,12 @@ func New(o Options) *Driver {
 	}
 	return &Driver{
 		pub:     o.Publisher,
+		dur:     o.Durable,
 		log:     o.Logger.With("component", "mqtt"),
 		clock:   o.Clock,
 		m:       newMetrics(o.Registerer),
 		queue:   make(chan item, o.QueueSize),
+		acks:    make(chan pending, o.QueueSize),
 		lim:     newLimiter(),
 		gate:    newLogGate(logInterval),
 		brokers: map[string]*broker{},
@@ -226,8 +259,8 @@ func sameBroker(a, b BrokerConfig) bool {
 }
 
 // Run connects every broker and delivers events until ctx ends, then disconnects.
-// Events still queued at the end are not acknowledged: the broker delivers them again
-// to the next session. Run may be called once.
+// Messages still queued, or still waiting for Durable, at the end are not acknowledged:
+// the broker delivers them again to the next session. Run may be called once.
 func (d *Driver) Run(ctx context.Context) error {
 	if d.pub == nil {
 		return errors.New("mqtt: no publisher")
@@ -245,10 +278,18 @@ func (d *Driver) Run(ctx context.Context) error {
 	d.mu.Unlock()
 
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		d.work(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		d.ack(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		d.sweep(ctx)
 	}()
 	<-ctx.Done()
 
@@ -262,32 +303,95 @@ func (d *Driver) Run(ctx context.Context) error {
 	return nil
 }
 
-// work publishes queued events in order and acknowledges each after the hand-off.
+// work publishes queued events in order. Without Durable it acknowledges each message
+// after the hand-off; with it, it passes the message on to ack and goes on with the
+// next event at once, so the bus keeps filling while earlier messages wait.
 func (d *Driver) work(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case it := <-d.queue:
-			if _, err := d.pub.Publish(ctx, it.ev); err != nil {
+			ev, err := d.pub.Publish(ctx, it.ev)
+			if err != nil {
 				if ctx.Err() == nil {
-					d.log.Error("mqtt event not handed on; the broker will deliver it again", "device", it.ev.DeviceID, "err", err)
+					d.log.Error("mqtt event not handed on; the broker will deliver it again", "device", it.ev.DeviceID, "type", it.ev.Type, "err", err)
 				}
 				continue
 			}
-			it.msg.Ack()
+			if it.msg == nil {
+				continue
+			}
+			if d.dur == nil || it.msg.Qos() == 0 {
+				d.ackNow(it.msg, ev.Seq)
+				continue
+			}
+			d.m.awaiting.Inc()
+			select {
+			case d.acks <- pending{seq: ev.Seq, msg: it.msg}:
+			case <-ctx.Done():
+				d.m.awaiting.Dec()
+				return // not acknowledged: delivered again to the next session
+			}
 		}
 	}
 }
 
-// enqueue hands an event to the worker, waiting for room while ctx lasts.
+// ack acknowledges handed-on messages in sequence order, each once Durable has passed
+// its event. It stops at ctx's end, leaving the rest unacknowledged.
+func (d *Driver) ack(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-d.acks:
+			if err := d.dur.Wait(ctx, p.seq); err != nil {
+				return // shutting down: the broker delivers it again
+			}
+			d.m.awaiting.Dec()
+			d.ackNow(p.msg, p.seq)
+		}
+	}
+}
+
+func (d *Driver) ackNow(m paho.Message, seq uint64) {
+	m.Ack()
+	if h := d.hooks.acked; h != nil {
+		h(seq)
+	}
+}
+
+// sweep restores the fault of every device whose flood ended while it stayed silent.
+func (d *Driver) sweep(ctx context.Context) {
+	t := d.clock.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.Chan():
+			now := d.clock.Now() // not the tick's time: a fake clock may skip ticks
+			for _, end := range d.lim.sweep(now) {
+				d.floodEnded(ctx, end.device, end.dropped, now)
+			}
+			if h := d.hooks.swept; h != nil {
+				h()
+			}
+		}
+	}
+}
+
+// enqueue hands an event to the worker, waiting for room while ctx lasts. broker labels
+// the stall metric ("" for the driver's own events).
 func (d *Driver) enqueue(ctx context.Context, broker string, it item) {
 	select {
 	case d.queue <- it:
 		return
 	default:
 	}
-	d.m.stalls.WithLabelValues(broker).Inc()
+	if broker != "" {
+		d.m.stalls.WithLabelValues(broker).Inc()
+	}
 	select {
 	case d.queue <- it:
 	case <-ctx.Done():
@@ -332,15 +436,48 @@ func (d *Driver) handle(b *broker, m paho.Message) {
 		m.Ack()
 		return
 	}
-	if !d.lim.allow(r.name, dev.ID, r.rate, now) {
-		d.m.dropped.WithLabelValues(label, "rate").Inc()
-		m.Ack()
-		return
-	}
 	if dir.Site != nil {
 		ev.Site = dir.Site.ID
 	}
+	v := d.lim.allow(r.name, dev.ID, r.rate, ev, now)
+	if v.ended {
+		d.floodEnded(b.ctx(), dev.ID, v.endedDropped, now)
+	}
+	if !v.allow {
+		d.m.dropped.WithLabelValues(label, "rate").Inc()
+		m.Ack() // a repeat of a state already passed: it raises nothing
+		if v.started {
+			d.log.Warn("mqtt device floods: repeats over its rate limit are dropped; raising a device fault",
+				"broker", b.cfg.Name, "mapping", r.name, "device", dev.ID, "type", ev.Type, "rate", r.rate.Rate, "burst", r.rate.Burst)
+			d.raise(b.ctx(), dev.ID, event.TypeFault, v.dropped, now)
+		} else {
+			d.logGated("flood/"+dev.ID, now, "mqtt device still floods", "mapping", r.name, "device", dev.ID, "dropped", v.dropped)
+		}
+		return
+	}
 	d.enqueue(b.ctx(), b.cfg.Name, item{ev: ev, msg: m})
+}
+
+// floodEnded logs a device's flood as over and restores its fault.
+func (d *Driver) floodEnded(ctx context.Context, device string, dropped int, now time.Time) {
+	d.log.Info("mqtt device within its rate limit again; restoring its fault", "device", device, "dropped", dropped)
+	d.raise(ctx, device, event.TypeFaultRestore, dropped, now)
+}
+
+// raise hands on a flood fault (or its restore) of device: fields reason "flood" and
+// dropped, the number of messages dropped so far.
+func (d *Driver) raise(ctx context.Context, device, typ string, dropped int, now time.Time) {
+	dir := d.dir.Load()
+	dev := dir.Device(device)
+	if dev == nil {
+		return // gone in a reload
+	}
+	ev := event.Event{DeviceID: dev.ID, Kind: dev.Kind, Type: typ, ReceivedAt: now, Source: Source,
+		Fields: event.Fields{"reason": "flood", "dropped": int64(dropped)}}
+	if dir.Site != nil {
+		ev.Site = dir.Site.ID
+	}
+	d.enqueue(ctx, "", item{ev: ev})
 }
 
 func (d *Driver) logGated(key string, now time.Time, msg string, args ...any) {

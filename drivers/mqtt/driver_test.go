@@ -27,6 +27,8 @@ var testDevices = []site.Device{
 	{ID: "cam-1", Kind: event.KindKitchenCamera, Driver: "mqtt"},
 	{ID: "cam-2", Kind: event.KindKitchenCamera, Driver: "mqtt"},
 	{ID: "reader-9", Kind: event.KindPatrol, Driver: "mqtt"},
+	{ID: "box-1", Kind: event.KindPanic, Driver: "mqtt"},
+	{ID: "box-2", Kind: event.KindPanic, Driver: "mqtt"},
 }
 
 // syncBuffer is a log sink safe for concurrent writes.
@@ -55,6 +57,7 @@ type harness struct {
 	reg        *prometheus.Registry
 	logs       *syncBuffer
 	subscribed chan subSync
+	acked      chan uint64 // sequence numbers of the events whose messages were acknowledged
 	cancel     context.CancelFunc
 	done       chan error
 }
@@ -73,13 +76,22 @@ func kitchenConfig(t *testing.T, url, storeDir string) Config {
 // startDriver applies cfg, runs a driver and waits until its subscriptions are made.
 func startDriver(t *testing.T, cfg Config) *harness {
 	t.Helper()
+	return startDriverWith(t, cfg, Options{})
+}
+
+// startDriverWith is startDriver with o's Durable, Clock and QueueSize (the harness
+// provides the rest).
+func startDriverWith(t *testing.T, cfg Config, o Options) *harness {
+	t.Helper()
 	bus := event.NewBus(nil)
 	h := &harness{
 		t: t, bus: bus, sub: bus.Subscribe("test", 100000, event.Block), reg: prometheus.NewRegistry(),
-		logs: &syncBuffer{}, subscribed: make(chan subSync, 1000), done: make(chan error, 1),
+		logs: &syncBuffer{}, subscribed: make(chan subSync, 1000), acked: make(chan uint64, 100000), done: make(chan error, 1),
 	}
-	h.d = New(Options{Publisher: bus, Registerer: h.reg, Logger: slog.New(slog.NewTextHandler(h.logs, nil))})
+	o.Publisher, o.Registerer, o.Logger = bus, h.reg, slog.New(slog.NewTextHandler(h.logs, nil))
+	h.d = New(o)
 	h.d.hooks.subscribed = func(_ string, n int, f map[string]byte) { h.subscribed <- subSync{n, f} }
+	h.d.hooks.acked = func(seq uint64) { h.acked <- seq }
 	if err := h.d.Apply(cfg, site.NewDirectory(testSite, testDevices)); err != nil {
 		t.Fatal(err)
 	}
@@ -236,8 +248,8 @@ func TestPersistentSession(t *testing.T) {
 	}
 }
 
-// TestFlood: one camera sending as fast as it can is rate-limited; the other camera's
-// events all arrive.
+// TestFlood: one camera sending the same detection as fast as it can is rate-limited
+// and raises one flood fault; the other camera's events all arrive.
 func TestFlood(t *testing.T) {
 	url := testBrokerURL(t)
 	cfg := kitchenConfig(t, url, t.TempDir())
@@ -264,8 +276,16 @@ func TestFlood(t *testing.T) {
 	// it arrives every earlier message has been handled.
 	publish(t, pub, "school/s01/kitchen/cam-2/ai", 1, detection(-1))
 	counts := map[string]int{}
+	faults := 0
 	for {
 		e := h.next()
+		if e.Type == event.TypeFault {
+			if e.DeviceID != "cam-1" || e.Fields["reason"] != "flood" {
+				t.Errorf("fault %v", e)
+			}
+			faults++
+			continue
+		}
 		counts[e.DeviceID]++
 		if e.DeviceID == "cam-2" && e.Fields["channel"] == int64(-1) {
 			break
@@ -277,6 +297,9 @@ func TestFlood(t *testing.T) {
 	dropped := testutil.ToFloat64(h.d.m.dropped.WithLabelValues("cam-1", "rate"))
 	if dropped == 0 || counts["cam-1"]+int(dropped) != flood {
 		t.Errorf("flooding camera: %d events + %v dropped, want %d in all with drops", counts["cam-1"], dropped, flood)
+	}
+	if faults != 1 {
+		t.Errorf("%d flood faults, want 1", faults)
 	}
 	t.Logf("flood: %d of %d events passed, %v dropped (rate 50/s, burst 50)", counts["cam-1"], flood, dropped)
 }

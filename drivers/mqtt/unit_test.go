@@ -63,41 +63,6 @@ func TestTopicLevel(t *testing.T) {
 	}
 }
 
-func TestBucket(t *testing.T) {
-	now := time.Unix(0, 0)
-	l := newLimiter()
-	cfg := RateLimitConfig{Rate: 2, Burst: 3}
-	var got []bool
-	for range 5 {
-		got = append(got, l.allow("m", "d", cfg, now))
-	}
-	if want := []bool{true, true, true, false, false}; !equalBools(got, want) {
-		t.Fatalf("burst: %v", got)
-	}
-	if !l.allow("m", "other", cfg, now) {
-		t.Error("one device's bucket starved another")
-	}
-	now = now.Add(500 * time.Millisecond) // one token back
-	if !l.allow("m", "d", cfg, now) || l.allow("m", "d", cfg, now) {
-		t.Error("refill")
-	}
-	if !l.allow("m", "d", RateLimitConfig{Rate: -1}, now) {
-		t.Error("negative rate limits")
-	}
-}
-
-func equalBools(a, b []bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestLogGate(t *testing.T) {
 	g := newLogGate(time.Minute)
 	now := time.Unix(0, 0)
