@@ -1,6 +1,7 @@
 package gpio
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -79,8 +80,10 @@ type InputConfig struct {
 	Debounce time.Duration `mapstructure:"debounce"`
 	// Hold is how long the device must stay active, from the edge, before it counts.
 	Hold time.Duration `mapstructure:"hold"`
-	// Latch keeps the input active until it is reset by hand (Driver.Reset).
-	Latch bool `mapstructure:"latch"`
+	// Latch is no longer an option: the driver reports the wire as it is, and alarms
+	// latch in alerting until a person resets them. The field is kept only so that a
+	// config still setting it gets a located error instead of a generic unknown key.
+	Latch *bool `mapstructure:"latch"`
 	// ActiveType and InactiveType are the event types sent; defaults by kind:
 	// antifall → active/inactive, others → pressed/released.
 	ActiveType   string `mapstructure:"active_type"`
@@ -205,6 +208,9 @@ func (c *OutputConfig) SetDefaults() {
 
 var typeRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
+// ErrLatchOption is the config error for a gpio.inputs[].latch key.
+var ErrLatchOption = errors.New("latch is no longer a GPIO option: alarms latch in alerting until a person resets them (GB 50394); remove this key")
+
 // Validate records every problem of the section; keys are relative to it
 // ("inputs[2].pin"). Call SetDefaults first.
 func (c *Config) Validate(errs *cfgerr.List) {
@@ -244,6 +250,9 @@ func (c *Config) Validate(errs *cfgerr.List) {
 		oneOf(errs, key+".contact", in.Contact, "no", "nc")
 		oneOf(errs, key+".active_level", in.ActiveLevel, "low", "high")
 		oneOf(errs, key+".pull", in.Pull, "up", "down", "none")
+		if in.Latch != nil {
+			errs.Add(key+".latch", "%s", ErrLatchOption)
+		}
 		if in.Debounce > maxDebounce {
 			errs.Add(key+".debounce", "%s is longer than %s", in.Debounce, maxDebounce)
 		}

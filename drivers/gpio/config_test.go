@@ -67,6 +67,10 @@ func TestConfigValidate(t *testing.T) {
 		}, []string{"inputs[1].supervision.pin", "outputs[0].pin"}},
 		{"device twice", Config{Inputs: []InputConfig{{Device: "a", PinRef: PinRef{Pin: "P1"}}, {Device: "a", PinRef: PinRef{Pin: "P2"}}}}, []string{"inputs[1].device"}},
 		{"hold too long", Config{Inputs: []InputConfig{{Device: "a", PinRef: PinRef{Pin: "P1"}, Hold: 2 * time.Minute}}}, []string{"inputs[0].hold"}},
+		{"latch true", Config{Inputs: []InputConfig{{Device: "a", PinRef: PinRef{Pin: "P1"}, Latch: ptr(true)}}}, []string{"inputs[0].latch"}},
+		{"latch false", Config{Inputs: []InputConfig{{Device: "a", PinRef: PinRef{Pin: "P1"}, Latch: ptr(false)}}}, []string{"inputs[0].latch"}},
+		{"resound_after 30s", Config{Outputs: []OutputConfig{{ID: "s", PinRef: PinRef{Pin: "P1"}, ResoundAfter: 30 * time.Second}}}, nil},
+		{"resound_after 31s", Config{Outputs: []OutputConfig{{ID: "s", PinRef: PinRef{Pin: "P1"}, ResoundAfter: 31 * time.Second}}}, []string{"outputs[0].resound_after"}},
 		{"bad event type", Config{Inputs: []InputConfig{{Device: "a", PinRef: PinRef{Pin: "P1"}, ActiveType: "Pressed!"}}}, []string{"inputs[0].active_type"}},
 		{"output problems", Config{Outputs: []OutputConfig{
 			{ID: "s", PinRef: PinRef{Pin: "P1"}, Pattern: "wail", ResoundAfter: time.Minute},
@@ -132,7 +136,6 @@ gpio:
       contact: nc
       debounce: 30ms
       hold: 500ms
-      latch: true
       supervision:
         pin: GPIO27
         cause: cut
@@ -164,7 +167,7 @@ gpio:
 	}
 	in := c.Inputs[0]
 	if in.Pin != "GPIO17" || in.Contact != "nc" || in.Debounce != 30*time.Millisecond || in.Hold != 500*time.Millisecond ||
-		!in.Latch || in.Supervision == nil || in.Supervision.Pin != "GPIO27" || in.Supervision.Cause != "cut" {
+		in.Latch != nil || in.Supervision == nil || in.Supervision.Pin != "GPIO27" || in.Supervision.Cause != "cut" {
 		t.Errorf("input 0: %+v %+v", in, in.Supervision)
 	}
 	if b := c.Inputs[1]; b.PinRef.Name() != "gpiochip0/22" || b.ActiveLevel != "high" {
@@ -177,3 +180,5 @@ gpio:
 		t.Errorf("heartbeat %v", c.Heartbeat)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -22,9 +22,6 @@ import (
 // quiet pin whose driver cannot be interrupted by Halt.
 const DefaultEdgeTimeout = 250 * time.Millisecond
 
-// ErrUnknownInput is returned by Reset for a device that has no input.
-var ErrUnknownInput = errors.New("unknown gpio input")
-
 // Publisher takes the driver's events (*event.Bus satisfies it).
 type Publisher interface {
 	Publish(ctx context.Context, e event.Event) (event.Event, error)
@@ -189,26 +186,9 @@ func (d *Driver) Run(ctx context.Context) error {
 	return nil
 }
 
-// Reset clears the latch of the input of deviceID. It returns an error wrapping
-// ErrNotLatched when the input is not latched, ErrUnknownInput when no input has
-// that device.
-func (d *Driver) Reset(deviceID string) error {
-	d.mu.Lock()
-	in := d.inputs[deviceID]
-	running := d.runCtx != nil
-	d.mu.Unlock()
-	if in == nil {
-		return fmt.Errorf("gpio reset %s: %w", deviceID, ErrUnknownInput)
-	}
-	if !running {
-		return fmt.Errorf("gpio reset %s: driver not running", deviceID)
-	}
-	return in.reset()
-}
-
 // Output returns the output with id, or nil. After a reload that changed or removed
 // it, an old *Output is closed (Sound returns ErrClosed): look it up per use, or use
-// Driver.Sound and Driver.Silence.
+// Driver.Sound, Driver.Silence and Driver.Off.
 func (d *Driver) Output(id string) *Output {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -242,6 +222,16 @@ func (d *Driver) Silence(id string) error {
 		return fmt.Errorf("gpio silence %s: %w", id, ErrUnknownOutput)
 	}
 	o.Silence()
+	return nil
+}
+
+// Off turns output id off without a person (see Output.Off).
+func (d *Driver) Off(id string) error {
+	o := d.Output(id)
+	if o == nil {
+		return fmt.Errorf("gpio off %s: %w", id, ErrUnknownOutput)
+	}
+	o.Off()
 	return nil
 }
 

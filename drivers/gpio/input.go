@@ -14,20 +14,25 @@ import (
 // Source is the event Source of everything this driver publishes.
 const Source = "gpio"
 
+// FieldInitial is the event field (true) on the active event (ActiveType, or
+// "tamper" for a supervision line) sent because the input was already active when it
+// started (daemon start, or a reload that added or changed it), not because of an
+// edge since. A normal level at start sends nothing.
+const FieldInitial = "initial"
+
 // failedWaits is how many edge waits in a row that return at once (far before their
 // timeout, without an edge) make the line a fault.
 const failedWaits = 5
 
 // InputStatus is an input's state for health and the console.
 type InputStatus struct {
-	Device  string    `json:"device"`
-	Pin     string    `json:"pin"`
-	Open    bool      `json:"open"`
-	Active  bool      `json:"active"`
-	Latched bool      `json:"latched"`
-	Tamper  bool      `json:"tamper"`
-	Fault   string    `json:"fault,omitempty"`
-	Since   time.Time `json:"since,omitzero"` // when the fault began
+	Device string    `json:"device"`
+	Pin    string    `json:"pin"`
+	Open   bool      `json:"open"`
+	Active bool      `json:"active"`
+	Tamper bool      `json:"tamper"`
+	Fault  string    `json:"fault,omitempty"`
+	Since  time.Time `json:"since,omitzero"` // when the fault began
 }
 
 // sample is one level read by a reader goroutine.
@@ -39,10 +44,6 @@ type sample struct {
 	fault  error // with health: non-nil = the line's edge wait fails, nil = it works again
 }
 
-type resetReq struct {
-	reply chan error
-}
-
 // input runs one InputConfig: it opens its pins, starts a reader per pin and owns the
 // state machines in one goroutine.
 type input struct {
@@ -52,7 +53,6 @@ type input struct {
 	retry     time.Duration // reopen interval
 	cancel    context.CancelFunc
 	done      chan struct{}
-	resetC    chan resetReq
 
 	mu     sync.Mutex
 	status InputStatus
@@ -65,7 +65,6 @@ func newInput(d *Driver, cfg InputConfig, heartbeat, retry time.Duration) *input
 		heartbeat: heartbeat,
 		retry:     retry,
 		done:      make(chan struct{}),
-		resetC:    make(chan resetReq),
 		status:    InputStatus{Device: cfg.Device, Pin: cfg.PinRef.Name()},
 	}
 }
@@ -95,22 +94,6 @@ func (in *input) setStatus(f func(s *InputStatus)) {
 	in.mu.Lock()
 	f(&in.status)
 	in.mu.Unlock()
-}
-
-// reset asks the running input to clear its latch.
-func (in *input) reset() error {
-	r := resetReq{reply: make(chan error, 1)}
-	select {
-	case in.resetC <- r:
-	case <-in.done:
-		return fmt.Errorf("gpio input %s: stopped", in.cfg.Device)
-	}
-	select {
-	case err := <-r.reply:
-		return err
-	case <-in.done:
-		return fmt.Errorf("gpio input %s: stopped", in.cfg.Device)
-	}
 }
 
 // open resolves and configures the input's pins.
@@ -193,9 +176,6 @@ func (in *input) run(ctx context.Context) {
 		case <-ctx.Done():
 			t.Stop()
 			return
-		case r := <-in.resetC:
-			t.Stop()
-			r.reply <- fmt.Errorf("gpio input %s: %w", in.cfg.Device, ErrNotLatched)
 		case <-t.Chan():
 		}
 	}
@@ -216,7 +196,7 @@ func (in *input) run(ctx context.Context) {
 		defer wg.Done()
 		in.read(rctx, main, false, mainAct, samples)
 	}()
-	m := &machine{debounce: in.cfg.Debounce, hold: in.cfg.Hold, latch: in.cfg.Latch}
+	m := &machine{debounce: in.cfg.Debounce, hold: in.cfg.Hold}
 	var sm *machine
 	if s := in.cfg.Supervision; s != nil {
 		trouble := parseLevel(s.TroubleLevel)
@@ -291,12 +271,12 @@ func (in *input) run(ctx context.Context) {
 		for _, c := range ch {
 			in.publish(ctx, in.changeEvent(c, sup))
 		}
-		active, latched := m.state()
+		active := m.state()
 		tamper := false
 		if sm != nil {
-			tamper, _ = sm.state()
+			tamper = sm.state()
 		}
-		in.setStatus(func(s *InputStatus) { s.Active, s.Latched, s.Tamper = active, latched, tamper })
+		in.setStatus(func(s *InputStatus) { s.Active, s.Tamper = active, tamper })
 		in.d.metrics.state(in.cfg.Device, active)
 	}
 
@@ -339,14 +319,6 @@ func (in *input) run(ctx context.Context) {
 				apply(sm.tick(now), true)
 			}
 			arm()
-		case r := <-in.resetC:
-			ch, err := m.reset(clk.Now())
-			if err != nil {
-				err = fmt.Errorf("gpio input %s: %w", in.cfg.Device, err)
-			}
-			apply(ch, false)
-			arm()
-			r.reply <- err
 		case <-hb:
 			if len(pinFault) == 0 || (pinFault[false] == nil && pinFault[true] == nil) {
 				in.publish(ctx, in.event(event.TypeHeartbeat, clk.Now(), nil))
@@ -358,28 +330,29 @@ func (in *input) run(ctx context.Context) {
 	}
 }
 
-// changeEvent maps a machine change to its event.
+// changeEvent maps a machine change to its event. An active change from the level
+// read at start carries the field initial=true (the device was already active when
+// the input started: a button held, a contact open, a cut line).
 func (in *input) changeEvent(c change, sup bool) event.Event {
+	var f event.Fields
 	if sup {
 		s := in.cfg.Supervision
-		f := event.Fields{"pin": s.PinRef.Name(), "cause": s.Cause}
-		if c.t == toActive {
-			return in.event(event.TypeTamper, c.edgeAt, f)
-		}
+		f = event.Fields{"pin": s.PinRef.Name(), "cause": s.Cause}
+	} else {
+		f = event.Fields{"pin": in.cfg.PinRef.Name()}
+	}
+	if c.t == toActive && c.initial {
+		f[FieldInitial] = true
+	}
+	switch {
+	case sup && c.t == toActive:
+		return in.event(event.TypeTamper, c.edgeAt, f)
+	case sup:
 		return in.event(event.TypeTamperRestore, c.edgeAt, f)
-	}
-	f := event.Fields{"pin": in.cfg.PinRef.Name()}
-	switch c.t {
-	case toActive:
-		if in.cfg.Latch {
-			f["latched"] = true
-		}
+	case c.t == toActive:
 		return in.event(in.cfg.ActiveType, c.edgeAt, f)
-	case toInactive:
-		return in.event(in.cfg.InactiveType, c.edgeAt, f)
 	}
-	f["active"] = c.active
-	return in.event(event.TypeReset, c.edgeAt, f)
+	return in.event(in.cfg.InactiveType, c.edgeAt, f)
 }
 
 // activeFunc maps a pin level to the input's logical state.

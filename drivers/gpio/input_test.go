@@ -2,6 +2,7 @@ package gpio
 
 import (
 	"errors"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -65,12 +66,108 @@ func TestInputPullConfiguresPin(t *testing.T) {
 	}
 }
 
-func TestInputActiveAtStart(t *testing.T) {
-	p := newTPin("P1", gpio.Low) // pressed while the gateway starts
-	r := newRig(t, panicInput(func(c *InputConfig) { c.Pull = "none" }), p)
-	p.awaitIn(t)
+// TestInputLevelAtStart: an input that is active when it starts (a button held, a
+// contact open, a cut supervision line) sends its active event once, after the
+// debounce (and hold), with initial=true; a normal one sends nothing.
+func TestInputLevelAtStart(t *testing.T) {
+	sup := func(c *InputConfig) {
+		c.Supervision = &SupervisionConfig{PinRef: PinRef{Pin: "S1"}, Pull: "none", Cause: "cut", Debounce: -1}
+	}
+	type adv struct {
+		d     time.Duration
+		fires bool // a timer of the input is due within d
+	}
+	tests := []struct {
+		name     string
+		mod      func(*InputConfig)
+		p1, s1   gpio.Level // levels at start (S1: supervision, high = cut)
+		settle   []adv      // how the fake clock moves before the event is due
+		want     []string   // event types, each with initial=true
+		wantKind event.Kind
+	}{
+		{"NO button held, no debounce", nil, gpio.Low, gpio.Low, nil, []string{event.TypePressed}, event.KindPanic},
+		{"NO button held, after the debounce", func(c *InputConfig) { c.Debounce = 50 * ms }, gpio.Low, gpio.Low,
+			[]adv{{49 * ms, false}, {ms, true}}, []string{event.TypePressed}, event.KindPanic},
+		{"NO button held, after debounce and hold", func(c *InputConfig) { c.Debounce = 20 * ms; c.Hold = 100 * ms }, gpio.Low, gpio.Low,
+			[]adv{{99 * ms, true}, {ms, true}}, []string{event.TypePressed}, event.KindPanic},
+		{"NO button idle", nil, gpio.High, gpio.Low, nil, nil, event.KindPanic},
+		{"NO button idle, debounce", func(c *InputConfig) { c.Debounce = 50 * ms }, gpio.High, gpio.Low, []adv{{time.Second, false}}, nil, event.KindPanic},
+		{"NC window contact open", func(c *InputConfig) { c.Contact = "nc"; c.Kind = event.KindAntiFall }, gpio.High, gpio.Low, nil, []string{event.TypeActive}, event.KindAntiFall},
+		{"NC window contact closed", func(c *InputConfig) { c.Contact = "nc"; c.Kind = event.KindAntiFall }, gpio.Low, gpio.Low, nil, nil, event.KindAntiFall},
+		{"supervision cut", sup, gpio.High, gpio.High, nil, []string{event.TypeTamper}, event.KindPanic},
+		{"supervision cut and button held", sup, gpio.Low, gpio.High, nil, []string{event.TypePressed, event.TypeTamper}, event.KindPanic},
+		{"supervision normal", sup, gpio.High, gpio.Low, nil, nil, event.KindPanic},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, s := newTPin("P1", tc.p1), newTPin("S1", tc.s1)
+			cfg := panicInput(func(c *InputConfig) {
+				c.Debounce, c.Pull = -1, "none" // gpiotest pins follow the pull
+				if tc.mod != nil {
+					tc.mod(c)
+				}
+			})
+			hasSup := cfg.Inputs[0].Supervision != nil
+			pins := []*tpin{p}
+			if hasSup {
+				pins = append(pins, s)
+			}
+			r := newRig(t, cfg, pins...)
+			for _, x := range pins {
+				x.awaitIn(t)
+				r.step(t) // the level read at start
+			}
+			for _, a := range tc.settle {
+				r.rec.none(t)
+				r.advance(t, a.d, a.fires)
+			}
+			got := map[string]bool{}
+			for range tc.want {
+				e := r.rec.next(t)
+				if e.Fields[FieldInitial] != true || e.Kind != tc.wantKind || e.DeviceID != "btn" {
+					t.Fatalf("event %s, want initial=true", e)
+				}
+				got[e.Type] = true
+			}
+			for _, w := range tc.want {
+				if !got[w] {
+					t.Fatalf("events %v, want %v", got, tc.want)
+				}
+			}
+			r.rec.none(t)
+			wantActive := slices.ContainsFunc(tc.want, func(typ string) bool { return typ != event.TypeTamper })
+			if st := r.d.Inputs()[0]; st.Active != wantActive || st.Tamper != slices.Contains(tc.want, event.TypeTamper) {
+				t.Fatalf("status %+v after %v", st, tc.want)
+			}
+		})
+	}
+}
+
+// TestInputAddedByReloadReportsLevelAtStart: a reload that adds an input whose
+// device is already active reports it, marked initial, like a start.
+func TestInputAddedByReloadReportsLevelAtStart(t *testing.T) {
+	p1, p2 := newTPin("P1", gpio.High), newTPin("P2", gpio.Low) // P2's button is held
+	cfg := Config{Inputs: []InputConfig{{Device: "a", Kind: event.KindPanic, PinRef: PinRef{Pin: "P1"}, Pull: "none", Debounce: -1}}, Heartbeat: -1}
+	r := newRig(t, cfg, p1, p2)
+	p1.awaitIn(t)
 	r.step(t)
-	r.rec.expect(t, event.TypePressed)
+	r.rec.none(t)
+	cfg.Inputs = append(cfg.Inputs, InputConfig{Device: "b", Kind: event.KindPanic, PinRef: PinRef{Pin: "P2"}, Pull: "none", Debounce: -1})
+	if err := r.d.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	p2.awaitIn(t)
+	r.step(t)
+	if e := r.rec.expect(t, event.TypePressed); e.DeviceID != "b" || e.Fields[FieldInitial] != true {
+		t.Fatalf("event %s, want b pressed with initial=true", e)
+	}
+	// The next press after a release is a plain press.
+	r.edge(t, "P2", gpio.High)
+	r.rec.expect(t, event.TypeReleased)
+	r.edge(t, "P2", gpio.Low)
+	if e := r.rec.expect(t, event.TypePressed); e.Fields[FieldInitial] != nil {
+		t.Fatalf("second press %s marked initial", e)
+	}
 }
 
 func TestInputDebounce(t *testing.T) {
@@ -130,56 +227,32 @@ func TestInputHoldTime(t *testing.T) {
 	r.rec.expect(t, event.TypeReleased)
 }
 
-func TestInputLatchUntilReset(t *testing.T) {
+// TestInputReportsTheWireEveryTime: the driver does not latch; every press and every
+// release of a button is an event, however often (alarms latch in alerting).
+func TestInputReportsTheWireEveryTime(t *testing.T) {
 	p := newTPin("P1", gpio.High)
-	r := newRig(t, panicInput(func(c *InputConfig) { c.Latch = true }), p)
+	r := newRig(t, panicInput(func(c *InputConfig) { c.Debounce = 20 * ms }), p)
 	p.awaitIn(t)
 	r.step(t)
-
-	if err := r.d.Reset("btn"); !errors.Is(err, ErrNotLatched) {
-		t.Fatalf("reset before any press: %v, want ErrNotLatched", err)
+	for i := range 3 {
+		r.edge(t, "P1", gpio.Low)
+		r.advance(t, 20*ms, true)
+		if e := r.rec.expect(t, event.TypePressed); e.Fields[FieldInitial] != nil || e.Fields["latched"] != nil {
+			t.Fatalf("press %d: %s", i, e)
+		}
+		if st := r.d.Inputs()[0]; !st.Active {
+			t.Fatalf("press %d: status %+v, want active", i, st)
+		}
+		r.advance(t, 2*time.Second, false)
+		r.edge(t, "P1", gpio.High)
+		r.advance(t, 20*ms, true)
+		r.rec.expect(t, event.TypeReleased)
+		if st := r.d.Inputs()[0]; st.Active {
+			t.Fatalf("release %d: status %+v, want normal", i, st)
+		}
+		r.advance(t, 3*time.Second, false) // the next press 5 s after this one
 	}
-	r.step(t)
-
-	r.edge(t, "P1", gpio.Low)
-	if e := r.rec.expect(t, event.TypePressed); e.Fields["latched"] != true {
-		t.Fatalf("pressed event not marked latched: %s", e)
-	}
-	// The device returning to normal does not clear the alarm, nor do more presses.
-	r.edge(t, "P1", gpio.High)
-	r.edge(t, "P1", gpio.Low)
-	r.edge(t, "P1", gpio.High)
 	r.rec.none(t)
-	if st := r.d.Inputs()[0]; !st.Active || !st.Latched {
-		t.Fatalf("status %+v, want active and latched", st)
-	}
-
-	if err := r.d.Reset("btn"); err != nil {
-		t.Fatal(err)
-	}
-	r.step(t)
-	if e := r.rec.expect(t, event.TypeReset); e.Fields["active"] != false {
-		t.Fatalf("reset event %s", e)
-	}
-	if st := r.d.Inputs()[0]; st.Active || st.Latched {
-		t.Fatalf("status after reset %+v", st)
-	}
-
-	// Reset while the button is still pressed: the alarm is there again at once.
-	r.edge(t, "P1", gpio.Low)
-	r.rec.expect(t, event.TypePressed)
-	if err := r.d.Reset("btn"); err != nil {
-		t.Fatal(err)
-	}
-	r.step(t)
-	if e := r.rec.expect(t, event.TypeReset); e.Fields["active"] != true {
-		t.Fatalf("reset event %s", e)
-	}
-	r.rec.expect(t, event.TypePressed)
-
-	if err := r.d.Reset("nobody"); !errors.Is(err, ErrUnknownInput) {
-		t.Fatalf("reset unknown: %v", err)
-	}
 }
 
 func TestInputPresenceTypes(t *testing.T) {

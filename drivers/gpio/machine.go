@@ -1,12 +1,8 @@
 package gpio
 
 import (
-	"errors"
 	"time"
 )
-
-// ErrNotLatched is returned by Reset for an input that is not latched.
-var ErrNotLatched = errors.New("input is not latched")
 
 // transition is what a machine reports.
 type transition int
@@ -14,37 +10,49 @@ type transition int
 const (
 	toActive transition = iota + 1
 	toInactive
-	toReset
 )
 
 // change is one reported transition with the time of the edge that caused it.
 type change struct {
 	t      transition
 	edgeAt time.Time // when the level that led to the change appeared
-	active bool      // toReset: whether the contact is still active
+	// initial: the level is the one read when the input started (no edge since):
+	// the device was already active then.
+	initial bool
 }
 
-// machine turns raw logical levels of one input into debounced, held and latched
-// transitions. It is pure: time comes in as parameters, and the caller arms a timer
-// for deadline().
+// machine turns raw logical levels of one input into debounced and held
+// transitions. It reports the wire faithfully: active once the level is stable (and
+// held), inactive once it is back to normal, every time. It is pure: time comes in as
+// parameters, and the caller arms a timer for deadline().
 type machine struct {
 	debounce time.Duration // <= 0: none
 	hold     time.Duration
-	latch    bool
 
+	started  bool      // the first level (read at start) was sampled
+	initial  bool      // raw is still the level read at start
 	raw      bool      // last raw level (true = active)
 	rawAt    time.Time // when raw last changed
 	stable   bool      // debounced level
 	stableAt time.Time // edge time of the current stable level
 	reported bool      // the active state has been reported
-	latched  bool
 }
 
-// sample feeds a raw level read at now.
+// sample feeds a raw level read at now. The first sample is the level at start: if it
+// is active, the active change it leads to is marked initial.
 func (m *machine) sample(active bool, now time.Time) []change {
-	if active != m.raw {
+	switch {
+	case !m.started:
+		m.started = true
+		m.initial = true
+		if active {
+			m.raw = true
+			m.rawAt = now
+		}
+	case active != m.raw:
 		m.raw = active
 		m.rawAt = now
+		m.initial = false
 	}
 	return m.tick(now)
 }
@@ -59,9 +67,8 @@ func (m *machine) tick(now time.Time) []change {
 	switch {
 	case m.stable && !m.reported && !now.Before(m.stableAt.Add(m.hold)):
 		m.reported = true
-		m.latched = m.latch
-		out = append(out, change{t: toActive, edgeAt: m.stableAt})
-	case !m.stable && m.reported && !m.latched:
+		out = append(out, change{t: toActive, edgeAt: m.stableAt, initial: m.initial})
+	case !m.stable && m.reported:
 		m.reported = false
 		out = append(out, change{t: toInactive, edgeAt: m.stableAt})
 	}
@@ -79,21 +86,5 @@ func (m *machine) deadline() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// reset clears a latch. If the contact is still active the input reports active
-// again at once (the alarm condition is still there).
-func (m *machine) reset(now time.Time) ([]change, error) {
-	if !m.latched {
-		return nil, ErrNotLatched
-	}
-	m.latched = false
-	m.reported = false
-	out := []change{{t: toReset, edgeAt: now, active: m.stable}}
-	if m.stable {
-		// Still active: held since stableAt, so this reports active (and latches) now.
-		out = append(out, m.tick(now)...)
-	}
-	return out, nil
-}
-
-// state is the reported state: active (reported or latched).
-func (m *machine) state() (active, latched bool) { return m.reported, m.latched }
+// state is the reported state: active.
+func (m *machine) state() bool { return m.reported }

@@ -1,54 +1,82 @@
 package gpio
 
 import (
-	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
 
-// step of a machine script: at ms, feed a level (lvl 0/1), tick (lvl -1) or reset (lvl 2).
+// step of a machine script: at ms, feed a level (lvl 0/1) or tick (lvl -1); want is
+// the changes as "A" (active), "A*" (active from the level at start) or "I" (inactive).
 type mstep struct {
 	ms   int
 	lvl  int
-	want []transition
+	want []string
+}
+
+func (c change) String() string {
+	switch {
+	case c.t == toActive && c.initial:
+		return "A*"
+	case c.t == toActive:
+		return "A"
+	case c.t == toInactive:
+		return "I"
+	}
+	return fmt.Sprintf("?%d", c.t)
 }
 
 func TestMachine(t *testing.T) {
 	t0 := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	A, I, R := toActive, toInactive, toReset
+	A, As, I := []string{"A"}, []string{"A*"}, []string{"I"}
 	tests := []struct {
 		name  string
 		m     machine
 		steps []mstep
 	}{
 		{"no debounce, no hold: immediate", machine{}, []mstep{
-			{0, 1, []transition{A}}, {5, 0, []transition{I}},
+			{0, 0, nil}, {1, 1, A}, {5, 0, I},
 		}},
 		{"debounce: stable 20ms counts", machine{debounce: 20 * time.Millisecond}, []mstep{
-			{0, 1, nil}, {19, -1, nil}, {20, -1, []transition{A}},
-			{30, 0, nil}, {50, -1, []transition{I}},
+			{0, 0, nil}, {1, 1, nil}, {20, -1, nil}, {21, -1, A},
+			{30, 0, nil}, {50, -1, I},
 		}},
 		{"debounce: bounce restarts the wait", machine{debounce: 20 * time.Millisecond}, []mstep{
-			{0, 1, nil}, {5, 0, nil}, {8, 1, nil}, {20, -1, nil}, {27, -1, nil}, {28, -1, []transition{A}},
+			{0, 0, nil}, {1, 1, nil}, {5, 0, nil}, {8, 1, nil}, {20, -1, nil}, {27, -1, nil}, {28, -1, A},
 		}},
 		{"debounce: glitch shorter than debounce is ignored", machine{debounce: 20 * time.Millisecond}, []mstep{
-			{0, 1, nil}, {10, 0, nil}, {100, -1, nil},
+			{0, 0, nil}, {1, 1, nil}, {10, 0, nil}, {100, -1, nil},
 		}},
 		{"hold: short press ignored", machine{hold: 500 * time.Millisecond}, []mstep{
-			{0, 1, nil}, {499, 0, nil}, {1000, -1, nil},
+			{0, 0, nil}, {1, 1, nil}, {499, 0, nil}, {1000, -1, nil},
 		}},
 		{"hold: held press counts from the edge", machine{debounce: 20 * time.Millisecond, hold: 500 * time.Millisecond}, []mstep{
-			{0, 1, nil}, {20, -1, nil}, {499, -1, nil}, {500, -1, []transition{A}}, {600, 0, nil}, {620, -1, []transition{I}},
+			{0, 0, nil}, {1, 1, nil}, {21, -1, nil}, {500, -1, nil}, {501, -1, A}, {600, 0, nil}, {620, -1, I},
 		}},
-		{"latch: release not reported, reset clears", machine{latch: true}, []mstep{
-			{0, 1, []transition{A}}, {10, 0, nil}, {20, 1, nil}, {30, 0, nil}, {40, 2, []transition{R}}, {50, 1, []transition{A}},
+		// The wire, faithfully: every press and every release, however many.
+		{"pressed twice 5 s apart: two actives, released between", machine{debounce: 20 * time.Millisecond}, []mstep{
+			{0, 0, nil}, {1000, 1, nil}, {1020, -1, A}, {1500, 0, nil}, {1520, -1, I},
+			{6000, 1, nil}, {6020, -1, A}, {6500, 0, nil}, {6520, -1, I},
 		}},
-		{"latch: reset while active reports active again", machine{latch: true}, []mstep{
-			{0, 1, []transition{A}}, {40, 2, []transition{R, A}}, {50, 0, nil}, {60, 2, []transition{R}},
+		{"pressed twice without a release seen: one active", machine{}, []mstep{
+			{0, 0, nil}, {1, 1, A}, {5000, 1, nil},
 		}},
-		{"no latch: reset refused", machine{}, []mstep{
-			{0, 1, []transition{A}}, {5, 2, nil},
+		// The level at start.
+		{"normal at start: nothing", machine{debounce: 20 * time.Millisecond}, []mstep{
+			{0, 0, nil}, {20, -1, nil}, {1000, -1, nil},
+		}},
+		{"active at start, no debounce: initial at once", machine{}, []mstep{
+			{0, 1, As}, {5, 0, I}, {10, 1, A},
+		}},
+		{"active at start: initial once the debounce settles", machine{debounce: 20 * time.Millisecond}, []mstep{
+			{0, 1, nil}, {19, -1, nil}, {20, -1, As}, {100, 0, nil}, {120, -1, I}, {200, 1, nil}, {220, -1, A},
+		}},
+		{"active at start with hold: initial after the hold", machine{debounce: 20 * time.Millisecond, hold: 100 * time.Millisecond}, []mstep{
+			{0, 1, nil}, {20, -1, nil}, {99, -1, nil}, {100, -1, As},
+		}},
+		{"active at start but bouncing: not initial", machine{debounce: 20 * time.Millisecond}, []mstep{
+			{0, 1, nil}, {5, 0, nil}, {8, 1, nil}, {28, -1, A},
 		}},
 	}
 	for _, tc := range tests {
@@ -56,25 +84,17 @@ func TestMachine(t *testing.T) {
 			m := tc.m
 			for i, s := range tc.steps {
 				var got []change
-				switch s.lvl {
-				case -1:
+				if s.lvl < 0 {
 					got = m.tick(at(s.ms))
-				case 2:
-					var err error
-					got, err = m.reset(at(s.ms))
-					if err != nil && !errors.Is(err, ErrNotLatched) {
-						t.Fatalf("step %d: reset: %v", i, err)
-					}
-				default:
+				} else {
 					got = m.sample(s.lvl == 1, at(s.ms))
 				}
-				if len(got) != len(s.want) {
-					t.Fatalf("step %d (%dms): got %v, want %v", i, s.ms, got, s.want)
-				}
+				gs := make([]string, len(got))
 				for j := range got {
-					if got[j].t != s.want[j] {
-						t.Fatalf("step %d (%dms): got %v, want %v", i, s.ms, got, s.want)
-					}
+					gs[j] = got[j].String()
+				}
+				if fmt.Sprint(gs) != fmt.Sprint(s.want) {
+					t.Fatalf("step %d (%dms): got %v, want %v", i, s.ms, gs, s.want)
 				}
 			}
 		})
@@ -87,6 +107,10 @@ func TestMachineDeadline(t *testing.T) {
 	if _, ok := m.deadline(); ok {
 		t.Fatal("idle machine has a deadline")
 	}
+	m.sample(false, t0) // the level at start: normal
+	if _, ok := m.deadline(); ok {
+		t.Fatal("normal at start has a deadline")
+	}
 	m.sample(true, t0)
 	if dl, _ := m.deadline(); !dl.Equal(t0.Add(20 * time.Millisecond)) {
 		t.Fatalf("debounce deadline %v", dl)
@@ -96,8 +120,8 @@ func TestMachineDeadline(t *testing.T) {
 		t.Fatalf("hold deadline %v", dl)
 	}
 	ch := m.tick(t0.Add(300 * time.Millisecond))
-	if len(ch) != 1 || ch[0].t != toActive || !ch[0].edgeAt.Equal(t0) {
-		t.Fatalf("got %+v, want active with the edge time", ch)
+	if len(ch) != 1 || ch[0].t != toActive || ch[0].initial || !ch[0].edgeAt.Equal(t0) {
+		t.Fatalf("got %+v, want active (not initial) with the edge time", ch)
 	}
 	if _, ok := m.deadline(); ok {
 		t.Fatal("reported machine still has a deadline")

@@ -32,8 +32,8 @@ type OutputState struct {
 	Since      time.Time `json:"since,omitzero"`    // when it started sounding
 	Until      time.Time `json:"until,omitzero"`    // when it turns off by itself
 	SilencedAt time.Time `json:"silenced_at,omitzero"`
-	// Stopped says why it last stopped: "silenced", "expired" (max_on or the duration
-	// asked for ran out), "closed".
+	// Stopped says why it last stopped: "silenced" (by a person), "off" (without a
+	// person), "expired" (max_on or the duration asked for ran out), "closed".
 	Stopped string `json:"stopped,omitempty"`
 	Fault   string `json:"fault,omitempty"`
 }
@@ -72,15 +72,26 @@ func newOutput(cfg OutputConfig, clk clockwork.Clock, src PinSource, log *slog.L
 	return o
 }
 
-// openLocked resolves the pin and drives it off. o.mu held.
+// openLocked resolves the pin and drives it off. The line is requested at its off
+// level (OutputSource) where the source can, so the relay never switches on, not
+// even for a moment, at start or reload: the first level the line shows is off. o.mu
+// held.
 func (o *Output) openLocked() bool {
 	if o.pin != nil {
 		return true
 	}
-	p, err := o.src.Pin(o.cfg.PinRef.Name())
+	off := !parseLevel(o.cfg.ActiveLevel)
+	var p gpio.PinIO
+	var err error
+	if src, ok := o.src.(OutputSource); ok {
+		p, err = src.OutputPin(o.cfg.PinRef.Name(), off)
+	} else {
+		p, err = o.src.Pin(o.cfg.PinRef.Name())
+	}
 	if err == nil {
-		err = p.Out(!parseLevel(o.cfg.ActiveLevel))
+		err = p.Out(off)
 		if err != nil {
+			closePin(p)
 			err = fmt.Errorf("gpio %s: out: %w", o.cfg.PinRef.Name(), err)
 		}
 	}
@@ -115,8 +126,8 @@ func (o *Output) State() OutputState {
 // Sound turns the output on with pattern p (the zero Pattern means the configured
 // default) for d, or until Silence when d is 0; never longer than max_on, after which
 // it turns off by itself. Sounding again while on replaces the pattern and starts a
-// new max_on period. Within resound_after of a Silence it returns ErrSuppressed and
-// does nothing. A pin that could not be opened is opened again here.
+// new max_on period. Within resound_after of a person's Silence it returns
+// ErrSuppressed and does nothing; after Off or the max_on cut-off it sounds at once. A pin that could not be opened is opened again here.
 func (o *Output) Sound(p Pattern, d time.Duration) error {
 	if p.Name == "" {
 		p = o.pattern
@@ -162,8 +173,10 @@ func (o *Output) Sound(p Pattern, d time.Duration) error {
 	return err
 }
 
-// Silence turns the output off. A trigger within resound_after of it is suppressed.
-// Silencing an output that is not sounding does nothing.
+// Silence turns the output off because a person silenced it (acknowledged or reset
+// the alarm, pressed a silence button): a trigger within resound_after of it is
+// suppressed (ErrSuppressed), a later one sounds again (GB 50394). Silencing an
+// output that is not sounding does nothing. Use Off when no person is involved.
 func (o *Output) Silence() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -172,6 +185,19 @@ func (o *Output) Silence() {
 	}
 	o.stopLocked("silenced")
 	o.state.SilencedAt = o.clock.Now()
+}
+
+// Off turns the output off without a person: the alarm's condition cleared, its
+// max on-time ran out, it no longer routes here. It does not arm the resound_after
+// guard, so the next Sound sounds at once (a guard a person's earlier Silence armed
+// stays). Turning off an output that is not sounding does nothing.
+func (o *Output) Off() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed || !o.state.Sounding {
+		return
+	}
+	o.stopLocked("off")
 }
 
 // close turns the output off for good and releases its line.

@@ -2,6 +2,7 @@ package gpio
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -222,5 +223,187 @@ func TestOutputPinMissingIsFault(t *testing.T) {
 	}
 	if err := r.d.Silence("nope"); !errors.Is(err, ErrUnknownOutput) {
 		t.Fatalf("silence unknown: %v", err)
+	}
+}
+
+// TestOutputOffDoesNotArmResoundGuard: only a person's Silence keeps the next trigger
+// quiet for resound_after; Off (alarm cleared, route change) and the max_on cut-off
+// let the next Sound sound at once.
+func TestOutputOffDoesNotArmResoundGuard(t *testing.T) {
+	tests := []struct {
+		name     string
+		stop     func(r *rig, so *tpin, o *Output)
+		wantSupp bool   // the next Sound, 5 s later, is suppressed
+		stopped  string // OutputState.Stopped after the stop
+	}{
+		{"person silences", func(_ *rig, so *tpin, o *Output) { o.Silence(); expectOut(t, so, o, gpio.Low) }, true, "silenced"},
+		{"off without a person", func(_ *rig, so *tpin, o *Output) { o.Off(); expectOut(t, so, o, gpio.Low) }, false, "off"},
+		{"driver off", func(r *rig, so *tpin, o *Output) {
+			if err := r.d.Off("siren"); err != nil {
+				t.Fatal(err)
+			}
+			expectOut(t, so, o, gpio.Low)
+		}, false, "off"},
+		{"max_on cut-off", func(r *rig, so *tpin, o *Output) { r.clk.Advance(time.Minute); expectOut(t, so, o, gpio.Low) }, false, "expired"},
+		{"silence then off", func(_ *rig, so *tpin, o *Output) {
+			o.Silence()
+			expectOut(t, so, o, gpio.Low)
+			o.Off() // not sounding: changes nothing, the person's silence stands
+			so.noOut(t)
+		}, true, "silenced"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, so, o := outRig(t, OutputConfig{MaxOn: time.Minute})
+			if err := o.Sound(Steady(), 0); err != nil {
+				t.Fatal(err)
+			}
+			expectOut(t, so, o, gpio.High)
+			tc.stop(r, so, o)
+			if st := o.State(); st.Sounding || st.On || st.Stopped != tc.stopped {
+				t.Fatalf("state after stop %+v, want stopped %q", st, tc.stopped)
+			}
+			r.clk.Advance(5 * time.Second)
+			err := o.Sound(Steady(), 0)
+			if tc.wantSupp {
+				if !errors.Is(err, ErrSuppressed) {
+					t.Fatalf("Sound 5 s after: %v, want ErrSuppressed", err)
+				}
+				so.noOut(t)
+				return
+			}
+			if err != nil {
+				t.Fatalf("Sound 5 s after: %v, want it to sound", err)
+			}
+			expectOut(t, so, o, gpio.High)
+		})
+	}
+}
+
+func TestDriverOffUnknownOutput(t *testing.T) {
+	r := newRig(t, Config{})
+	if err := r.d.Off("nope"); !errors.Is(err, ErrUnknownOutput) {
+		t.Fatalf("off unknown: %v", err)
+	}
+}
+
+// ioctlLinePin models a GPIO character-device line driven the way periph's gpioioctl
+// drives it: the first Out on a line that is not an output yet makes it one, which
+// the kernel does at the low (inactive) level, and only then writes the level asked
+// for. Every level the line shows is recorded by the embedded tpin.
+type ioctlLinePin struct {
+	*tpin
+	output bool
+}
+
+func (p *ioctlLinePin) Out(l gpio.Level) error {
+	if !p.output {
+		p.output = true
+		if err := p.tpin.Out(gpio.Low); err != nil {
+			return err
+		}
+	}
+	return p.tpin.Out(l)
+}
+
+// ioctlSource hands out ioctlLinePins; OutputPin requests the line as an output
+// already at its initial level, as HostSource does for character-device lines.
+type ioctlSource struct{ *MapSource }
+
+func (s ioctlSource) OutputPin(name string, initial gpio.Level) (gpio.PinIO, error) {
+	p, err := s.Pin(name)
+	if err != nil {
+		return nil, err
+	}
+	lp := p.(*ioctlLinePin)
+	lp.output = true
+	if err := lp.tpin.Out(initial); err != nil {
+		return nil, err
+	}
+	return lp, nil
+}
+
+// TestOutputFirstLevelIsOff: the first level an output's line shows is the off level,
+// for active-high and active-low relays, on plain gpiotest pins and on lines that a
+// direction change would drive low, at start, after a reload that changed the output,
+// and when a missing pin is opened on the next Sound.
+func TestOutputFirstLevelIsOff(t *testing.T) {
+	for _, active := range []string{"high", "low"} {
+		off, on := gpio.Low, gpio.High
+		if active == "low" {
+			off, on = gpio.High, gpio.Low
+		}
+		for _, ioctl := range []bool{false, true} {
+			name := fmt.Sprintf("active %s, gpiotest pin", active)
+			if ioctl {
+				name = fmt.Sprintf("active %s, character-device line", active)
+			}
+			t.Run(name, func(t *testing.T) {
+				pin := func(n string) (gpio.PinIO, *tpin) {
+					// The line idles at the on level: only a write may change it.
+					tp := newTPin(n, on)
+					if ioctl {
+						return &ioctlLinePin{tpin: tp}, tp
+					}
+					return tp, tp
+				}
+				first := func(tp *tpin) {
+					t.Helper()
+					if got := tp.awaitOut(t); got != off {
+						t.Fatalf("first level on %s: %v, want off (%v)", tp.N, got, off)
+					}
+					for len(tp.outs) > 0 {
+						if got := <-tp.outs; got != off {
+							t.Fatalf("%s went %v while opening, want only off (%v)", tp.N, got, off)
+						}
+					}
+				}
+				ms := NewMapSource(nil)
+				var src PinSource = ms
+				if ioctl {
+					src = ioctlSource{ms}
+				}
+				p1, t1 := pin("SO")
+				ms.Set("SO", p1)
+				d, err := New(Options{Source: src, Publisher: newRecorder(), Logger: quietLog()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				oc := OutputConfig{ID: "siren", PinRef: PinRef{Pin: "SO"}, ActiveLevel: active}
+				if err := d.Apply(Config{Outputs: []OutputConfig{oc}}); err != nil {
+					t.Fatal(err)
+				}
+				first(t1) // start
+
+				// A reload that changes the output opens its line again.
+				p2, t2 := pin("SO")
+				ms.Set("SO", p2)
+				oc.Pattern = "pulse"
+				if err := d.Apply(Config{Outputs: []OutputConfig{oc}}); err != nil {
+					t.Fatal(err)
+				}
+				if got := t1.awaitOut(t); got != off { // the old line turned off as it closes
+					t.Fatalf("closing: %v", got)
+				}
+				first(t2)
+
+				// A pin missing at start is opened by the next Sound: off first, then on.
+				oc.PinRef.Pin = "S9"
+				if err := d.Apply(Config{Outputs: []OutputConfig{oc}}); err != nil {
+					t.Fatal(err)
+				}
+				t2.awaitOut(t)
+				p3, t3 := pin("S9")
+				ms.Set("S9", p3)
+				if err := d.Sound("siren", Steady(), 0); err != nil {
+					t.Fatal(err)
+				}
+				if got := t3.awaitOut(t); got != off {
+					t.Fatalf("first level after a late open: %v, want off", got)
+				}
+				for t3.awaitOut(t) != on { // off again as the line is driven: still off
+				}
+			})
+		}
 	}
 }

@@ -18,6 +18,14 @@ type PinSource interface {
 	Pin(name string) (gpio.PinIO, error)
 }
 
+// OutputSource is a PinSource that can hand out a line already made an output and
+// driven to a level, in one request, so the line never shows another level first.
+// Output opens its line through OutputPin, at the off level, when its source has it.
+type OutputSource interface {
+	PinSource
+	OutputPin(name string, initial gpio.Level) (gpio.PinIO, error)
+}
+
 // HostSource resolves pins on the running machine: it calls host.Init once (which
 // picks the kernel's GPIO character-device driver on a Linux box with /dev/gpiochip*)
 // and then looks names up in gpioreg, and "chip/line" names in the chips found.
@@ -54,6 +62,33 @@ func (h *HostSource) Pin(name string) (gpio.PinIO, error) {
 	}
 	return p, nil
 }
+
+// OutputPin implements OutputSource. A line of the GPIO character device (periph's
+// gpioioctl) is requested from the kernel as an output with its initial value in the
+// same request: periph's own Out would make it an output first, which drives it low,
+// and only then write the level (an active-low relay would click on). Other pins
+// (sysfs, memory-mapped SoC drivers) already set the level before the direction in
+// Out, and are returned to be driven by it.
+func (h *HostSource) OutputPin(name string, initial gpio.Level) (gpio.PinIO, error) {
+	p, err := h.Pin(name)
+	if err != nil {
+		return nil, err
+	}
+	line, ok := p.(*gpioioctl.GPIOLine)
+	if !ok {
+		return p, nil
+	}
+	for _, c := range gpioioctl.Chips {
+		for _, l := range c.Lines() {
+			if l == line {
+				return requestOutputLine(c.Path(), line.Number(), name, initial)
+			}
+		}
+	}
+	return nil, fmt.Errorf("gpio %s: no chip holds this line", name)
+}
+
+var _ OutputSource = (*HostSource)(nil)
 
 // splitChipLine splits "gpiochip0/17".
 func splitChipLine(name string) (chip string, line int, ok bool) {
