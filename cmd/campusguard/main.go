@@ -2,6 +2,7 @@
 //
 //	campusguard run [--config FILE] [--demo]   run the daemon (no --config: the demo campus)
 //	campusguard check [--config FILE]          validate config and rules, list every problem
+//	campusguard config init DIR                write the production config skeleton
 //	campusguard version                        print the version
 //
 // Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid config.
@@ -47,6 +48,7 @@ func init() {
 		{"policelink", "policelink test [--periodic]: send a test report to each police receiver, print the answers", cmdPoliceLink},
 		{"passwd", "read a password on stdin, print its bcrypt hash for console.users", cmdPasswd},
 		{"rules", "rules test FILE...: run operator rule tests (timed events in, expected alarms out)", cmdRules},
+		{"config", "config init DIR: write a production config skeleton; config addresses: the peers for IPAddressAllow=", cmdConfig},
 	}
 }
 
@@ -93,7 +95,7 @@ func demoStateDir() string {
 // source picks the config: a file, or the embedded demo.
 func source(path string) config.Source {
 	if path == "" {
-		return config.Source{FS: configs.Demo(), Main: "campusguard.yaml", Prefix: "embedded:configs/demo/"}
+		return config.Source{FS: configs.Demo(), Main: "campusguard.yaml", Prefix: "embedded:configs/demo/", Demo: true}
 	}
 	return config.DiskSource(path)
 }
@@ -142,7 +144,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	src := source(*cfgPath)
-	cfg, err := config.Load(src, config.Options{})
+	// check also checks the config against this machine (GPIO chips), as run does on a
+	// gateway.
+	cfg, err := config.Load(src, config.Options{GPIOChips: config.GPIOChips})
 	if err != nil {
 		var l *cfgerr.List
 		if errors.As(err, &l) {

@@ -31,6 +31,9 @@ type Source struct {
 	// Dir is the directory relative paths in the config resolve against (rules dir,
 	// key files); "" for an embedded source.
 	Dir string
+	// Demo marks the demo campus: the simulator may stand in for GPIO lines and the
+	// demo's published secrets are allowed. Every other config is a real gateway's.
+	Demo bool
 }
 
 // DiskSource reads the main file at path and its conf.d and rules directories beside it.
@@ -54,6 +57,11 @@ type Options struct {
 	Getenv func(string) string
 	// StateDir overrides state_dir (the demo and tests); "" keeps the file's.
 	StateDir string
+	// GPIOChips, when set, checks the config against this machine: it lists the GPIO
+	// chip devices (GPIOChips), and a config with GPIO lines on a machine without any,
+	// or with the simulator standing in for them outside the demo, is refused.
+	// nil skips the check (tests that bring their own pins).
+	GPIOChips func() []string
 }
 
 func (o *Options) getenv(k string) string {
@@ -94,12 +102,44 @@ var yamlLineRe = regexp.MustCompile(`line (\d+)`)
 // Load reads, merges, decodes and validates the whole config. On any problem it
 // returns a *cfgerr.List naming each problem's file, line and key, and no config.
 func Load(src Source, opts Options) (*Config, error) {
+	cfg, err := loadAll(src, opts)
+	var l *cfgerr.List
+	if errors.As(err, &l) {
+		dropShadowed(l)
+	}
+	return cfg, err
+}
+
+// dropShadowed removes the problems of a key whose value is an unfilled placeholder:
+// "not filled in yet" says all there is to say about it.
+func dropShadowed(l *cfgerr.List) {
+	ph := map[string]bool{}
+	for _, e := range l.Errs {
+		if strings.HasPrefix(e.Msg, placeholderMsg) {
+			ph[e.File+"\x00"+e.Key] = true
+		}
+	}
+	if len(ph) == 0 {
+		return
+	}
+	out := l.Errs[:0]
+	for _, e := range l.Errs {
+		if ph[e.File+"\x00"+e.Key] && !strings.HasPrefix(e.Msg, placeholderMsg) {
+			continue
+		}
+		out = append(out, e)
+	}
+	l.Errs = out
+}
+
+func loadAll(src Source, opts Options) (*Config, error) {
 	errs := &cfgerr.List{}
 	files, err := Files(src)
 	if err != nil {
 		return nil, err
 	}
 	ix := newIndex()
+	late := &cfgerr.List{} // located problems that need not stop decoding (placeholders)
 	merged := map[string]any{}
 	owner := map[string]loc{} // scalar key path -> where it was first set
 	for _, f := range files {
@@ -133,13 +173,16 @@ func Load(src Source, opts Options) (*Config, error) {
 			errs.AddAt(src.name(f), root.Line, "", "cannot decode: %v", err)
 			continue
 		}
+		placeholders(src.name(f), root, "", late)
 		merge(merged, lowerKeys(m).(map[string]any), "", src.name(f), ix, owner, errs, root)
 		ix.add(src.name(f), &doc)
 	}
 	if errs.Len() > 0 {
+		errs.Errs = append(errs.Errs, late.Errs...)
 		errs.Sort()
 		return nil, errs
 	}
+	errs.Errs = append(errs.Errs, late.Errs...)
 
 	cfg := Default()
 	v := viper.New()
@@ -167,6 +210,10 @@ func Load(src Source, opts Options) (*Config, error) {
 		cfg.StateDir = opts.StateDir
 	}
 	cfg.Validate(errs, opts.getenv)
+	cfg.validateSafety(errs, src.Demo)
+	if opts.GPIOChips != nil {
+		cfg.validateHost(errs, src.Demo, opts.GPIOChips())
+	}
 	ix.fill(errs, src.name(src.Main))
 
 	// The rule files are part of the same transaction: a broken rule rejects the

@@ -130,7 +130,7 @@ func TestLoadMistakes(t *testing.T) {
 
 // TestEnvOverridesSecret: a CAMPUSGUARD_ variable sets a secret the files leave out.
 func TestEnvOverridesSecret(t *testing.T) {
-	t.Setenv("CAMPUSGUARD_POLICELINK_KEY", "000102030405060708090A0B0C0D0E0F")
+	t.Setenv("CAMPUSGUARD_POLICELINK_KEY", "A1A2A3A4A5A6A7A8A9AAABACADAEAFB0")
 	cfg, errs := load(t, map[string]string{"campusguard.yaml": goodMain + `policelink:
   enabled: true
   account: "1234"
@@ -140,7 +140,7 @@ func TestEnvOverridesSecret(t *testing.T) {
 	if errs != nil {
 		t.Fatalf("errors:\n%v", errs)
 	}
-	if cfg.PoliceLink.Key != "000102030405060708090A0B0C0D0E0F" {
+	if cfg.PoliceLink.Key != "A1A2A3A4A5A6A7A8A9AAABACADAEAFB0" {
 		t.Fatalf("policelink.key = %q", cfg.PoliceLink.Key)
 	}
 }
