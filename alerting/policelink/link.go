@@ -62,7 +62,7 @@ func (l *link) dial(ctx context.Context, deadline time.Time) error {
 	if l.network == "tcp" {
 		l.sc = bufio.NewScanner(c)
 		l.sc.Buffer(make([]byte, 0, 512), maxAnswer)
-		l.sc.Split(dc09.ScanFrames)
+		l.sc.Split(dc09.ScanAnswers)
 	} else if l.buf == nil {
 		l.buf = make([]byte, maxAnswer)
 	}

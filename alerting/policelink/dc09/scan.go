@@ -33,3 +33,22 @@ func ScanFrames(data []byte, atEOF bool) (advance int, token []byte, err error) 
 }
 
 func isSep(c byte) bool { return c == '\r' || c == '\n' || c == 0 }
+
+// ScanAnswers is ScanFrames for a transmitter reading a receiver's answers over
+// TCP: it also returns a bare answer, the quoted token alone ("NAK") that some
+// receivers send without LF, CRC, length or CR, as soon as its closing quote
+// arrives. A frame always has its CRC and length before the quote, so data that
+// starts with a quote is such an answer.
+func ScanAnswers(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	start := 0
+	for start < len(data) && isSep(data[start]) {
+		start++
+	}
+	if start < len(data) && data[start] == '"' {
+		if j := bytes.IndexAny(data[start+1:], "\"\r\n"); j >= 0 && data[start+1+j] == '"' {
+			end := start + 1 + j + 1
+			return end, data[start:end], nil
+		}
+	}
+	return ScanFrames(data, atEOF)
+}
