@@ -18,6 +18,9 @@ const (
 	DefaultPulseOn      = 500 * time.Millisecond
 	DefaultPulseOff     = 500 * time.Millisecond
 	DefaultResoundAfter = 30 * time.Second // GB 50394: a new trigger >30 s after a silence sounds again
+	// MaxResoundAfter bounds resound_after: GB 50394 wants a new trigger more than 30 s
+	// after a silence to sound again.
+	MaxResoundAfter = 30 * time.Second
 	// MaxMaxOn bounds max_on: a sounder left on for hours is a fault, not an alarm.
 	MaxMaxOn = time.Hour
 )
@@ -78,7 +81,7 @@ type Config struct {
 	// SilenceOnAck silences an alarm's outputs when the alarm is acknowledged.
 	SilenceOnAck bool `mapstructure:"silence_on_ack"`
 	// ResoundAfter: a new trigger of a silenced alarm sounds again only when it comes
-	// more than this long after the silence (GB 50394; default 30s).
+	// more than this long after the silence (GB 50394; default and at most 30s).
 	ResoundAfter time.Duration `mapstructure:"resound_after"`
 	// SoundTests makes test-mode alarms sound too (default false: tests stay quiet).
 	SoundTests bool           `mapstructure:"sound_tests"`
@@ -118,8 +121,11 @@ func (c *Config) Validate(errs *cfgerr.List) {
 	if c.Name != "" && !site.ValidID(c.Name) {
 		errs.Add("name", "%q is not a valid sink name (letters, digits, _ . - only)", c.Name)
 	}
-	if c.ResoundAfter < 0 {
+	switch {
+	case c.ResoundAfter < 0:
 		errs.Add("resound_after", "must not be negative")
+	case c.ResoundAfter > MaxResoundAfter:
+		errs.Add("resound_after", "%s is longer than %s (GB 50394: a new trigger more than 30 s after a silence must sound again)", c.ResoundAfter, MaxResoundAfter)
 	}
 	ids := map[string]bool{}
 	for i := range c.Outputs {

@@ -74,7 +74,9 @@ func (o *pinOutput) halt() {
 	}
 }
 
-func (o *pinOutput) Silence() error {
+func (o *pinOutput) Silence() error { return o.Off() }
+
+func (o *pinOutput) Off() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.halt()

@@ -10,12 +10,23 @@
 //
 //   - the direct path, Sound / Silence / Release, which the alerting core calls at once,
 //     before the journal commit (the siren must not wait for the disk); Local adapts
-//     it to the core's LocalOutput hook (methods without results);
+//     it to the core's LocalOutput hook (Sound, a person's Silence, and Off without a
+//     person; methods without results);
 //   - the journaled path, Deliver, which the pipeline calls with each notification.
 //
 // A new trigger of an alarm (a higher Alarm.Count, or an alarm not seen before) sounds
 // the output again, restarting its max on-time; a new trigger of an alarm a person
-// silenced less than resound_after (30 s, GB 50394) ago stays quiet.
+// silenced less than resound_after (at most 30 s, GB 50394) ago stays quiet.
+//
+// An output goes off in one of two ways, and the sink tells its Output which: Silence
+// when a person silenced, acknowledged (with silence_on_ack) or reset the last alarm
+// holding it, and Off otherwise (every alarm holding it resolved or was released,
+// max_on ran out, the sink closes). Only Silence arms the output's own re-sound guard;
+// after Off the next trigger sounds at once. While that guard holds, the Output's
+// Sound returns ErrSuppressed: the sink logs "output suppressed", counts it in
+// campusguard_siren_suppressed_total, shows it in the output's health detail
+// (suppressed, suppressed_at) and keeps the output quiet until a new trigger; a
+// suppressed Sound is neither a success nor a failure.
 //
 // The package does not import periph: it drives outputs through the Output interface,
 // which the daemon adapts to the GPIO driver's outputs.
@@ -42,13 +53,22 @@ import (
 )
 
 // Output is one sounder or strobe. Sound starts p (replacing whatever plays) and turns
-// the output off by itself after maxOn; Silence turns it off. Both must return quickly
+// the output off by itself after maxOn; it returns an error wrapping ErrSuppressed
+// when the output keeps quiet because a person silenced it less than its re-sound
+// time ago. Silence turns it off because a person silenced it (arming that re-sound
+// guard); Off turns it off without a person (not arming it). All must return quickly
 // (they are called with the sink's lock held, on the alarm path): a driver plays
 // pulses on its own goroutine.
 type Output interface {
 	Sound(p Pattern, maxOn time.Duration) error
 	Silence() error
+	Off() error
 }
+
+// ErrSuppressed is what an Output's Sound wraps when the output was silenced by a
+// person less than its re-sound time ago and keeps quiet (GB 50394: only a trigger
+// more than 30 s after a silence sounds again).
+var ErrSuppressed = errors.New("output silenced by a person less than its re-sound time ago; trigger suppressed")
 
 // Options are the sink's collaborators; every field may be left zero.
 type Options struct {
@@ -88,11 +108,15 @@ type outState struct {
 	demand   map[string]setting // alarm id → how that alarm wants the output
 	sounding bool
 	timedOut bool // max on-time ran out while alarms still wanted it
-	cur      setting
-	since    time.Time
-	timer    clockwork.Timer
-	gen      uint64 // bumps on every Sound/Silence; a stale timer does nothing
-	err      error  // the last Sound/Silence error, nil after a success
+	// suppressed: the last Sound was refused by the output (a person silenced it
+	// less than its re-sound time ago); quiet until a new trigger.
+	suppressed   bool
+	suppressedAt time.Time
+	cur          setting
+	since        time.Time
+	timer        clockwork.Timer
+	gen          uint64 // bumps on every Sound/Silence/Off; a stale timer does nothing
+	err          error  // the last Sound/Silence/Off error, nil after a success
 }
 
 type alarmState struct {
@@ -244,28 +268,33 @@ func (s *Sink) Sound(a alerting.Alarm) error {
 			s.outputs[id].demand[a.ID] = set
 		}
 	}
-	return s.syncLocked(now, force)
+	return s.syncLocked(now, force, nil)
 }
 
-// Silence is the direct path for a person silencing an alarm (or acknowledging it
-// with silence_on_ack): the alarm stops holding its outputs on; each goes off when no
-// other alarm holds it. A new trigger of the alarm sounds again after resound_after.
+// Silence is the direct path for a person silencing an alarm (acknowledging it with
+// silence_on_ack, or resetting it): the alarm stops holding its outputs on; each goes
+// off, by the Output's Silence, when no other alarm holds it. A new trigger of the
+// alarm sounds again after resound_after.
 func (s *Sink) Silence(a alerting.Alarm) error {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var byPerson map[string]bool
 	if st, ok := s.alarms[a.ID]; ok && st.demanding {
 		st.demanding = false
 		st.silencedAt = now
+		byPerson = map[string]bool{}
 		for id := range st.outputs {
 			delete(s.outputs[id].demand, a.ID)
+			byPerson[id] = true
 		}
 	}
-	return s.syncLocked(now, nil)
+	return s.syncLocked(now, nil, byPerson)
 }
 
-// Release forgets an alarm (resolved, muted or inhibited): its outputs go off when no
-// other alarm holds them.
+// Release forgets an alarm without a person (resolved, muted or inhibited, no longer
+// routed here): its outputs go off, by the Output's Off, when no other alarm holds
+// them, and the next trigger sounds at once.
 func (s *Sink) Release(a alerting.Alarm) error {
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -276,11 +305,12 @@ func (s *Sink) Release(a alerting.Alarm) error {
 		}
 		delete(s.alarms, a.ID)
 	}
-	return s.syncLocked(now, nil)
+	return s.syncLocked(now, nil, nil)
 }
 
-// SilenceAll silences every alarm (a "silence siren" button on the console): the
-// outputs go off, and later triggers obey resound_after.
+// SilenceAll is a person silencing every alarm (a "silence siren" button on the
+// console): the outputs go off by the Output's Silence, and later triggers obey
+// resound_after.
 func (s *Sink) SilenceAll() error {
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -291,14 +321,16 @@ func (s *Sink) SilenceAll() error {
 			st.silencedAt = now
 		}
 	}
-	for _, o := range s.outputs {
+	byPerson := map[string]bool{}
+	for id, o := range s.outputs {
 		clear(o.demand)
+		byPerson[id] = true
 	}
-	return s.syncLocked(now, nil)
+	return s.syncLocked(now, nil, byPerson)
 }
 
-// Close stops the max on-time timers and turns every sounding output off. Later calls
-// to Sound fail.
+// Close stops the max on-time timers and turns every sounding output off (Off: no
+// person silenced them). Later calls to Sound fail.
 func (s *Sink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -310,7 +342,7 @@ func (s *Sink) Close() error {
 			o.timer.Stop()
 		}
 		if o.sounding {
-			errs = append(errs, s.silenceOut(o))
+			errs = append(errs, s.offOut(o, false))
 		}
 	}
 	return errors.Join(errs...)
@@ -341,12 +373,14 @@ func (s *Sink) sync() error {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.syncLocked(now, nil)
+	return s.syncLocked(now, nil, nil)
 }
 
 // syncLocked brings every output to the state its demand set asks for; force names
-// outputs that a new trigger must sound again (restarting their max on-time).
-func (s *Sink) syncLocked(now time.Time, force map[string]bool) error {
+// outputs that a new trigger must sound again (restarting their max on-time);
+// byPerson names outputs a person's silence released (turned off by the Output's
+// Silence, arming its re-sound guard; the others by Off).
+func (s *Sink) syncLocked(now time.Time, force, byPerson map[string]bool) error {
 	if s.closed {
 		return nil
 	}
@@ -359,24 +393,31 @@ func (s *Sink) syncLocked(now time.Time, force map[string]bool) error {
 	}
 	s.m.alarms.Set(float64(len(s.alarms)))
 	var errs []error
+	acted := false // an output was driven (not only refused by its re-sound guard)
 	for _, id := range s.order {
 		o := s.outputs[id]
 		if len(o.demand) == 0 {
-			o.timedOut = false
+			o.timedOut, o.suppressed = false, false
 			if o.sounding || o.err != nil {
-				errs = append(errs, s.silenceOut(o))
+				acted = true
+				errs = append(errs, s.offOut(o, byPerson[id]))
 			}
 			continue
 		}
 		want := s.choose(o)
-		if force[id] || (!o.sounding && !o.timedOut) || (o.sounding && want != o.cur) {
-			errs = append(errs, s.soundOut(o, want, now))
+		if force[id] || (!o.sounding && !o.timedOut && !o.suppressed) || (o.sounding && want != o.cur) {
+			err := s.soundOut(o, want, now)
+			if !o.suppressed {
+				acted = true
+			}
+			errs = append(errs, err)
 		}
 	}
 	err := errors.Join(errs...)
-	if err != nil {
+	switch {
+	case err != nil:
 		s.lastErr, s.errAt = err, now
-	} else {
+	case acted:
 		s.okAt = now
 	}
 	return err
@@ -408,7 +449,22 @@ func (s *Sink) soundOut(o *outState, set setting, now time.Time) error {
 		o.timer.Stop()
 		o.timer = nil
 	}
-	if err := o.out.Sound(set.Pattern, set.MaxOn); err != nil {
+	err := o.out.Sound(set.Pattern, set.MaxOn)
+	if errors.Is(err, ErrSuppressed) {
+		// The output keeps quiet: a person silenced it less than its re-sound time
+		// ago (GB 50394). Not sounding, not a failure; a new trigger tries again.
+		if o.sounding {
+			s.m.on.WithLabelValues(o.id).Set(0)
+		}
+		o.sounding, o.timedOut, o.err = false, false, nil
+		o.suppressed, o.suppressedAt = true, now
+		s.m.outSuppressed.WithLabelValues(o.id).Inc()
+		s.log.Warn("output suppressed: silenced by a person less than its re-sound time ago; it stays quiet",
+			"output", o.id, "alarms", len(o.demand), "err", err)
+		return nil
+	}
+	o.suppressed = false
+	if err != nil {
 		o.sounding, o.err = false, err
 		s.m.errors.WithLabelValues(o.id).Inc()
 		s.m.on.WithLabelValues(o.id).Set(0)
@@ -427,20 +483,26 @@ func (s *Sink) soundOut(o *outState, set setting, now time.Time) error {
 	return nil
 }
 
-func (s *Sink) silenceOut(o *outState) error {
+// offOut turns an output off: by the Output's Silence when a person silenced it
+// (arming its re-sound guard), else by Off.
+func (s *Sink) offOut(o *outState, byPerson bool) error {
 	o.gen++
 	if o.timer != nil {
 		o.timer.Stop()
 		o.timer = nil
 	}
-	if err := o.out.Silence(); err != nil {
+	call, done, off := "off", "output off", o.out.Off
+	if byPerson {
+		call, done, off = "silence", "output silenced by a person", o.out.Silence
+	}
+	if err := off(); err != nil {
 		o.err = err
 		s.m.errors.WithLabelValues(o.id).Inc()
-		s.log.Error("output failed to silence", "output", o.id, "err", err)
-		return fmt.Errorf("output %s: silence: %w", o.id, err)
+		s.log.Error("output failed to turn off", "output", o.id, "call", call, "err", err)
+		return fmt.Errorf("output %s: %s: %w", o.id, call, err)
 	}
 	if o.sounding {
-		s.log.Info("output silenced", "output", o.id)
+		s.log.Info(done, "output", o.id)
 	}
 	o.sounding, o.err = false, nil
 	s.m.on.WithLabelValues(o.id).Set(0)
@@ -448,7 +510,7 @@ func (s *Sink) silenceOut(o *outState) error {
 }
 
 // expire runs when an output's max on-time ran out: the driver should have turned it
-// off already; turn it off again in case it did not.
+// off already; turn it off again (Off: no person) in case it did not.
 func (s *Sink) expire(o *outState, gen uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -457,31 +519,38 @@ func (s *Sink) expire(o *outState, gen uint64) {
 	}
 	s.log.Warn("max on-time reached; output off until a new trigger", "output", o.id, "max_on", o.cur.MaxOn)
 	s.m.cutoffs.WithLabelValues(o.id).Inc()
-	if err := s.silenceOut(o); err != nil {
+	if err := s.offOut(o, false); err != nil {
 		s.lastErr, s.errAt = err, s.clock.Now()
 	}
 	o.timedOut = true
 }
 
-// Local adapts the sink to the alerting core's local-output hook (Sound and Silence
-// without results; failures are logged, counted and reported by Health). Silence of
-// a resolved alarm releases it; silence of an acknowledged alarm is ignored unless
-// silence_on_ack is set.
+// Local adapts the sink to the alerting core's local-output hook (Sound, Silence and
+// Off without results; failures are logged, counted and reported by Health). Silence
+// is a person's: of an acknowledged alarm it is ignored unless silence_on_ack is set;
+// otherwise (a silence, or a reset that resolved the alarm) it is Sink.Silence. Off is
+// without a person (Sink.Release).
 type Local struct{ S *Sink }
 
 // Sound calls Sink.Sound.
 func (l Local) Sound(a alerting.Alarm) { _ = l.S.Sound(a) }
 
-// Off releases the alarm's outputs without a person's silence: the next trigger
-// sounds at once.
+// Off releases the alarm's outputs without a person's silence (Sink.Release): the
+// next trigger sounds at once.
 func (l Local) Off(a alerting.Alarm) { _ = l.S.Release(a) }
 
-// Silence calls Sink.Release, Sink.Silence or nothing (see Local).
+// Silence calls Sink.Silence, or nothing for an acknowledgement without
+// silence_on_ack (see Local). A person's reset (the alarm resolved) silences the
+// alarm's outputs and then forgets it.
 func (l Local) Silence(a alerting.Alarm) {
-	switch {
-	case a.State == alerting.Resolved:
+	switch a.State {
+	case alerting.Acknowledged:
+		if l.S.cfg.SilenceOnAck {
+			_ = l.S.Silence(a)
+		}
+	case alerting.Resolved:
+		_ = l.S.Silence(a)
 		_ = l.S.Release(a)
-	case a.State == alerting.Acknowledged && !l.S.cfg.SilenceOnAck:
 	default:
 		_ = l.S.Silence(a)
 	}
@@ -489,13 +558,17 @@ func (l Local) Silence(a alerting.Alarm) {
 
 // OutputState is one output's condition, for health and the console.
 type OutputState struct {
-	ID       string    `json:"id"`
-	Sounding bool      `json:"sounding"`
-	TimedOut bool      `json:"timed_out,omitempty"` // max on-time ran out while alarms hold it
-	Pattern  string    `json:"pattern,omitempty"`
-	Since    time.Time `json:"since,omitzero"`
-	Alarms   []string  `json:"alarms,omitempty"` // alarm ids holding it on, sorted
-	Error    string    `json:"error,omitempty"`
+	ID       string `json:"id"`
+	Sounding bool   `json:"sounding"`
+	TimedOut bool   `json:"timed_out,omitempty"` // max on-time ran out while alarms hold it
+	// Suppressed: the output refused the last Sound (a person silenced it less than
+	// its re-sound time ago) and stays quiet until a new trigger.
+	Suppressed   bool      `json:"suppressed,omitempty"`
+	SuppressedAt time.Time `json:"suppressed_at,omitzero"`
+	Pattern      string    `json:"pattern,omitempty"`
+	Since        time.Time `json:"since,omitzero"`
+	Alarms       []string  `json:"alarms,omitempty"` // alarm ids holding it on, sorted
+	Error        string    `json:"error,omitempty"`
 }
 
 // Outputs reports every output, in config order.
@@ -505,7 +578,10 @@ func (s *Sink) Outputs() []OutputState {
 	out := make([]OutputState, 0, len(s.order))
 	for _, id := range s.order {
 		o := s.outputs[id]
-		st := OutputState{ID: id, Sounding: o.sounding, TimedOut: o.timedOut}
+		st := OutputState{ID: id, Sounding: o.sounding, TimedOut: o.timedOut, Suppressed: o.suppressed}
+		if o.suppressed {
+			st.SuppressedAt = o.suppressedAt
+		}
 		if o.sounding {
 			st.Pattern, st.Since = o.cur.Pattern.String(), o.since
 		}

@@ -51,6 +51,7 @@ func (r *recorder) Sound(p Pattern, maxOn time.Duration) error {
 	return r.add(fmt.Sprintf("sound %s %s", p, maxOn))
 }
 func (r *recorder) Silence() error { return r.add("silence") }
+func (r *recorder) Off() error     { return r.add("off") }
 
 func (r *recorder) take() []string {
 	r.mu.Lock()
@@ -214,7 +215,7 @@ func TestReferenceCounting(t *testing.T) {
 		{"second alarm restarts the on-time", func() error { return r.s.Sound(b) }, []string{"gate-siren: sound steady 3m0s"}},
 		{"silencing one keeps it on", func() error { return r.s.Silence(a) }, nil},
 		{"silencing it again changes nothing", func() error { return r.s.Silence(a) }, nil},
-		{"resolving the other turns it off", func() error { return r.s.Release(b) }, []string{"gate-siren: silence"}},
+		{"resolving the other turns it off, without a person", func() error { return r.s.Release(b) }, []string{"gate-siren: off"}},
 		{"resolving the silenced one changes nothing", func() error { return r.s.Release(a) }, nil},
 	}
 	for _, st := range steps {
@@ -246,7 +247,7 @@ func TestResolveAllTurnsOff(t *testing.T) {
 	if err := r.s.Deliver(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"gate-siren: silence", "b3-strobe: silence", "office-buzzer: silence"}
+	want := []string{"gate-siren: off", "b3-strobe: off", "office-buzzer: off"}
 	if got := r.calls(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("calls %q, want %q", got, want)
 	}
@@ -286,7 +287,7 @@ func TestGB50394_ResoundAfterSilence(t *testing.T) {
 	b := alarm("b1", "guardroom", event.KindPanic, alerting.Critical)
 	must(r.s.Sound(b))
 	must(r.s.Release(b))
-	if got := r.calls(); !reflect.DeepEqual(got, []string{"gate-siren: sound steady 3m0s", "gate-siren: silence"}) {
+	if got := r.calls(); !reflect.DeepEqual(got, []string{"gate-siren: sound steady 3m0s", "gate-siren: off"}) {
 		t.Fatalf("a new alarm within the hold-off: calls %q", got)
 	}
 	r.clock.Advance(21 * time.Second) // 31 s after the silence
@@ -354,7 +355,7 @@ func TestMaxOnTime(t *testing.T) {
 		t.Fatal("silenced before the max on-time")
 	}
 	r.clock.Advance(time.Millisecond)
-	rec.await(t, "silence")
+	rec.await(t, "off") // the cut-off is no person's silence
 	st := r.s.Outputs()[0]
 	if st.Sounding || !st.TimedOut || !reflect.DeepEqual(st.Alarms, []string{"a1"}) {
 		t.Fatalf("after the cutoff: %+v", st)
@@ -395,7 +396,7 @@ func TestPatternFollowsMostUrgentAlarm(t *testing.T) {
 		"b3-strobe: sound pulse 200ms/800ms 10m0s",
 		"b3-strobe: sound pulse 100ms/100ms 10m0s",
 		"b3-strobe: sound pulse 200ms/800ms 10m0s",
-		"b3-strobe: silence",
+		"b3-strobe: off",
 	}
 	if got := r.calls(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("calls %q, want %q", got, want)
@@ -524,6 +525,8 @@ func TestConfigValidate(t *testing.T) {
 			c.Routes[1].Buildings = []string{"b9"}
 		}, []string{`routes[0].zones[0]: unknown zone "roof"`, `routes[1].buildings[0]: unknown building "b9"`}},
 		{"negative resound", func(c *Config) { c.ResoundAfter = -time.Second }, []string{"resound_after: must not be negative"}},
+		{"resound 30s", func(c *Config) { c.ResoundAfter = 30 * time.Second }, nil},
+		{"resound above 30s", func(c *Config) { c.ResoundAfter = 31 * time.Second }, []string{"resound_after: 31s is longer than 30s (GB 50394"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -582,6 +585,7 @@ type nopOutput struct{}
 
 func (nopOutput) Sound(Pattern, time.Duration) error { return nil }
 func (nopOutput) Silence() error                     { return nil }
+func (nopOutput) Off() error                         { return nil }
 
 // The core's local-output hook: ack silences only with silence_on_ack; reset releases;
 // silenced alarms are forgotten once their hold-off is over.

@@ -1,0 +1,149 @@
+package siren_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
+
+	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/alerting/sinks/siren"
+	gpiodrv "github.com/campusguard/campusguard/drivers/gpio"
+	"github.com/campusguard/campusguard/event"
+)
+
+// driverOutput is the daemon's adapter from a siren Output to a GPIO driver output.
+type driverOutput struct {
+	d  *gpiodrv.Driver
+	id string
+}
+
+func (o driverOutput) Sound(p siren.Pattern, maxOn time.Duration) error {
+	gp := gpiodrv.Steady()
+	if p.Mode == siren.Pulse {
+		gp = gpiodrv.Pulse(p.On, p.Off)
+	}
+	err := o.d.Sound(o.id, gp, maxOn)
+	if errors.Is(err, gpiodrv.ErrSuppressed) {
+		return fmt.Errorf("siren output %s: %w", o.id, siren.ErrSuppressed)
+	}
+	return err
+}
+func (o driverOutput) Silence() error { return o.d.Silence(o.id) }
+func (o driverOutput) Off() error     { return o.d.Off(o.id) }
+
+// levelPin is a gpiotest pin that reports every level written to it.
+type levelPin struct {
+	*gpiotest.Pin
+	levels chan gpio.Level
+}
+
+func (p *levelPin) Out(l gpio.Level) error {
+	err := p.Pin.Out(l)
+	p.levels <- l
+	return err
+}
+
+type nopPublisher struct{}
+
+func (nopPublisher) Publish(_ context.Context, e event.Event) (event.Event, error) { return e, nil }
+
+// TestChainOffSoundsAgainAtOnce: the siren sink over the GPIO driver on a gpiotest
+// pin. An alarm that clears, is released by the core or reaches max_on turns the
+// siren off without arming the 30 s re-sound guard: the next alarm sounds at once. A
+// person's silence arms it: the next alarm within 30 s stays quiet and is reported
+// as suppressed; one more than 30 s later sounds.
+func TestChainOffSoundsAgainAtOnce(t *testing.T) {
+	tests := []struct {
+		name      string
+		stop      func(s *siren.Sink, clk *clockwork.FakeClock, a alerting.Alarm)
+		wantQuiet bool // the next alarm, 5 s later, is suppressed
+	}{
+		{"alarm resolved", func(s *siren.Sink, _ *clockwork.FakeClock, a alerting.Alarm) {
+			a.State = alerting.Resolved
+			_ = s.Deliver(context.Background(), alerting.Notification{ID: "r", Transition: alerting.ResolvedT, Alarm: a, Count: 1})
+		}, false},
+		{"core off", func(s *siren.Sink, _ *clockwork.FakeClock, a alerting.Alarm) { siren.Local{S: s}.Off(a) }, false},
+		{"max on-time", func(s *siren.Sink, clk *clockwork.FakeClock, a alerting.Alarm) { clk.Advance(time.Minute) }, false},
+		{"a person silenced it", func(s *siren.Sink, _ *clockwork.FakeClock, a alerting.Alarm) { siren.Local{S: s}.Silence(a) }, true},
+		{"a person reset it", func(s *siren.Sink, _ *clockwork.FakeClock, a alerting.Alarm) {
+			a.State = alerting.Resolved
+			siren.Local{S: s}.Silence(a)
+		}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clockwork.NewFakeClockAt(time.Date(2026, 11, 20, 13, 0, 0, 0, time.UTC))
+			log := slog.New(slog.DiscardHandler)
+			pin := &levelPin{Pin: &gpiotest.Pin{N: "GPIO5"}, levels: make(chan gpio.Level, 64)}
+			d, err := gpiodrv.New(gpiodrv.Options{Source: gpiodrv.NewMapSource(map[string]gpio.PinIO{"GPIO5": pin}), Publisher: nopPublisher{}, Clock: clk, Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Apply(gpiodrv.Config{Outputs: []gpiodrv.OutputConfig{{ID: "siren-gate", PinRef: gpiodrv.PinRef{Pin: "GPIO5"}}}}); err != nil {
+				t.Fatal(err)
+			}
+			cfg := siren.Config{
+				Outputs: []siren.OutputConfig{{ID: "siren-gate", PatternConfig: siren.PatternConfig{Pattern: siren.Steady, MaxOn: time.Minute}}},
+				Routes:  []siren.Route{{Outputs: []string{"siren-gate"}}},
+			}
+			s, err := siren.New(cfg, map[string]siren.Output{"siren-gate": driverOutput{d: d, id: "siren-gate"}}, siren.Options{Clock: clk, Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			expect := func(want gpio.Level) {
+				t.Helper()
+				select {
+				case l := <-pin.levels:
+					if l != want {
+						t.Fatalf("pin went %v, want %v", l, want)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatalf("pin never went %v", want)
+				}
+			}
+			expect(gpio.Low) // off at open
+
+			at := time.Date(2026, 11, 20, 13, 0, 0, 0, time.UTC)
+			a := alerting.Alarm{ID: "a1", Zone: "gate", DeviceKind: event.KindPanic, Severity: alerting.Critical, State: alerting.Firing, Count: 1, FiredAt: at}
+			siren.Local{S: s}.Sound(a)
+			expect(gpio.High)
+			tc.stop(s, clk, a)
+			expect(gpio.Low)
+			for len(pin.levels) > 0 { // the driver's and the sink's max-on cut-offs
+				if l := <-pin.levels; l != gpio.Low {
+					t.Fatalf("pin went %v after the stop", l)
+				}
+			}
+
+			clk.Advance(5 * time.Second)
+			b := alerting.Alarm{ID: "b1", Zone: "gate", DeviceKind: event.KindPanic, Severity: alerting.Critical, State: alerting.Firing, Count: 1, FiredAt: clk.Now()}
+			siren.Local{S: s}.Sound(b)
+			if !tc.wantQuiet {
+				expect(gpio.High)
+				if st := s.Outputs()[0]; !st.Sounding || st.Suppressed {
+					t.Fatalf("sink state %+v", st)
+				}
+				return
+			}
+			if len(pin.levels) > 0 || pin.Read() != gpio.Low {
+				t.Fatal("the siren sounded 5 s after a person silenced it")
+			}
+			if st := s.Outputs()[0]; st.Sounding || !st.Suppressed {
+				t.Fatalf("sink state %+v, want suppressed", st)
+			}
+			// A new trigger more than 30 s after the silence sounds (GB 50394).
+			clk.Advance(26 * time.Second)
+			b.Count = 2
+			siren.Local{S: s}.Sound(b)
+			expect(gpio.High)
+		})
+	}
+}
