@@ -433,7 +433,7 @@ func (m *Manager) occur(rec *AlarmRecord, t *Trigger, now time.Time, c *Commit) 
 	}
 	m.sound(rec, now)
 	if wasCleared || wasAcked || wasSilenced {
-		m.notify(rec, Refired, now, c)
+		m.notifyOccurrence(rec, now, c)
 	} else {
 		m.met.transitions.WithLabelValues(ActionOccurrence).Inc()
 	}
@@ -649,8 +649,18 @@ func (m *Manager) openIDs() []string {
 // is muted), into groups for non-critical alarms on grouping routes, and — for panic
 // alarms — to every mandatory sink whatever the mutes and routes.
 func (m *Manager) notify(rec *AlarmRecord, tr Transition, now time.Time, c *Commit) {
+	m.notifyN(rec, tr, false, now, c)
+}
+
+// notifyOccurrence notifies a new trigger of an open alarm (Refired, marked as an
+// occurrence: the police link reports it as a new event).
+func (m *Manager) notifyOccurrence(rec *AlarmRecord, now time.Time, c *Commit) {
+	m.notifyN(rec, Refired, true, now, c)
+}
+
+func (m *Manager) notifyN(rec *AlarmRecord, tr Transition, occurrence bool, now time.Time, c *Commit) {
 	a := rec.Alarm
-	n := Notification{ID: fmt.Sprintf("%s/%d", a.ID, rec.Transitions), Transition: tr, Alarm: a, Count: 1, At: now}
+	n := Notification{ID: fmt.Sprintf("%s/%d", a.ID, rec.Transitions), Transition: tr, Alarm: a, Count: 1, At: now, Occurrence: occurrence}
 	sent := map[string]bool{}
 	routed := !suppressed(&a) && (rec.Notified || tr == Fired || tr == Refired)
 	if routed {
@@ -740,6 +750,14 @@ func (m *Manager) settle(c *Commit, wait func() error) error {
 	m.mu.Unlock()
 	m.wake(c.Deliveries)
 	return nil
+}
+
+// IsOpen reports whether the rule instance has an open alarm.
+func (m *Manager) IsOpen(rule, key string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.byInst[instKey(rule, key)]
+	return ok
 }
 
 // Failing reports whether a journal commit is waiting for a retry: some alarm change

@@ -182,6 +182,9 @@ type Notification struct {
 	Count      int        `json:"count"`           // alarms represented (1 unless grouped)
 	At         time.Time  `json:"at"`
 	Tier       int        `json:"tier,omitempty"` // contact tier for escalations
+	// Occurrence is set on a Refired notification that is a new trigger of the alarm
+	// (another press), not a reminder: the police link reports it as a new event.
+	Occurrence bool `json:"occurrence,omitempty"`
 }
 
 // Sink delivers notifications somewhere. Deliver returns nil only when the receiver

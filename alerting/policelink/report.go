@@ -42,6 +42,12 @@ func (c *Config) ReportFor(n alerting.Notification, dir *site.Directory) (rep Re
 		rep.Qualifier, rep.At = dc09.QualifierNew, a.FiredAt
 	case alerting.ResolvedT:
 		rep.Qualifier, rep.At = dc09.QualifierRestore, a.ResolvedAt
+	case alerting.Refired:
+		if !n.Occurrence {
+			return Report{}, false, nil // a reminder: the centre has the event
+		}
+		// Another trigger of an open alarm (a press after the acknowledgement): a new event.
+		rep.Qualifier, rep.At = dc09.QualifierNew, a.LastAt
 	default:
 		return Report{}, false, nil
 	}
