@@ -1,0 +1,171 @@
+package policelink
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campusguard/campusguard/alerting/journal"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+)
+
+// crashCopy returns a copy of the journal file as a kill -9 leaves it: the
+// journal is still open, not closed cleanly; every commit so far is fsynced.
+func crashCopy(t *testing.T, j *journal.Journal) string {
+	t.Helper()
+	b, err := os.ReadFile(j.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "journal.db")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func openJournal(t *testing.T, path string) *journal.Journal {
+	t.Helper()
+	j, err := journal.Open(path, journal.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// TestSequenceAcrossRestart (finding 3): alarms, restores, path reports, periodic
+// tests and installer tests all take their number from one persistent counter: after
+// a kill -9 (a journal reopened without a clean close) and after a clean stop, no
+// number is used twice, except a retried notification that keeps its own. NULL link
+// tests use 0000.
+func TestSequenceAcrossRestart(t *testing.T) {
+	for _, stop := range []string{"kill -9", "clean stop"} {
+		t.Run(stop, func(t *testing.T) {
+			ctx := ctxT(t)
+			rcv := startReceiver(t, "udp", false, nil)
+			cfg := baseConfig("udp", false, rcv.UDPAddr())
+			path := filepath.Join(t.TempDir(), "journal.db")
+			j1 := openJournal(t, path)
+			s1 := newSink(t, cfg, Options{Store: j1})
+			at := time.Now().Add(-time.Minute)
+			deliver := func(s *Sink, ns ...any) {
+				t.Helper()
+				for _, n := range ns {
+					var err error
+					switch n := n.(type) {
+					case string: // each alarm its own time, so that its frames tell it apart
+						err = s.Deliver(ctx, fired(n, at.Add(time.Duration(n[1])*time.Second)))
+					case [2]string:
+						err = s.Deliver(ctx, resolved(n[0], at.Add(time.Duration(n[0][1])*time.Second), at))
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			deliver(s1, "a1", [2]string{"a1"}, "a2")
+			s1.poll(ctx, s1.paths[0]) // NULL link test
+			// A path report and a periodic test, as Run sends them.
+			s1.mu.Lock()
+			s1.pending = append(s1.pending,
+				&linkReport{kind: "link", rep: Report{Qualifier: dc09.QualifierNew, Code: 350, SIA: "YC", Zone: 2, At: at}},
+				&linkReport{kind: "test", rep: Report{Qualifier: dc09.QualifierNew, Code: 602, SIA: "RP", At: at, Test: true}})
+			s1.mu.Unlock()
+			s1.sendPending(ctx)
+			var j2 *journal.Journal
+			if stop == "kill -9" {
+				j2 = openJournal(t, crashCopy(t, j1))
+				t.Cleanup(func() { j1.Close() })
+			} else {
+				s1.Close()
+				if err := j1.Close(); err != nil {
+					t.Fatal(err)
+				}
+				j2 = openJournal(t, path)
+			}
+			defer j2.Close()
+			// The installer's test while the daemon is stopped, on the same journal.
+			var out strings.Builder
+			if err := TestReport(ctx, cfg, &out, TestOptions{Store: j2}); err != nil {
+				t.Fatal(err)
+			}
+			if err := TestReport(ctx, cfg, &out, TestOptions{Store: j2}); err != nil { // twice in one second
+				t.Fatal(err)
+			}
+			s2 := newSink(t, cfg, Options{Store: j2})
+			deliver(s2, "a2", "a3", [2]string{"a3"})
+
+			recs := rcv.Received()
+			seen := map[int]string{}
+			var got []string
+			for _, r := range recs {
+				m := r.Message
+				got = append(got, dc09.RedactKeys(string(m.ID))+" "+itoa4(m.Seq)+" "+m.Data)
+				if m.ID == dc09.TokenNULL {
+					if m.Seq != dc09.NullSeq {
+						t.Errorf("NULL with seq %04d", m.Seq)
+					}
+					continue
+				}
+				key := m.Data
+				if at, ok := Occurrence(m); ok {
+					key += at.String()
+				}
+				if prev, ok := seen[m.Seq]; ok && prev != key {
+					t.Errorf("seq %04d used for %q and again for %q", m.Seq, prev, key)
+				}
+				seen[m.Seq] = key
+			}
+			if len(seen) != 9 { // a1, a1 restore, a2 (twice, one number), 350, 602, two 601, a3, a3 restore
+				t.Errorf("%d distinct numbers, want 9:\n%s", len(seen), strings.Join(got, "\n"))
+			}
+			if r := recs[len(recs)-1]; r.Answer != dc09test.ACK || s2.LastSeq() != r.Message.Seq {
+				t.Errorf("last report %+v, counter at %d", r.Message, s2.LastSeq())
+			}
+			t.Log("\n" + strings.Join(got, "\n"))
+		})
+	}
+}
+
+func itoa4(n int) string {
+	return string([]byte{byte('0' + n/1000), byte('0' + n/100%10), byte('0' + n/10%10), byte('0' + n%10)})
+}
+
+// memStore is a Store in memory that checks the number of a frame was written
+// before the frame was sent.
+type memStore struct{ m map[string][]byte }
+
+func (s *memStore) PutState(name string, b []byte) error {
+	s.m[name] = append([]byte(nil), b...)
+	return nil
+}
+func (s *memStore) GetState(name string) ([]byte, error) { return s.m[name], nil }
+
+// TestSequencePerAccount: the counter follows the account; a state written before
+// counters were kept per account is taken over.
+func TestSequencePerAccount(t *testing.T) {
+	ctx := context.Background()
+	st := &memStore{m: map[string][]byte{"policelink/police": []byte(`{"last":41}`)}}
+	rcv := startReceiver(t, "udp", false, nil)
+	cfg := baseConfig("udp", false, rcv.UDPAddr())
+	s := newSink(t, cfg, Options{Store: st})
+	if err := s.Deliver(ctx, fired("p1", time.Now())); err != nil || s.LastSeq() != 42 {
+		t.Fatalf("Deliver = %v, seq %d, want 42 after the old state's 41", err, s.LastSeq())
+	}
+	cfg.Account = "ABCD"
+	s2 := newSink(t, cfg, Options{Store: st})
+	if s2.LastSeq() != 0 {
+		t.Errorf("another account starts at %d", s2.LastSeq())
+	}
+	if err := s2.Deliver(ctx, fired("p2", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Account = "1234"
+	if s3 := newSink(t, cfg, Options{Store: st}); s3.LastSeq() != 42 {
+		t.Errorf("back on account 1234 the counter is at %d, want 42", s3.LastSeq())
+	}
+}
