@@ -15,10 +15,21 @@
 //     say when the device is active;
 //   - debounce: a level counts once it has been stable that long (denoise);
 //   - hold: the device must stay active that long, measured from the edge, before
-//     the active event is sent (a panic button pressed for at least N ms);
-//   - latch: once active, the input stays active until Driver.Reset; the release is
-//     not reported, and a reset while the contact is still active reports it active
-//     again at once.
+//     the active event is sent (a panic button pressed for at least N ms).
+//
+// The driver reports the wire faithfully: the active event when the device becomes
+// active, the inactive event when it returns to normal, every time (a button pressed
+// twice gives two presses, with a release between). It does not latch: an alarm
+// latches in alerting, which keeps it until a person resets it (GB 50394). A config
+// that still sets latch on an input is refused with a located error.
+//
+// When an input starts (daemon start, or a reload that adds or changes it) its level
+// is read once; if the device is already active then (a button held, a contact open)
+// the active event is sent, after debounce and hold, with the field initial=true
+// (FieldInitial); a normal level sends nothing. A supervision line in trouble at
+// start likewise sends "tamper" with initial=true. The mark lets alerting tell a
+// condition that was already there (an alarm it restored from its journal) from a
+// new occurrence.
 //
 // Active and inactive events are "pressed"/"released" for buttons and contacts and
 // "active"/"inactive" for presence sensors (kind antifall); active_type and
@@ -32,9 +43,24 @@
 // # Outputs
 //
 // An Output drives a siren or strobe relay: Sound with a Pattern (steady, pulse, sos)
-// for a duration capped by max_on, after which it turns off by itself; Silence turns it
-// off, and a new Sound within resound_after (30 s, GB 50394) of a silence is
-// suppressed, while a later one sounds again. Outputs are off at start and at shutdown.
+// for a duration capped by max_on, after which it turns off by itself. Two calls turn
+// it off:
+//
+//   - Silence: a person silenced it (acknowledged or reset the alarm, pressed a
+//     silence button). A new Sound within resound_after (default and at most 30 s,
+//     GB 50394) of it returns ErrSuppressed and the relay stays off; a later one
+//     sounds again;
+//   - Off: no person (the alarm cleared or resolved, it no longer routes here). It
+//     does not arm that guard: the next Sound sounds at once. The max_on cut-off is
+//     the same.
+//
+// Outputs are off at start and at shutdown, and the first level a line shows is the
+// off level, so an active-low relay never clicks on at start or reload. periph's
+// character-device driver (gpioioctl) would make the line an output first, which the
+// kernel drives low, and only then write the level; HostSource (an OutputSource)
+// therefore requests such a line from the kernel as an output with its off value in
+// the one request. sysfs and memory-mapped SoC pins set the level before the
+// direction in periph's own Out and are driven by it.
 //
 // # Reload
 //

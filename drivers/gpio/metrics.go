@@ -23,7 +23,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "campusguard_gpio_events_total", Help: "Events published by GPIO inputs.",
 		}, []string{"device", "type"}),
 		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "campusguard_gpio_input_active", Help: "1 while a GPIO input is active (or latched).",
+			Name: "campusguard_gpio_input_active", Help: "1 while a GPIO input is active.",
 		}, []string{"device"}),
 		outOn: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "campusguard_gpio_output_on", Help: "1 while a GPIO output's relay is on.",

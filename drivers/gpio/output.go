@@ -13,9 +13,10 @@ import (
 
 // Errors of Output.
 var (
-	// ErrSuppressed: the output was silenced less than resound_after ago; the trigger
-	// does not sound it (GB 50394: only a trigger more than 30 s after a silence does).
-	ErrSuppressed = errors.New("output silenced recently; trigger suppressed")
+	// ErrSuppressed: a person silenced the output less than resound_after ago; the
+	// trigger does not sound it (GB 50394: only a trigger more than 30 s after a
+	// silence does).
+	ErrSuppressed = errors.New("output silenced by a person less than resound_after ago; trigger suppressed")
 	// ErrClosed: the output was removed by a reload or the driver stopped.
 	ErrClosed = errors.New("output closed")
 	// ErrUnknownOutput: no output has that id.
