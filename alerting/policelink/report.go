@@ -32,7 +32,9 @@ type Report struct {
 
 // ReportFor decides whether and how notification n is reported. send is false for
 // transitions the link does not carry (acknowledged, escalated, refired, cleared; a
-// restore when the mapping has restore: false; the restore of a test alarm). err
+// restore when the mapping has restore: false; the restore of a test alarm) and for
+// alarms of class link (the police link's own alarms: it reports its path failures
+// itself). err
 // wraps ErrNoMapping when no mapping matches a transition that would be sent. dir
 // gives the device and zone numbers (nil: only the mappings' numbers).
 func (c *Config) ReportFor(n alerting.Notification, dir *site.Directory) (rep Report, send bool, err error) {
@@ -53,6 +55,12 @@ func (c *Config) ReportFor(n alerting.Notification, dir *site.Directory) (rep Re
 	}
 	if rep.At.IsZero() {
 		rep.At = n.At
+	}
+	if a.Class == alerting.ClassLink && !a.Test {
+		// An alarm about the police link itself (raised from this sink's events): the
+		// link reports its own path failures (CID 350), and a report_rejected about
+		// such an alarm would raise it again.
+		return Report{}, false, nil
 	}
 	var m *Mapping
 	for i := range c.Mappings {

@@ -8,7 +8,10 @@ type CIDCode struct {
 	SIARestore string // SIA code for qualifier 3 (restore); "" = not mapped
 }
 
-// cidCodes is the mapping table of sia-dc09.md, sorted by code.
+// cidCodes maps Contact ID codes to SIA DC-03 codes (the table in
+// docs/policelink.md), sorted by code. A widely deployed receiver library answers
+// DUH to a Contact ID code it has no SIA equivalent for (123, 371, 372, 383 among
+// them), so the table lists only codes receivers agree on.
 var cidCodes = []CIDCode{
 	{100, "medical", "MA", "MH"},
 	{101, "personal emergency", "QA", "QH"},
@@ -17,12 +20,18 @@ var cidCodes = []CIDCode{
 	{121, "duress", "HA", "HH"},
 	{122, "silent panic", "HA", "HH"},
 	{123, "audible panic", "", ""}, // not mapped by some receivers
-	{137, "tamper", "TA", "TR"},
+	{130, "burglary", "BA", "BH"},
+	{131, "perimeter burglary", "BA", "BH"},
+	{132, "interior burglary", "BA", "BH"},
+	{133, "24-hour burglary", "BA", "BH"},
+	{137, "tamper (panel, enclosure)", "TA", "TR"},
 	{144, "sensor tamper", "TA", "TR"},
 	{301, "AC loss", "AT", "AR"},
 	{302, "low system battery", "YT", "YR"},
 	{350, "communication trouble", "YC", "YK"},
 	{354, "failure to communicate", "YC", "YK"},
+	{373, "fire trouble", "FT", "FJ"},
+	{375, "panic zone trouble", "PT", "PJ"},
 	{380, "sensor trouble", "YX", "YZ"},
 	{381, "supervision loss (device offline)", "YC", "YK"},
 	{602, "periodic test", "RP", ""},

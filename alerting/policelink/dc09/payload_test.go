@@ -119,6 +119,10 @@ func TestCIDToSIA(t *testing.T) {
 		{CID{QualifierNew, 381, 0, 0}, "YC", true},
 		{CID{QualifierNew, 137, 0, 0}, "TA", true},
 		{CID{QualifierRestore, 137, 0, 0}, "TR", true},
+		{CID{QualifierNew, 144, 0, 0}, "TA", true},
+		{CID{QualifierNew, 130, 0, 0}, "BA", true},
+		{CID{QualifierRestore, 131, 0, 0}, "BH", true},
+		{CID{QualifierNew, 375, 0, 0}, "PT", true},
 		{CID{QualifierNew, 602, 0, 0}, "RP", true},
 		{CID{QualifierRestore, 602, 0, 0}, "", false},
 		{CID{QualifierNew, 123, 0, 0}, "", false},
@@ -132,8 +136,8 @@ func TestCIDToSIA(t *testing.T) {
 		}
 	}
 	codes := CIDCodes()
-	if len(codes) != 16 {
-		t.Fatalf("CIDCodes has %d entries, want the 16 of sia-dc09.md", len(codes))
+	if len(codes) != 22 {
+		t.Fatalf("CIDCodes has %d entries, want the 22 of docs/policelink.md", len(codes))
 	}
 	for i := 1; i < len(codes); i++ {
 		if codes[i-1].Code >= codes[i].Code {
