@@ -390,6 +390,12 @@ func joinReason(r string) string {
 // errNoReceiver is returned when ctx ended before any receiver was tried.
 var errNoReceiver = errors.New("no receiver tried")
 
+// InOrder asks the alerting core to hand this sink its deliveries strictly in commit
+// order, whatever their severity: the receiving centre must see an account's reports
+// in the order they happened (a restore after its alarm, a tamper before the panic
+// that followed it). The core's worker otherwise takes critical deliveries first.
+func (s *Sink) InOrder() bool { return true }
+
 // Mandatory marks the police link as a sink every panic alarm reaches, whatever the
 // routes, silences or arming say (GB 50394: a panic zone is never disarmed).
 func (s *Sink) Mandatory() bool { return true }
