@@ -38,7 +38,10 @@ var (
 	ErrAckStale     = errors.New("stale")
 	ErrAckReplay    = errors.New("replay")
 	ErrAckBusy      = errors.New("overload") // too many acks at once: the queue or replay cache is full
-	ErrAckFailed    = errors.New("failed")   // the Acker refused it (unknown alarm...)
+	ErrAckFailed    = errors.New("failed")   // the Acker refused it for good (unknown alarm...)
+	// ErrAckUnavailable: the Acker could not record it (the journal cannot write) until
+	// its ts left the replay window; the message stays with the broker.
+	ErrAckUnavailable = errors.New("unavailable")
 )
 
 // ParseAck decodes and checks an ack payload's shape (not its signature or time).

@@ -88,13 +88,14 @@ func startMosquitto() (string, error) {
 		return "", err
 	}
 	brokerCmd = cmd
-	// Ready when it logs that it is listening (or running).
+	// Ready when it logs that it is running ("Opening ipv4 listen socket" comes before
+	// the socket listens).
 	ready := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		said := false
 		for sc.Scan() {
-			if !said && (strings.Contains(sc.Text(), "running") || strings.Contains(sc.Text(), "Opening ipv4 listen socket")) {
+			if !said && strings.Contains(sc.Text(), "running") {
 				said = true
 				ready <- true
 			}

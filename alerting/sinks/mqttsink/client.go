@@ -23,18 +23,29 @@ var ErrNotConnected = errors.New("not connected to the broker")
 // PahoClient is a small paho-backed Publisher for the sink's own connection. It
 // reconnects by itself, subscribes again after every connect, and fails publishes at
 // once while disconnected.
+//
+// Its session is persistent (clean session off, under the configured client id) and
+// messages are acknowledged by hand: a message the handler has not acknowledged stays
+// with the broker, which delivers it again to the next connection of the same client
+// id (after a reconnect or a restart of the gateway). Acks published while the gateway
+// was away are delivered when it comes back.
 type PahoClient struct {
 	c      mqtt.Client
 	broker string // scheme://host, for errors
 	log    *slog.Logger
 
-	mu   sync.Mutex
-	subs map[string]sub
+	mu     sync.Mutex
+	subs   map[string]sub
+	parked []mqtt.Message // arrived before a subscription took them (at most maxParked)
 }
+
+// maxParked bounds the messages kept for a handler not registered yet (the persistent
+// session delivers its messages at once on connect, maybe before Subscribe).
+const maxParked = 1024
 
 type sub struct {
 	qos byte
-	h   func(topic string, payload []byte)
+	h   MessageHandler
 }
 
 var _ Publisher = (*PahoClient)(nil)
@@ -53,7 +64,11 @@ func NewPahoClient(cfg ClientConfig, log *slog.Logger) (*PahoClient, error) {
 		SetKeepAlive(cfg.KeepAlive).SetConnectTimeout(cfg.ConnectTimeout).
 		SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(2 * time.Second).SetMaxReconnectInterval(30 * time.Second).
-		SetCleanSession(true).SetOrderMatters(false).
+		SetCleanSession(false).SetAutoAckDisabled(true).SetOrderMatters(false).
+		// Every message goes to one handler that dispatches on the subscriptions: a
+		// message the broker delivers again right after a connect, before the client
+		// has subscribed again, still finds its handler.
+		SetDefaultPublishHandler(pc.dispatch).
 		SetOnConnectHandler(pc.onConnect).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			log.Warn("mqtt connection lost", "broker", pc.broker, "err", err)
@@ -121,20 +136,74 @@ func (p *PahoClient) Publish(ctx context.Context, topic string, qos byte, retain
 
 // Subscribe registers h for topic (a filter) and subscribes now when connected; the
 // client subscribes again after every reconnect. h runs on paho's goroutines and must
-// not block; the payload is the caller's to keep.
-func (p *PahoClient) Subscribe(ctx context.Context, topic string, qos byte, h func(topic string, payload []byte)) error {
+// not block; the payload is the caller's to keep. h must call ack once the broker may
+// forget the message (PUBACK at QoS 1).
+func (p *PahoClient) Subscribe(ctx context.Context, topic string, qos byte, h MessageHandler) error {
 	p.mu.Lock()
 	p.subs[topic] = sub{qos: qos, h: h}
+	var mine []mqtt.Message
+	kept := p.parked[:0]
+	for _, m := range p.parked {
+		if MatchTopic(topic, m.Topic()) {
+			mine = append(mine, m)
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	p.parked = kept
 	p.mu.Unlock()
+	for _, m := range mine {
+		h(m.Topic(), append([]byte(nil), m.Payload()...), m.Ack)
+	}
 	if !p.c.IsConnectionOpen() {
 		return nil // onConnect subscribes
 	}
-	return p.wait(ctx, p.c.Subscribe(topic, qos, handler(h)), "subscribe "+topic)
+	return p.wait(ctx, p.c.Subscribe(topic, qos, nil), "subscribe "+topic)
 }
 
-func handler(h func(string, []byte)) mqtt.MessageHandler {
-	return func(_ mqtt.Client, m mqtt.Message) {
-		h(m.Topic(), append([]byte(nil), m.Payload()...))
+// dispatch hands a message to the handler of the first subscription that matches its
+// topic. A message no handler takes yet (the session's subscriptions outlive a
+// restart, Subscribe may come after Connect) is kept for the next Subscribe, and left
+// unacknowledged: if no handler ever takes it, the broker delivers it again.
+func (p *PahoClient) dispatch(_ mqtt.Client, m mqtt.Message) {
+	p.mu.Lock()
+	var h MessageHandler
+	for f, s := range p.subs {
+		if MatchTopic(f, m.Topic()) {
+			h = s.h
+			break
+		}
+	}
+	if h == nil {
+		if len(p.parked) < maxParked {
+			p.parked = append(p.parked, m)
+		}
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	h(m.Topic(), append([]byte(nil), m.Payload()...), m.Ack)
+}
+
+// MatchTopic reports whether topic matches the MQTT filter (with + and # wildcards;
+// a filter starting with a wildcard does not match a topic starting with $).
+func MatchTopic(filter, topic string) bool {
+	if strings.HasPrefix(topic, "$") && (strings.HasPrefix(filter, "+") || strings.HasPrefix(filter, "#")) {
+		return false
+	}
+	for {
+		fl, frest, fmore := strings.Cut(filter, "/")
+		if fl == "#" {
+			return true
+		}
+		tl, trest, tmore := strings.Cut(topic, "/")
+		if fl != "+" && fl != tl {
+			return false
+		}
+		if !fmore || !tmore {
+			return !fmore && !tmore || (fmore && frest == "#")
+		}
+		filter, topic = frest, trest
 	}
 }
 
@@ -147,7 +216,7 @@ func (p *PahoClient) onConnect(c mqtt.Client) {
 	}
 	p.mu.Unlock()
 	for t, s := range subs {
-		tok := c.Subscribe(t, s.qos, handler(s.h))
+		tok := c.Subscribe(t, s.qos, nil)
 		if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
 			p.log.Error("mqtt subscribe failed", "broker", p.broker, "topic", t, "err", tok.Error())
 		}

@@ -13,7 +13,7 @@ type metrics struct {
 }
 
 // AckResults are the values of the result label of campusguard_mqtt_sink_acks_total.
-var AckResults = []string{"accepted", "bad_json", "invalid", "bad_signature", "stale", "replay", "overload", "failed"}
+var AckResults = []string{"accepted", "bad_json", "invalid", "bad_signature", "stale", "replay", "overload", "failed", "unavailable"}
 
 // newMetrics builds the sink's collectors (const label sink=name) and registers them
 // when reg is not nil. connected may be nil (no connection gauge).

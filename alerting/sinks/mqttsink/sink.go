@@ -15,7 +15,11 @@
 //
 // Acks are checked (signature, time within replay_window, not seen before), then
 // handed to an Acker on the sink's own goroutine (Run); rejected ones are logged and
-// counted by reason.
+// counted by reason. An ack message is acknowledged to the broker (PUBACK) only once
+// its answer is final: the Acker returned nil (the ack is journaled), or refused it for
+// good (unknown or already acknowledged alarm), or the check refused it. Until then the
+// broker keeps it for the client's persistent session and delivers it again after a
+// reconnect or a restart, so a crash never loses a person's acknowledgement.
 package mqttsink
 
 import (
@@ -39,12 +43,19 @@ import (
 )
 
 // Publisher is the MQTT client the sink needs: PahoClient, or the daemon's shared
-// client. Publish with QoS 1 returns once the broker acknowledged. Subscribe's handler
-// must not block and may keep the payload.
+// client. Publish with QoS 1 returns once the broker acknowledged. Subscribe delivers
+// the messages of a filter to h; the session must be persistent and acknowledgement
+// manual, so a message h has not acknowledged is delivered again.
 type Publisher interface {
 	Publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error
-	Subscribe(ctx context.Context, topic string, qos byte, h func(topic string, payload []byte)) error
+	Subscribe(ctx context.Context, topic string, qos byte, h MessageHandler) error
 }
+
+// MessageHandler takes one message of a subscription. It runs on the client's
+// goroutines and must not block; payload is the handler's to keep. It calls ack (once)
+// when the broker may forget the message (PUBACK at QoS 1); a message never
+// acknowledged is delivered again to the next connection of the session.
+type MessageHandler func(topic string, payload []byte, ack func())
 
 // Acker acknowledges an alarm on behalf of a person (the alerting core).
 type Acker interface {
@@ -96,6 +107,7 @@ type Sink struct {
 
 	mu       sync.Mutex
 	replay   replayCache
+	open     map[string][]func() // replay key → broker acks of a queued ack and its copies
 	inflight int
 	lastErr  error
 	errAt    time.Time
@@ -105,11 +117,30 @@ type Sink struct {
 
 	observe    func(result string) // tests: called with each ack's result
 	subscribed func()              // tests: called once Run has subscribed
+	retrying   func()              // tests: called when an ack waits to be tried again
 }
 
+// ackReq is a checked ack waiting for the Acker; its broker acks are in open[key].
 type ackReq struct {
 	m     AckMessage
 	topic string
+	key   string
+}
+
+// Retrying an ack the Acker could not record (the journal cannot write, the core is
+// starting): from ackRetryFirst, doubling up to ackRetryMax, while the ack's ts is
+// within the replay window.
+const (
+	ackRetryFirst = time.Second
+	ackRetryMax   = 30 * time.Second
+)
+
+// permanentAckError reports whether the Acker's err is its final answer (the alarm is
+// unknown or resolved, already acknowledged, or the ack names nobody).
+func permanentAckError(err error) bool {
+	var p *alerting.Permanent
+	return errors.Is(err, alerting.ErrNotFound) || errors.Is(err, alerting.ErrAlreadyAcked) ||
+		errors.Is(err, alerting.ErrNoPerson) || errors.As(err, &p)
 }
 
 var (
@@ -144,6 +175,7 @@ func New(cfg Config, pub Publisher, opt Options) (*Sink, error) {
 		events:   cfg.TopicPrefix + "/events",
 		ackTopic: cfg.TopicPrefix + "/ack",
 		replay:   replayCache{max: 10000, seen: map[string]int64{}},
+		open:     map[string][]func(){},
 	}
 	if cfg.Ack.Enabled && cfg.Ack.Auth == AuthHMAC {
 		sec, err := cfg.Ack.LoadSecret()
@@ -306,41 +338,114 @@ func (s *Sink) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case r := <-s.acks:
-			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := s.acker.Ack(actx, r.m.AlarmID, r.m.By, r.m.Note)
-			cancel()
-			if err != nil {
-				s.reject(r.topic, r.m, fmt.Errorf("%w: %v", ErrAckFailed, err))
-				continue
-			}
+			s.process(ctx, r)
+		}
+	}
+}
+
+// process hands r to the Acker and acknowledges its message(s) to the broker once the
+// answer is final. An error that is not final is retried (ackRetryFirst, doubling)
+// while r's ts stays within the replay window; then, or at shutdown, the message is
+// left unacknowledged for the broker to deliver again, and forgotten here so that the
+// copy is taken.
+func (s *Sink) process(ctx context.Context, r ackReq) {
+	wait := ackRetryFirst
+	for {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := s.acker.Ack(actx, r.m.AlarmID, r.m.By, r.m.Note)
+		cancel()
+		switch {
+		case err == nil:
+			s.settle(r.key, true) // journaled: the broker may forget the message
 			s.mu.Lock()
 			s.acked = s.clock.Now()
 			s.mu.Unlock()
 			s.log.Info("alarm acknowledged over mqtt", "alarm", r.m.AlarmID, "by", r.m.By)
 			s.count("accepted")
+			return
+		case permanentAckError(err):
+			s.settle(r.key, true)
+			s.reject(r.topic, r.m, fmt.Errorf("%w: %w", ErrAckFailed, err))
+			return
+		case ctx.Err() != nil:
+			s.settle(r.key, false) // shutting down: the broker delivers it again
+			return
+		}
+		deadline := time.Unix(r.m.TS, 0).Add(s.cfg.Ack.ReplayWindow)
+		if !s.clock.Now().Add(wait).Before(deadline) {
+			s.settle(r.key, false)
+			s.reject(r.topic, r.m, fmt.Errorf("%w: the broker will deliver it again: %w", ErrAckUnavailable, err))
+			return
+		}
+		s.log.Warn("mqtt ack not recorded; trying again", "alarm", r.m.AlarmID, "by", r.m.By, "retry_in", wait, "err", err)
+		t := s.clock.NewTimer(wait)
+		if s.retrying != nil {
+			s.retrying()
+		}
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			s.settle(r.key, false)
+			return
+		case <-t.Chan():
+		}
+		wait = min(2*wait, ackRetryMax)
+	}
+}
+
+// settle ends the ack of key: with ok its message and every copy of it that came
+// meanwhile are acknowledged to the broker; without, they are not and key leaves the
+// replay cache, so the broker's next delivery of it is taken.
+func (s *Sink) settle(key string, ok bool) {
+	s.mu.Lock()
+	acks := s.open[key]
+	delete(s.open, key)
+	if !ok {
+		delete(s.replay.seen, key)
+	}
+	s.mu.Unlock()
+	if ok {
+		for _, ack := range acks {
+			ack()
 		}
 	}
 }
 
-// handle runs on the client's goroutine: check the ack and queue it, never block.
-func (s *Sink) handle(topic string, payload []byte) {
-	m, err := s.check(topic, payload)
+// handle runs on the client's goroutine: check the ack and queue it, never block. A
+// message refused by the checks is acknowledged to the broker at once (it can never be
+// accepted); a copy of an ack still in the queue waits for that ack's answer; an ack
+// that finds no room is left unacknowledged (the broker delivers it again).
+func (s *Sink) handle(topic string, payload []byte, ack func()) {
+	m, key, err := s.check(topic, payload, ack)
+	if errors.Is(err, errAckCopy) {
+		s.log.Info("mqtt ack came again while it is being recorded", "alarm", m.AlarmID, "by", m.By)
+		return
+	}
 	if err != nil {
+		if !errors.Is(err, ErrAckBusy) {
+			ack()
+		}
 		s.reject(topic, m, err)
 		return
 	}
 	select {
-	case s.acks <- ackReq{m: m, topic: topic}:
+	case s.acks <- ackReq{m: m, topic: topic, key: key}:
 	default:
+		s.settle(key, false)
 		s.reject(topic, m, fmt.Errorf("%w: ack queue full", ErrAckBusy))
 	}
 }
 
-// check parses and authenticates one ack message.
-func (s *Sink) check(topic string, payload []byte) (AckMessage, error) {
+// errAckCopy: the message is a copy of an ack still waiting for the Acker; its broker
+// ack was added to the original's.
+var errAckCopy = errors.New("copy of an ack in progress")
+
+// check parses and authenticates one ack message, and records it in the replay cache
+// under the key it returns, with ack as its broker ack.
+func (s *Sink) check(topic string, payload []byte, ack func()) (AckMessage, string, error) {
 	m, err := ParseAck(payload)
 	if err != nil {
-		return m, err
+		return m, "", err
 	}
 	now := s.clock.Now()
 	var key string
@@ -348,36 +453,43 @@ func (s *Sink) check(topic string, payload []byte) (AckMessage, error) {
 	case AuthACL:
 		user, ok := strings.CutPrefix(topic, s.ackTopic+"/")
 		if !ok || user == "" || strings.Contains(user, "/") {
-			return m, fmt.Errorf("%w: topic %s", ErrAckInvalid, topic)
+			return m, "", fmt.Errorf("%w: topic %s", ErrAckInvalid, topic)
 		}
 		if m.By != "" && m.By != user {
-			return m, fmt.Errorf("%w: by %q on the topic of %q", ErrAckInvalid, m.By, user)
+			return m, "", fmt.Errorf("%w: by %q on the topic of %q", ErrAckInvalid, m.By, user)
 		}
 		m.By = user
 		if err := VerifyAck("", topic, m, now, s.cfg.Ack.ReplayWindow); err != nil {
-			return m, err
+			return m, "", err
 		}
 		h := sha256.Sum256(append([]byte(topic+"\n"), payload...))
 		key = hex.EncodeToString(h[:])
 	default:
 		if m.By == "" {
-			return m, fmt.Errorf("%w: by is required", ErrAckInvalid)
+			return m, "", fmt.Errorf("%w: by is required", ErrAckInvalid)
 		}
 		if err := VerifyAck(s.secret, topic, m, now, s.cfg.Ack.ReplayWindow); err != nil {
-			return m, err
+			return m, "", err
 		}
 		key = strings.ToLower(m.Sig)
 	}
 	exp := m.TS + int64(s.cfg.Ack.ReplayWindow/time.Second) + 1
 	s.mu.Lock()
-	err = s.replay.add(key, exp, now.Unix())
-	s.mu.Unlock()
-	return m, err
+	defer s.mu.Unlock()
+	if acks, pending := s.open[key]; pending {
+		s.open[key] = append(acks, ack)
+		return m, key, errAckCopy
+	}
+	if err := s.replay.add(key, exp, now.Unix()); err != nil {
+		return m, key, err
+	}
+	s.open[key] = []func(){ack}
+	return m, key, nil
 }
 
 func (s *Sink) reject(topic string, m AckMessage, err error) {
 	reason := "invalid"
-	for _, e := range []error{ErrAckJSON, ErrAckInvalid, ErrAckSignature, ErrAckStale, ErrAckReplay, ErrAckBusy, ErrAckFailed} {
+	for _, e := range []error{ErrAckJSON, ErrAckInvalid, ErrAckSignature, ErrAckStale, ErrAckReplay, ErrAckBusy, ErrAckFailed, ErrAckUnavailable} {
 		if errors.Is(err, e) {
 			reason = e.Error()
 			break

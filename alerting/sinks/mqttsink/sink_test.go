@@ -37,7 +37,7 @@ const testSecret = "0123456789abcdef-shared"
 func sampleNotification() alerting.Notification {
 	a := alerting.Alarm{
 		ID: "s01/panic/box-gate#1", Rule: "panic", Key: "box-gate", Site: "s01", DeviceID: "box-gate",
-		DeviceKind: event.KindPanic, Zone: "guardroom", Location: "校门门卫室", Severity: alerting.Critical,
+		DeviceKind: event.KindPanic, Class: alerting.ClassPanic, Zone: "guardroom", Location: "校门门卫室", Severity: alerting.Critical,
 		Message: "门卫室一键报警按钮被按下", State: alerting.Firing, Latched: true, Count: 1,
 		Fields: event.Fields{"supply_v": 12.1}, FiredAt: testNow, LastAt: testNow,
 	}
@@ -276,7 +276,10 @@ func TestAckChecks(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := tc.s.check(tc.topic, []byte(tc.payload))
+			m, key, err := tc.s.check(tc.topic, []byte(tc.payload), func() {})
+			if err == nil {
+				tc.s.settle(key, true) // as Run does once the Acker recorded it
+			}
 			if !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
 				t.Fatalf("err %v, want %v", err, tc.want)
 			}
@@ -285,28 +288,36 @@ func TestAckChecks(t *testing.T) {
 			}
 		})
 	}
-	// The queue holds one ack (Run is not running): the next is rejected, not blocking.
+	// The queue holds one ack (Run is not running): the next is rejected, not blocking,
+	// and left unacknowledged for the broker to deliver again; once there is room, that
+	// copy is taken.
 	var results []string
 	hm.observe = func(r string) { results = append(results, r) }
+	acked := make([]bool, 2)
 	for i := range 2 {
-		hm.handle("cg/s01/ack", signed("cg/s01/ack", AckMessage{AlarmID: fmt.Sprint("q", i), By: "b", TS: testNow.Unix()}))
+		hm.handle("cg/s01/ack", signed("cg/s01/ack", AckMessage{AlarmID: fmt.Sprint("q", i), By: "b", TS: testNow.Unix()}), func() { acked[i] = true })
 	}
-	if fmt.Sprint(results) != "[overload]" {
-		t.Fatalf("results %v", results)
+	if fmt.Sprint(results) != "[overload]" || acked[0] || acked[1] {
+		t.Fatalf("results %v, acked %v", results, acked)
+	}
+	<-hm.acks
+	hm.handle("cg/s01/ack", signed("cg/s01/ack", AckMessage{AlarmID: "q1", By: "b", TS: testNow.Unix()}), func() {})
+	if fmt.Sprint(results) != "[overload]" || len(hm.acks) != 1 {
+		t.Fatalf("the copy of an overloaded ack: results %v, queue %d", results, len(hm.acks))
 	}
 }
 
-// The Acker's refusal is counted as failed.
+// The Acker's final refusal is counted as failed.
 func TestAckerFailure(t *testing.T) {
 	pub, _ := NewPahoClient(ClientConfig{URL: "tcp://127.0.0.1:1", ClientID: "x"}, quiet)
 	s, err := New(Config{TopicPrefix: "cg/s01", Ack: AckConfig{Enabled: true, Auth: AuthACL}}, pub,
-		Options{Acker: &recAcker{fail: errors.New("unknown alarm")}, Clock: clockwork.NewFakeClockAt(testNow), Logger: quiet})
+		Options{Acker: &recAcker{fail: fmt.Errorf("ack nope: %w", alerting.ErrNotFound)}, Clock: clockwork.NewFakeClockAt(testNow), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	results := make(chan string, 1)
 	s.observe = func(r string) { results <- r }
-	s.handle("cg/s01/ack/wang", []byte(`{"alarm_id":"nope","ts":1795179792}`))
+	s.handle("cg/s01/ack/wang", []byte(`{"alarm_id":"nope","ts":1795179792}`), func() {})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
