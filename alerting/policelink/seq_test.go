@@ -2,6 +2,8 @@ package policelink
 
 import (
 	"context"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,5 +169,37 @@ func TestSequencePerAccount(t *testing.T) {
 	cfg.Account = "1234"
 	if s3 := newSink(t, cfg, Options{Store: st}); s3.LastSeq() != 42 {
 		t.Errorf("back on account 1234 the counter is at %d, want 42", s3.LastSeq())
+	}
+}
+
+// TestServeTest: the installer's test through the running sink takes its number from
+// the sink's counter, between the alarms', and answers 502 when a receiver refuses.
+func TestServeTest(t *testing.T) {
+	ctx := ctxT(t)
+	rcv := startReceiver(t, "tcp", true, nil)
+	s := newSink(t, baseConfig("tcp", true, rcv.TCPAddr()), Options{})
+	if err := s.Deliver(ctx, fired("t1", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	s.ServeTest(w, httptest.NewRequest("POST", "/-/policelink/test?zone=3", nil))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "[#1234|1601 00 003]") || !strings.Contains(w.Body.String(), ": ACK in") {
+		t.Fatalf("%d\n%s", w.Code, w.Body.String())
+	}
+	if err := s.Deliver(ctx, fired("t2", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int
+	for _, r := range rcv.Received() {
+		seqs = append(seqs, r.Message.Seq)
+	}
+	if fmt.Sprint(seqs) != "[1 2 3]" {
+		t.Errorf("sequence numbers %v, want the test's between the alarms'", seqs)
+	}
+	rcv.SetBehavior(dc09test.DUH)
+	w = httptest.NewRecorder()
+	s.ServeTest(w, httptest.NewRequest("POST", "/-/policelink/test?periodic=1", nil))
+	if w.Code != 502 || !strings.Contains(w.Body.String(), "1602 00 000") || !strings.Contains(w.Body.String(), "DUH") {
+		t.Fatalf("%d\n%s", w.Code, w.Body.String())
 	}
 }

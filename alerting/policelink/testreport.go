@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,7 +52,49 @@ func TestReport(ctx context.Context, cfg Config, w io.Writer, opt TestOptions) e
 		return err
 	}
 	defer s.Close()
-	cfg = s.cfg
+	return s.testReport(ctx, w, opt, &notes)
+}
+
+// ServeTest is the installer's test through the running sink, for the daemon to
+// serve at POST /-/policelink/test (gateway only): the same report and output as
+// TestReport, sent over the sink's own receivers with its clock corrections, and
+// numbered from its sequence counter, so a test while the daemon runs never takes
+// a number the link uses. Query parameters: periodic=1 (602 instead of 601),
+// zone=N, area=N. Status 200 when every receiver acknowledged, 502 otherwise; the
+// body is the text report either way.
+func (s *Sink) ServeTest(w http.ResponseWriter, r *http.Request) {
+	var opt TestOptions
+	q := r.URL.Query()
+	opt.Periodic = q.Get("periodic") == "1" || q.Get("periodic") == "true"
+	for _, p := range []struct {
+		name string
+		v    *int
+	}{{"zone", &opt.Zone}, {"area", &opt.Area}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				http.Error(w, fmt.Sprintf("%s=%q is not a number", p.name, v), http.StatusBadRequest)
+				return
+			}
+			*p.v = n
+		}
+	}
+	var b strings.Builder
+	var notes cfgerr.List
+	cfg := s.cfg
+	cfg.Notes(&notes)
+	err := s.testReport(r.Context(), &b, opt, &notes)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err != nil {
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprintf(&b, "\n%v\n", err)
+	}
+	io.WriteString(w, b.String())
+}
+
+// testReport sends the test report over s's receivers and writes the report to w.
+func (s *Sink) testReport(ctx context.Context, w io.Writer, opt TestOptions, notes *cfgerr.List) error {
+	cfg := s.cfg
 	for _, n := range notes.Errs {
 		fmt.Fprintf(w, "note: policelink.%s: %s\n", n.Key, n.Msg)
 	}
