@@ -92,8 +92,6 @@ type hooks struct {
 	// acked is called after a message whose event had sequence number seq was
 	// acknowledged to its broker.
 	acked func(seq uint64)
-	// swept is called after each periodic check for ended floods.
-	swept func()
 }
 
 // item is an event for the Publisher and the message it came from (nil for an event
@@ -373,9 +371,6 @@ func (d *Driver) sweep(ctx context.Context) {
 			now := d.clock.Now() // not the tick's time: a fake clock may skip ticks
 			for _, end := range d.lim.sweep(now) {
 				d.floodEnded(ctx, end.device, end.dropped, now)
-			}
-			if h := d.hooks.swept; h != nil {
-				h()
 			}
 		}
 	}
