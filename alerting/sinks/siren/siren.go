@@ -15,8 +15,9 @@
 //   - the journaled path, Deliver, which the pipeline calls with each notification.
 //
 // A new trigger of an alarm (a higher Alarm.Count, or an alarm not seen before) sounds
-// the output again, restarting its max on-time; a new trigger of an alarm a person
-// silenced less than resound_after (at most 30 s, GB 50394) ago stays quiet.
+// the output again, restarting its max on-time, unless the output itself refuses (see
+// below); a new trigger of an alarm a person silenced less than resound_after (at
+// most 30 s, GB 50394) ago stays quiet.
 //
 // An output goes off in one of two ways, and the sink tells its Output which: Silence
 // when a person silenced, acknowledged (with silence_on_ack) or reset the last alarm
