@@ -241,10 +241,10 @@ func TestReloadOnRuleFileChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	rule := func(name, when string) string {
-		return "rules:\n  - name: " + name + "\n    severity: critical\n    select: {kinds: [panic]}\n    when: " + when + "\n    resolve: type == \"released\"\n"
+		return "rules:\n  - name: " + name + "\n    severity: critical\n    select: {kinds: [panic]}\n    when: " + when + "\n    resolve: type == \"tamper_restore\"\n"
 	}
 	rulePath := filepath.Join(rulesDir, "panic.yaml")
-	if err := os.WriteFile(rulePath, []byte(rule("panic-a", `type == "pressed"`)), 0o600); err != nil {
+	if err := os.WriteFile(rulePath, []byte(rule("panic-a", `type == "tamper"`)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := fmt.Sprintf(siteTmpl, "A", filepath.Join(dir, "state"), addr) + "rules_dir: alarm-rules\n"
@@ -258,7 +258,7 @@ func TestReloadOnRuleFileChange(t *testing.T) {
 	if line := c.await(t, "config reload rejected"); !strings.Contains(line, "panic.yaml:5") {
 		t.Errorf("rejection does not name the rule file and line: %s", line)
 	}
-	if err := os.WriteFile(rulePath, []byte(rule("panic-b", `type == "pressed"`)), 0o600); err != nil {
+	if err := os.WriteFile(rulePath, []byte(rule("panic-b", `type == "tamper"`)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c.await(t, "config reloaded")

@@ -15,6 +15,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
@@ -33,8 +34,8 @@ func freeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// e2eConfig is a small campus: a GPIO panic button with a siren, an MQTT camera, the
-// embedded broker, the MQTT alarm sink, and the simulator's gpiotest pins.
+// e2eConfig is a small campus: a GPIO panic button with a siren (periph's gpiotest
+// pins), the embedded broker, and the MQTT alarm sink.
 const e2eConfig = `site:
   id: e2e
   name: 端到端测试学校
@@ -48,13 +49,12 @@ broker: {enabled: true, listen: "%[3]s"}
 log: {level: error}
 gpio:
   inputs:
-    - {device: panic-gate, pin: GPIO17, contact: "no", active_level: low, pull: up, debounce: -1s, hold: 0s, latch: false}
+    - {device: panic-gate, pin: GPIO17, contact: "no", active_level: low, pull: up, debounce: -1s, hold: 0s}
   outputs:
     - {id: siren-gate, pin: GPIO5, active_level: high, pattern: steady, max_on: 3m, resound_after: -1s}
 mqtt:
   brokers:
     - {name: campus, url: "tcp://%[3]s"}
-simulator: {enabled: true, broker: campus, interval: 1h}
 rules_dir: rules
 alerting:
   local: {severities: [critical]}
@@ -70,13 +70,8 @@ sinks:
     client: {url: "tcp://%[3]s", client_id: cg-e2e-alarms}
 `
 
-const e2eRules = `rules:
-  - name: panic-button
-    severity: critical
-    select: {kinds: [panic]}
-    when: type == "pressed"
-    resolve: type in ["released", "reset"]
-    message: "【紧急报警】{{.Device.Location}} 一键报警"
+// e2eRules: the panic alarm is built in; the operator adds nothing for it.
+const e2eRules = `rules: []
 `
 
 // e2ePolice adds the police link to a loopback DC-09 receiver (AES-128, TCP).
@@ -115,8 +110,9 @@ func startE2E(t testing.TB, extra ...string) (*Daemon, <-chan mqttsink.EventMess
 		t.Fatal(err)
 	}
 	ready := make(chan *Daemon, 1)
+	pins := e2ePins(t)
 	d, err := New(Options{Source: config.DiskSource(cfgPath), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Notify: func(string) {}, Ready: func(d *Daemon) { ready <- d }})
+		Pins: pins, Notify: func(string) {}, Ready: func(d *Daemon) { ready <- d }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +170,7 @@ func await(t testing.TB, msgs <-chan mqttsink.EventMessage, tr alerting.Transiti
 // the journal holds it; the staff's acknowledgement silences the siren.
 func TestPanicPressEndToEnd(t *testing.T) {
 	d, msgs := startE2E(t)
-	button, siren := d.p.sim.Pin("GPIO17"), d.p.sim.Pin("GPIO5")
+	button, siren := e2ePin(d, "GPIO17"), e2ePin(d, "GPIO5")
 	if siren.Read() != gpio.Low {
 		t.Fatal("siren on at start")
 	}
@@ -185,10 +181,10 @@ func TestPanicPressEndToEnd(t *testing.T) {
 		t.Error("siren off when the staff notification arrived")
 	}
 	a := m.Alarm
-	if a.Rule != "panic-button" || a.DeviceID != "panic-gate" || a.Severity != alerting.Critical || a.Location != "校门门卫室" || !a.Latched {
+	if a.Rule != "builtin-panic" || a.DeviceID != "panic-gate" || a.Severity != alerting.Critical || a.Location != "校门门卫室" || !a.Latched {
 		t.Errorf("alarm = %+v", a)
 	}
-	if a.Message != "【紧急报警】校门门卫室 一键报警" {
+	if a.Message != "【紧急报警】校门门卫室（门卫室一键报警）一键报警按钮被按下" {
 		t.Errorf("message = %q", a.Message)
 	}
 	det, err := d.p.journal.Alarm(a.ID)
@@ -222,7 +218,7 @@ func TestPanicPressEndToEnd(t *testing.T) {
 // it. Reports p50 and p99 in ms.
 func BenchmarkPanicToStaff(b *testing.B) {
 	d, msgs := startE2E(b)
-	button := d.p.sim.Pin("GPIO17")
+	button := e2ePin(d, "GPIO17")
 	var lat []time.Duration
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
@@ -271,7 +267,7 @@ func startReceiver(t testing.TB) *dc09test.Receiver {
 func TestPanicReachesPolice(t *testing.T) {
 	r := startReceiver(t)
 	d, msgs := startE2E(t, fmt.Sprintf(e2ePolice, r.TCPAddr()))
-	button := d.p.sim.Pin("GPIO17")
+	button := e2ePin(d, "GPIO17")
 	button.EdgesChan <- gpio.Low
 	m := await(t, msgs, alerting.Fired)
 	got := waitCIDs(t, r, 1)
@@ -319,7 +315,7 @@ func waitCIDs(t testing.TB, r *dc09test.Receiver, k int) []dc09.Message {
 func BenchmarkPanicToPolice(b *testing.B) {
 	r := startReceiver(b)
 	d, msgs := startE2E(b, fmt.Sprintf(e2ePolice, r.TCPAddr()))
-	button := d.p.sim.Pin("GPIO17")
+	button := e2ePin(d, "GPIO17")
 	ctx := context.Background()
 	var lat []time.Duration
 	n := 0
@@ -341,4 +337,28 @@ func BenchmarkPanicToPolice(b *testing.B) {
 		await(b, msgs, alerting.ResolvedT)
 	}
 	reportLatency(b, lat)
+}
+
+
+func e2ePins(t testing.TB) *e2ePinSource {
+	t.Helper()
+	m := map[string]*gpiotest.Pin{}
+	for _, n := range []string{"GPIO17", "GPIO5"} {
+		m[n] = &gpiotest.Pin{N: n, L: gpio.High, EdgesChan: make(chan gpio.Level, 16)}
+	}
+	m["GPIO5"].L = gpio.Low
+	return &e2ePinSource{pins: m}
+}
+
+type e2ePinSource struct{ pins map[string]*gpiotest.Pin }
+
+func (s *e2ePinSource) Pin(name string) (gpio.PinIO, error) {
+	if p, ok := s.pins[name]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("no pin %s", name)
+}
+
+func e2ePin(d *Daemon, name string) *gpiotest.Pin {
+	return d.opts.Pins.(*e2ePinSource).pins[name]
 }

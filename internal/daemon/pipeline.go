@@ -114,7 +114,6 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		}
 		p.gpio = g
 		d.health.Set("gpio", g)
-		d.goRun("gpio", func() { _ = g.Run(ctx) })
 	}
 
 	// Sinks.
@@ -272,7 +271,12 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 	// Tools on the gateway itself (campusguard patrol report) read it without a login.
 	d.mux.Handle("GET /-/patrol/report", loopbackOnly(patrolReport))
 
-	// Producers last: every consumer is subscribed before the first event.
+	// Producers last: every consumer is subscribed before the first event (a button
+	// held at start is read and published when its input starts).
+	if p.gpio != nil {
+		g := p.gpio
+		d.goRun("gpio", func() { _ = g.Run(ctx) })
+	}
 	md := mqttdrv.New(mqttdrv.Options{Publisher: pub, Registerer: reg, Logger: d.log, Clock: d.clock})
 	if err := md.Apply(cfg.MQTT, dir); err != nil {
 		return fmt.Errorf("mqtt: %w", err)

@@ -1,0 +1,325 @@
+package daemon
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+
+	"github.com/campusguard/campusguard/alerting"
+)
+
+// Each scenario is named after the clause of GB 50394 it proves or the field finding
+// it keeps fixed, and reads as what the officer does and what the gateway must show.
+
+// An officer presses the gate button, acknowledges, the button is pressed again,
+// the alarm is reset, and the button is pressed once more: every press is a record,
+// every press after the acknowledgement reaches staff and police again, the reset
+// closes the alarm, and the press after the reset raises a new alarm.
+func TestScenario_PressAckPressAgainResetPress(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+
+	h.pressGate()
+	fired := h.staffGets(alerting.Fired, "builtin-panic", 1)
+	a := fired.Alarm
+	if a.Class != alerting.ClassPanic || a.Severity != alerting.Critical || !a.Latched || a.Zone != "gate" {
+		t.Fatalf("panic alarm = %+v", a)
+	}
+	if got := h.policeGot(1); got[0].String() != "120/1 zone 11" {
+		t.Fatalf("police got %v, want a panic (120) in zone 11", got)
+	}
+	if !h.sirenOn() {
+		t.Fatal("siren silent after a panic press")
+	}
+
+	h.ack(a.ID, "张伟")
+	h.staffGets(alerting.Acked, "builtin-panic", 1)
+	h.releaseGate()
+	h.staffGets(alerting.ConditionEnd, "builtin-panic", 1)
+
+	// Pressed again while acknowledged: an occurrence of its own, to staff and police.
+	h.pressGate()
+	again := h.staffGets(alerting.Refired, "builtin-panic", 1)
+	if again.Alarm.ID != a.ID || again.Alarm.Count != 2 || again.Alarm.State != alerting.Firing {
+		t.Fatalf("second press: %+v (want the same alarm, count 2, firing again)", again.Alarm)
+	}
+	if got := h.policeGot(2); got[1].String() != "120/1 zone 11" {
+		t.Fatalf("police got %v, want the second press as a new panic", got)
+	}
+	if hist := h.history(a.ID); !slices.Contains(hist, alerting.ActionOccurrence) {
+		t.Fatalf("history %v has no occurrence record", hist)
+	}
+
+	h.reset(a.ID, "张伟")
+	h.staffGets(alerting.ResolvedT, "builtin-panic", 1)
+	if got := h.policeGot(3); got[2].String() != "120/3 zone 11" {
+		t.Fatalf("police got %v, want the restore after the reset", got)
+	}
+	h.settle()
+	if h.sirenOn() {
+		t.Fatal("siren still sounding after the reset")
+	}
+
+	// The button was never released after the second press: release, press again.
+	h.releaseGate()
+	h.pressGate()
+	second := h.staffGets(alerting.Fired, "builtin-panic", 2)
+	if second.Alarm.ID == a.ID {
+		t.Fatal("the press after the reset did not raise a new alarm")
+	}
+	if got := h.policeGot(4); got[3].String() != "120/1 zone 11" {
+		t.Fatalf("police got %v, want a new panic after the reset", got)
+	}
+}
+
+// Finding: a latched GPIO panic button was dead after its first alarm was reset.
+// Pressed three times with resets between, it raises three alarms.
+func TestScenario_LatchedGPIOPanicPressedThreeTimes(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	var ids []string
+	for i := 1; i <= 3; i++ {
+		h.pressGate()
+		m := h.staffGets(alerting.Fired, "builtin-panic", i)
+		ids = append(ids, m.Alarm.ID)
+		h.releaseGate()
+		h.reset(m.Alarm.ID, "值班员")
+		h.staffGets(alerting.ResolvedT, "builtin-panic", i)
+		h.settle()
+	}
+	if ids[0] == ids[1] || ids[1] == ids[2] {
+		t.Fatalf("alarm ids %v: each press after a reset is a new alarm", ids)
+	}
+	got := h.policeGot(6)
+	var panics int
+	for _, c := range got {
+		if c.Code == 120 && c.Qualifier == 1 {
+			panics++
+		}
+	}
+	if panics != 3 {
+		t.Fatalf("police got %v, want three panics", got)
+	}
+}
+
+// Finding: an MQTT panic module sends only "pressed". A reset by a person re-arms the
+// rule, so the next press without any release raises a new alarm.
+func TestScenario_MQTTPanicResetThenPressWithoutRelease(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	h.pressDorm()
+	first := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
+	if first.DeviceID != "panic-dorm" || first.Zone != "dorm" {
+		t.Fatalf("alarm %+v", first)
+	}
+	h.reset(first.ID, "李强")
+	h.staffGets(alerting.ResolvedT, "builtin-panic", 1)
+	h.settle()
+	h.pressDorm()
+	second := h.staffGets(alerting.Fired, "builtin-panic", 2).Alarm
+	if second.ID == first.ID {
+		t.Fatal("no new alarm after the reset")
+	}
+	if got := h.policeGot(3); got[2].String() != "120/1 zone 21" {
+		t.Fatalf("police got %v", got)
+	}
+}
+
+// Finding: a rule's renotify timer raised a new alarm, siren and police report half
+// an hour after a reset, with no press at all. Now renotify only repeats the
+// notification of an open alarm; after a reset the interval passes and nothing fires.
+func TestScenario_RenotifyAfterResetInventsNothing(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	h.mqttDevice("cf/radar/radar-east/state", `{"occupied":true}`)
+	a := h.staffGets(alerting.Fired, "balcony-intrusion", 1).Alarm
+	if a.Class != alerting.ClassIntrusion || !a.Latched {
+		t.Fatalf("intrusion alarm %+v", a)
+	}
+	if !h.strobeOn() {
+		t.Fatal("no light on site for an intrusion")
+	}
+	h.reset(a.ID, "王芳")
+	h.staffGets(alerting.ResolvedT, "balcony-intrusion", 1)
+	h.settle()
+	police := h.policeCount()
+	for i := 0; i < 4; i++ {
+		h.advance(16 * time.Minute)
+	}
+	if n := h.staffCount(alerting.Fired, "") + h.staffCount(alerting.Refired, ""); n != 1 {
+		t.Fatalf("%d fire/refire messages after the reset: %s", n, describeStaff(h.staff))
+	}
+	if len(h.open()) != 0 {
+		t.Fatalf("open alarms after the renotify interval: %+v", h.open())
+	}
+	if h.policeCount() != police {
+		t.Fatal("a police report without a trigger")
+	}
+	if h.strobeOn() || h.sirenOn() {
+		t.Fatal("an output sounds without a trigger")
+	}
+}
+
+// Renotify of an open alarm nobody acknowledged repeats its staff message only.
+func TestScenario_RenotifyRepeatsOpenAlarmOnly(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	h.mqttDevice("cf/radar/radar-east/state", `{"occupied":true}`)
+	a := h.staffGets(alerting.Fired, "balcony-intrusion", 1).Alarm
+	police := h.policeCount()
+	for i := 0; i < 2; i++ {
+		h.advance(16 * time.Minute)
+	}
+	re := h.staffGets(alerting.Refired, "balcony-intrusion", 1)
+	if re.Alarm.ID != a.ID || re.Alarm.Count != 1 {
+		t.Fatalf("renotify %+v", re.Alarm)
+	}
+	if h.policeCount() != police {
+		t.Fatal("renotify sent a police report")
+	}
+}
+
+// GB 50394 §5.2.4: tamper and a cut detector line are alarms whether the zone is
+// armed or not. Finding: a panic button's cut cable was reported as a panic (120).
+// In a disarmed zone it is a tamper alarm, reported with the tamper code.
+func TestScenario_GB50394_TamperOnPanicDeviceInDisarmedZone(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	if err := h.d.p.alerts.Disarm(context.Background(), "gate", "管理员"); err != nil {
+		t.Fatal(err)
+	}
+	h.cutGateCable()
+	m := h.staffGets(alerting.Fired, "device-tamper", 1)
+	if m.Alarm.Class != alerting.ClassTamper || m.Alarm.Disarmed {
+		t.Fatalf("tamper alarm %+v: want class tamper, notified although disarmed", m.Alarm)
+	}
+	got := h.policeGot(1)
+	if got[0].Code != 137 || got[0].Zone != 11 {
+		t.Fatalf("police got %v, want tamper 137 in zone 11 (not a panic)", got)
+	}
+	// The panic zone is never disarmable: a press in the disarmed zone alarms too.
+	h.pressGate()
+	p := h.staffGets(alerting.Fired, "builtin-panic", 1)
+	if p.Alarm.Disarmed || p.Alarm.Class != alerting.ClassPanic {
+		t.Fatalf("panic in a disarmed zone %+v", p.Alarm)
+	}
+	if got := h.policeGot(2); got[1].String() != "120/1 zone 11" {
+		t.Fatalf("police got %v", got)
+	}
+}
+
+// GB 50394 §5.2.3: alarms that arrive together are each recorded and shown (at
+// least 10 at once).
+func TestScenario_GB50394_SimultaneousAlarmsEachKept(t *testing.T) {
+	var devs strings.Builder
+	devs.WriteString("devices:")
+	for i := 0; i < 12; i++ {
+		devs.WriteString("\n  - {id: btn-" + string(rune('a'+i)) + ", kind: panic, name: 教室一键报警, location: 教室, zone: dorm, driver: mqtt, heartbeat: -1s}")
+	}
+	h := newHarness(t, harnessOpt{confd: map[string]string{"more.yaml": devs.String() + "\n"}})
+	for i := 0; i < 12; i++ {
+		h.mqttDevice("cf/panic/btn-"+string(rune('a'+i))+"/status", `{"pressed":true}`)
+	}
+	h.staffGets(alerting.Fired, "builtin-panic", 12)
+	if n := len(h.open()); n != 12 {
+		for _, a := range h.open() {
+			t.Logf("open: %s %s %s", a.Rule, a.DeviceID, a.Message)
+		}
+		t.Fatalf("%d open alarms, want 12", n)
+	}
+	if got := h.policeGot(12); len(got) < 12 {
+		t.Fatalf("police got %d reports", len(got))
+	}
+}
+
+// Finding: panic alarming depended on an operator's rule file. With no rule files at
+// all, a press still raises the critical, latched panic alarm and reaches the police.
+func TestScenario_PanicWithoutAnyRuleFile(t *testing.T) {
+	none := ""
+	h := newHarness(t, harnessOpt{rules: &none})
+	h.pressDorm()
+	m := h.staffGets(alerting.Fired, "builtin-panic", 1)
+	if m.Alarm.Severity != alerting.Critical || !m.Alarm.Latched {
+		t.Fatalf("panic %+v", m.Alarm)
+	}
+	if got := h.policeGot(1); got[0].Code != 120 {
+		t.Fatalf("police got %v", got)
+	}
+}
+
+// GB 50394: after the siren was silenced by a person, a new trigger more than 30 s
+// later sounds it again. Finding: an alarm clearing (or the max-on cut-off) armed
+// that 30 s guard too, so the next press stayed silent while the log said sounding.
+func TestScenario_GB50394_SirenResoundsAfter30s(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	h.pressGate()
+	a := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
+	if !h.sirenOn() {
+		t.Fatal("siren silent")
+	}
+	// The max-on cut-off (2 min) turns it off without a person.
+	h.advance(2*time.Minute + time.Second)
+	h.awaitSiren(false) // past its max-on time
+	// A new press 5 s later sounds it at once: no person silenced it.
+	h.releaseGate()
+	h.advance(5 * time.Second)
+	h.pressGate()
+	h.staffGets(alerting.Refired, "builtin-panic", 1)
+	if !h.sirenOn() {
+		t.Fatal("the press after a max-on cut-off stayed silent")
+	}
+	// A person resets: off; within 30 s a new alarm stays silent only if it is the
+	// same alarm — a reset closes it, so the next press is a new alarm and sounds.
+	h.reset(a.ID, "张伟")
+	h.settle()
+	if h.sirenOn() {
+		t.Fatal("siren on after the reset")
+	}
+	h.releaseGate()
+	h.advance(31 * time.Second)
+	h.pressGate()
+	h.staffGets(alerting.Fired, "builtin-panic", 2)
+	if !h.sirenOn() {
+		t.Fatal("a new trigger more than 30 s after the silence stayed silent")
+	}
+}
+
+// Finding: active-low outputs switched on for a moment at start-up. The first level
+// written to the active-low strobe is its off level (high).
+func TestScenario_OutputsComeUpOff(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	w := h.pins["GPIO6"].Writes()
+	if len(w) == 0 || w[0] != gpio.High {
+		t.Fatalf("active-low strobe writes %v: the first must be high (off)", w)
+	}
+	s := h.pins["GPIO5"].Writes()
+	if len(s) == 0 || s[0] != gpio.Low {
+		t.Fatalf("active-high siren writes %v: the first must be low (off)", s)
+	}
+}
+
+// GB 50394: after a power cut the system restores its arming state and keeps its
+// records; an open alarm is still open and its siren sounds again.
+func TestScenario_GB50394_StateSurvivesRestart(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	if err := h.d.p.alerts.Disarm(context.Background(), "balcony", "管理员"); err != nil {
+		t.Fatal(err)
+	}
+	h.pressGate()
+	a := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
+	h.stop()
+	h.pins["GPIO5"].Out(gpio.Low) // the power cut turned the siren off
+	h.start()
+	if h.d.p.alerts.Armed("balcony") {
+		t.Fatal("arming state lost")
+	}
+	if got := h.openOf("builtin-panic"); got.ID != a.ID {
+		t.Fatalf("open after restart %+v", got)
+	}
+	h.settle()
+	if !h.sirenOn() {
+		t.Fatal("siren of the open alarm silent after the restart")
+	}
+	// The button is still held at start: the level read at start is no new alarm.
+	if n := len(h.open()); n != 1 {
+		t.Fatalf("%d open alarms after restart", n)
+	}
+}
