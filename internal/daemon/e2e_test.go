@@ -339,7 +339,6 @@ func BenchmarkPanicToPolice(b *testing.B) {
 	reportLatency(b, lat)
 }
 
-
 func e2ePins(t testing.TB) *e2ePinSource {
 	t.Helper()
 	m := map[string]*gpiotest.Pin{}
