@@ -194,11 +194,7 @@ func cmdPoliceLink(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	if err := policelink.TestReport(ctx, cfg.PoliceLink, stdout, policelink.TestOptions{Periodic: *periodic, Zone: *zone}); err != nil {
-		fmt.Fprintf(stderr, "campusguard policelink test: %v\n", err)
-		return 1
-	}
-	return 0
+	return policeLinkTest(ctx, cfg, policelink.TestOptions{Periodic: *periodic, Zone: *zone}, stdout, stderr)
 }
 
 // cmdPasswd: campusguard passwd — reads a password on standard input and prints its
