@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/campusguard/campusguard/alerting"
@@ -58,12 +59,40 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
-	ctx, cancelC := context.WithTimeout(ctx, 3*time.Minute) // guards a hung browser only
+	ctx, cancelC := context.WithTimeout(ctx, 40*time.Second) // guards a hung browser only
 	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
+	logPageErrors(t, ctx)
 	return ctx
+}
+
+// logPageErrors reports the page's uncaught script errors when the test ends.
+func logPageErrors(t *testing.T, ctx context.Context) {
+	var mu sync.Mutex
+	var errs []string
+	err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
+			msg := e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+			mu.Lock()
+			errs = append(errs, fmt.Sprintf("%s (line %d)", msg, e.ExceptionDetails.LineNumber))
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range errs {
+			t.Errorf("page script error: %s", e)
+		}
+	})
 }
 
 // snapshotServer stands in for a kitchen camera's snapshot URL.
@@ -254,36 +283,49 @@ func TestE2EPanicAck(t *testing.T) {
 
 	a := e.press() // the simulated press
 	card := fmt.Sprintf(`article[data-id=%q]`, a.ID)
-	var first string
-	err = chromedp.Do(ctx,
+	var first, takeover string
+	sctx, scancel := context.WithTimeout(ctx, 15*time.Second)
+	defer scancel()
+	err = chromedp.Do(sctx,
 		chromedp.WaitVisible(chromedp.CSS(card+`[data-state="firing"]`)),
 		into(chromedp.Text(chromedp.CSS(card+" .msg")), &first),
-		// the audible alert runs while the critical alarm is unacknowledged
+		// the new critical alarm takes the screen over, and the audible alert runs
+		chromedp.WaitVisible(chromedp.ID("takeover-ack")),
+		into(chromedp.Text(chromedp.ID("takeover")), &takeover),
 		poll(`document.body.dataset.sound === "on" && window.cgConsole.sound.beeps > 0`),
-		shot("alarms"),
+		shot("takeover"),
 	)
 	if err != nil {
-		t.Fatalf("live alarm: %v", err)
+		var dbg string
+		_ = chromedp.Do(ctx, into(chromedp.Evaluate[string](`JSON.stringify({e: (() => { try { window.cgConsole.takeover.shown = null; window.cgConsole.takeover.update(); return 'ok'; } catch (x) { return String(x.stack); } })(), t: document.getElementById('takeover').className, s: document.body.dataset.sound, a: document.body.dataset.audio, b: window.cgConsole && window.cgConsole.sound.beeps, l: document.body.dataset.live, n: document.querySelectorAll('#alarm-list article').length})`), &dbg))
+		t.Fatalf("live alarm: %v %s", err, dbg)
 	}
 	if first != "校门门卫室一键报警" {
 		t.Fatalf("alarm text %q", first)
+	}
+	for _, want := range []string{"校门门卫室一键报警", "校门门卫室", "校门", "立即前往现场", "王建国", "13800000001"} {
+		if !strings.Contains(takeover, want) {
+			t.Errorf("the takeover lacks %q:\n%s", want, takeover)
+		}
 	}
 	var order []string
 	if err := chromedp.Do(ctx, into(chromedp.Evaluate[[]string](`[...document.querySelectorAll("#alarm-list article")].map(a => a.dataset.id)`), &order)); err != nil {
 		t.Fatal(err)
 	}
 	if len(order) != 3 || order[0] != a.ID {
-		t.Fatalf("the new alarm is not first (newest first): %v", order)
+		t.Fatalf("the critical alarm is not first: %v", order)
 	}
 
 	var audit string
 	err = chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(card+" button.ack")),
+		chromedp.Click(chromedp.ID("takeover-ack")),
 		chromedp.WaitVisible(chromedp.ID("note-text")),
 		chromedp.SendKeys(chromedp.ID("note-text"), "已到现场，系学生误触"),
 		chromedp.Click(chromedp.ID("note-submit")),
 		chromedp.WaitVisible(chromedp.CSS(card+`[data-state="acknowledged"] .state-acknowledged`)),
 		poll(`document.body.dataset.sound === "off"`),
+		chromedp.WaitNotVisible(chromedp.ID("takeover")),
+		shot("alarms"),
 		chromedp.Click(chromedp.CSS(card+" a.detail")),
 		chromedp.WaitVisible(chromedp.ID("audit")),
 		into(chromedp.Text(chromedp.ID("audit")), &audit),
@@ -292,7 +334,7 @@ func TestE2EPanicAck(t *testing.T) {
 	if err != nil {
 		t.Fatalf("acknowledge: %v", err)
 	}
-	for _, want := range []string{"确认", "zhangwei", "已到现场，系学生误触", "触发"} {
+	for _, want := range []string{"确认", "张伟", "已到现场，系学生误触", "触发"} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit trail lacks %q:\n%s", want, audit)
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -76,14 +77,19 @@ func testConfig() console.Config {
 // testSite: the gate's panic button, two kitchen cameras, an anti-fall radar, a patrol
 // reader and the siren.
 func testSite() (*site.Site, *site.Directory) {
-	s := &site.Site{ID: "s01", Name: "实验小学", Zones: []site.Zone{
-		{ID: "gate", Name: "校门", Number: 1}, {ID: "kitchen", Name: "食堂后厨", Number: 2},
-		{ID: "b3", Name: "教学楼三楼", Number: 3}, {ID: "yard", Name: "操场", Number: 4}}}
+	s := &site.Site{ID: "s01", Name: "实验小学", Plan: "campus.svg",
+		Buildings: []site.Building{{ID: "main", Name: "教学楼", Floors: []site.Floor{{ID: "1f", Name: "一楼"}, {ID: "3f", Name: "三楼", Plan: "main-3f.svg"}}},
+			{ID: "canteen", Name: "食堂"}},
+		Zones: []site.Zone{
+			{ID: "gate", Name: "校门", Number: 1, Contacts: []site.Contact{{Name: "王建国", Role: "保卫科长", Phone: "13800000001"}, {Name: "校长室", Phone: "024-8888 0001"}}},
+			{ID: "kitchen", Name: "食堂后厨", Number: 2, Building: "canteen", Contacts: []site.Contact{{Name: "刘师傅", Role: "食堂主管", Phone: "13800000002"}}},
+			{ID: "b3", Name: "教学楼三楼", Number: 3, Building: "main", Contacts: []site.Contact{{Name: "赵老师", Role: "年级组长", Phone: "13800000003"}}},
+			{ID: "yard", Name: "操场", Number: 4}}}
 	devs := []site.Device{
-		{ID: "panic-gate", Kind: event.KindPanic, Name: "门卫室一键报警", Zone: "gate", Location: "校门门卫室", Driver: "gpio"},
+		{ID: "panic-gate", Kind: event.KindPanic, Name: "门卫室一键报警", Zone: "gate", Location: "校门门卫室", Driver: "gpio", Position: &site.Position{X: 48, Y: 88}},
 		{ID: "kitchen-cam-1", Kind: event.KindKitchenCamera, Name: "后厨摄像机1", Zone: "kitchen", Location: "食堂后厨灶台区", Driver: "mqtt"},
 		{ID: "kitchen-cam-2", Kind: event.KindKitchenCamera, Name: "后厨摄像机2", Zone: "kitchen", Location: "食堂备餐间", Driver: "mqtt"},
-		{ID: "radar-b3", Kind: event.KindAntiFall, Name: "三楼东侧阳台雷达", Zone: "b3", Location: "教学楼三楼东侧阳台", Driver: "mqtt"},
+		{ID: "radar-b3", Kind: event.KindAntiFall, Name: "三楼东侧阳台雷达", Zone: "b3", Location: "教学楼三楼东侧阳台", Driver: "mqtt", Floor: "3f", Position: &site.Position{X: 86, Y: 30}},
 		{ID: "reader-3", Kind: event.KindPatrol, Name: "操场巡更点", Zone: "yard", Location: "操场北侧围墙", Driver: "mqtt"},
 		{ID: "siren-gate", Kind: event.KindSiren, Name: "校门声光报警器", Zone: "gate", Location: "校门", Driver: "gpio"},
 	}
@@ -134,10 +140,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	deps := console.Deps{Alarms: m}
 	if !o.noDeps {
-		deps = console.Deps{Alarms: m, History: j, Devices: e.tracker, Site: s, Audit: j,
+		deps = console.Deps{Alarms: m, History: j, Devices: e.tracker, Site: s, Audit: j, Directory: dir,
 			Patrol: &report.Handler{Store: j, Location: shanghai, Now: o.clock.Now}, Live: func() []patrol.RunResult { return nil }}
 	}
-	c, err := console.New(cfg, deps, console.Options{Clock: o.clock, Location: shanghai, SiteName: s.Name, Logger: quiet})
+	c, err := console.New(cfg, deps, console.Options{Clock: o.clock, Location: shanghai, SiteName: s.Name, Logger: quiet,
+		ConfigFS: os.DirFS(filepath.Join("testdata", "site"))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,15 +20,15 @@ type Floor struct {
 // Position is a point on a plan image in percent of its width (X) and height (Y),
 // from the top left corner.
 type Position struct {
-	X float64 `mapstructure:"x"`
-	Y float64 `mapstructure:"y"`
+	X float64 `mapstructure:"x" json:"x"`
+	Y float64 `mapstructure:"y" json:"y"`
 }
 
 // Contact is a person the duty guard calls for a zone's alarms.
 type Contact struct {
-	Name  string `mapstructure:"name"`  // 王校长
-	Role  string `mapstructure:"role"`  // 分管副校长 (optional)
-	Phone string `mapstructure:"phone"` // digits, spaces, + - ( ) only
+	Name  string `mapstructure:"name" json:"name"`           // 王校长
+	Role  string `mapstructure:"role" json:"role,omitempty"` // 分管副校长 (optional)
+	Phone string `mapstructure:"phone" json:"phone"`         // digits, spaces, + - ( ) only
 }
 
 // PlanExts are the plan image types the console shows.

@@ -5,6 +5,8 @@
   const boot = JSON.parse(document.getElementById('cg-boot').textContent);
   const M = boot.messages || {};
   const t = (k) => (k in M ? M[k] : k);
+  // tf fills {1}, {2} … of a catalogue text.
+  const tf = (k, ...args) => args.reduce((s, a, i) => s.split('{' + (i + 1) + '}').join(String(a)), t(k));
   const main = document.getElementById('main');
   const locale = boot.lang === 'zh' ? 'zh-CN' : 'en-GB';
   const tz = boot.tz || undefined;
@@ -18,29 +20,27 @@
       else if (k === 'class') el.className = v;
       else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
       else if (k === 'dataset') Object.assign(el.dataset, v);
+      else if (k === 'style') Object.assign(el.style, v); // CSSOM: allowed by the page's CSP, a style attribute is not
       else el.setAttribute(k, v === true ? '' : String(v));
     }
-    for (const kid of kids.flat()) {
-      if (kid === undefined || kid === null || kid === false) continue;
+    append(el, kids);
+    return el;
+  }
+  function append(el, kids) {
+    for (const kid of [kids].flat(Infinity)) {
+      if (kid === undefined || kid === null || kid === false || kid === '') continue;
       el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
     }
     return el;
   }
+  // show replaces el's content; nested arrays are flattened (never stringified).
+  const show = (el, ...kids) => { el.replaceChildren(); return append(el, kids); };
   const dtf = new Intl.DateTimeFormat(locale, { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit',
     hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-  const tf = new Intl.DateTimeFormat(locale, { timeZone: tz, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-  function fmt(iso) {
-    if (!iso) return '';
-    const d = new Date(iso);
-    if (isNaN(d) || d.getUTCFullYear() < 1970) return '';
-    return dtf.format(d);
-  }
-  function fmtShort(iso) {
-    if (!iso) return '';
-    const d = new Date(iso);
-    if (isNaN(d)) return '';
-    return today() === dayOf(d) ? tf.format(d) : dtf.format(d);
-  }
+  const timef = new Intl.DateTimeFormat(locale, { timeZone: tz, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  const validDate = (iso) => { if (!iso) return null; const d = new Date(iso); return isNaN(d) || d.getUTCFullYear() < 1970 ? null : d; };
+  const fmt = (iso) => { const d = validDate(iso); return d ? dtf.format(d) : ''; };
+  const fmtShort = (iso) => { const d = validDate(iso); return d ? (today() === dayOf(d) ? timef.format(d) : dtf.format(d)) : ''; };
   const dayFmt = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' });
   const dayOf = (d) => dayFmt.format(d);
   const today = () => dayOf(new Date());
@@ -59,23 +59,83 @@
       opt.body = JSON.stringify(body);
     }
     let r;
-    try { r = await fetch(path, opt); } catch (e) { throw new Error(t('err.network')); }
+    try { r = await fetch(path, opt); } catch (e) { const err = new Error(t('err.network')); err.network = true; throw err; }
     if (r.status === 401) {
       location.href = '/login?next=' + encodeURIComponent(location.pathname);
-      throw new Error('unauthenticated');
+      throw new Error(t('err.generic'));
     }
     if (r.status === 204) return null;
     const data = await r.json().catch(() => ({}));
     if (!r.ok) {
-      const err = new Error(r.status === 403 && data.code === 'forbidden' ? t('err.forbidden') : (data.error || t('err.generic')));
+      const err = new Error(r.status === 403 && data.code === 'forbidden' ? t('err.forbidden') : (r.status >= 500 ? t('err.generic') : (data.error || t('err.generic'))));
       err.status = r.status;
       err.code = data.code;
       throw err;
     }
     return data;
   }
+
+  // ---- names in the operator's words ----
+  const zones = boot.zones || {};
+  const people = boot.people || {};
+  const siteInfo = { devices: new Map(), zones: new Map(), buildings: new Map(), plan: '', loaded: false };
+  const zoneName = (z) => zones[z] || z || '';
+  const person = (n) => (n === 'rule' || n === 'system') ? t('action.resolved_auto') : (people[n] || n || '');
+  const deviceName = (id) => (siteInfo.devices.get(id) || {}).name || id || '';
+  function place(a) {
+    const d = siteInfo.devices.get(a.device) || {};
+    const b = siteInfo.buildings.get(d.building);
+    const f = b && (b.floors || []).find((x) => x.id === d.floor);
+    return [b && b.name, f && f.name].filter(Boolean).join(' ');
+  }
+  const where = (a) => a.location || (siteInfo.devices.get(a.device) || {}).location || zoneName(a.zone) || deviceName(a.device) || '';
+  const contactsOf = (a) => ((siteInfo.zones.get(a.zone) || {}).contacts || []);
+  function durationText(s) {
+    const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$/.exec(s || '');
+    if (!m || !s) return s;
+    const parts = [];
+    if (+m[1]) parts.push(t('unit.hours').replace('{n}', m[1]));
+    if (+m[2]) parts.push(t('unit.minutes').replace('{n}', m[2]));
+    if (m[3] && Math.round(+m[3])) parts.push(t('unit.seconds').replace('{n}', String(Math.round(+m[3]))));
+    return parts.length ? parts.join(boot.lang === 'zh' ? '' : ' ') : t('unit.seconds').replace('{n}', '0');
+  }
+  const patterns = (boot.patterns || []).map((p) => ({ re: new RegExp(p.re), key: p.key, args: p.args || [] }));
+  // note shows a journal note or reason in the page's language (notes.go has the table).
+  function note(s) {
+    if (!s) return '';
+    for (const p of patterns) {
+      const m = p.re.exec(s);
+      if (!m) continue;
+      let out = t(p.key);
+      for (let g = 1; g < m.length; g++) {
+        let v = m[g];
+        switch (p.args[g - 1]) {
+          case 'dur': v = durationText(v); break;
+          case 'event': v = t('event.' + v); break;
+          case 'role': v = t('role.' + v); break;
+          case 'time': v = fmtShort(v) || v; break;
+          case 'matchers': v = v.split(',').map(matcherText).join(boot.lang === 'zh' ? '，' : ', '); break;
+        }
+        out = out.split('{' + g + '}').join(v);
+      }
+      return out;
+    }
+    return s;
+  }
+  function matcherText(kv) {
+    const i = kv.indexOf('=');
+    if (i < 0) return kv;
+    const k = kv.slice(0, i), v = kv.slice(i + 1);
+    const label = t('field.' + k) === 'field.' + k ? k : t('field.' + k);
+    const val = k === 'zone' ? zoneName(v) : k === 'device' ? deviceName(v) : k === 'severity' ? t('sev.' + v) : k === 'kind' ? t('kind.' + v) : v;
+    return label + '=' + val;
+  }
+  const resolvedByPerson = (a) => a.resolved_by && a.resolved_by !== 'rule' && a.resolved_by !== 'system';
+  const stateText = (a) => (a.state === 'resolved' && !resolvedByPerson(a) ? t('state.resolved_auto') : t('state.' + a.state));
+  const actionText = (r) => (r.action === 'resolved' && (!r.by || r.by === 'rule' || r.by === 'system') ? t('action.resolved_auto') : t('action.' + r.action));
   const sevBadge = (s) => h('span', { class: 'sev sev-' + s, text: t('sev.' + s) });
-  const stateBadge = (s) => h('span', { class: 'state state-' + s, text: t('state.' + s) });
+  const stateBadge = (a) => h('span', { class: 'state state-' + a.state, text: stateText(a) });
+  const classChip = (a) => a.class && a.class !== 'other' ? h('span', { class: 'chip class-' + a.class, text: t('class.' + a.class) }) : null;
   function snapshotURL(a) {
     const f = a.fields || {};
     for (const k of ['snapshot_url', 'snapshot', 'image_url', 'picture_url']) {
@@ -83,63 +143,159 @@
     }
     return '';
   }
-  const zones = boot.zones || {};
-  const zoneName = (z) => zones[z] || z || '';
-  const where = (a) => a.location || zoneName(a.zone) || a.device || '';
-  const byNewest = (a, b) => (b.fired_at || '').localeCompare(a.fired_at || '') || (b.id < a.id ? -1 : 1);
+  const count = (a) => a.count || 1;
+  const critical = (a) => a.severity === 'critical';
+  const sevRank = (s) => ['critical', 'major', 'minor', 'info'].indexOf(s) + 1 || 9;
+  const lastAt = (a) => (a.last_at && a.last_at > (a.fired_at || '') ? a.last_at : a.fired_at || '');
+  // byUrgency: unacknowledged critical first, then severity, unacknowledged first, latest first (urgency.go).
+  function byUrgency(a, b) {
+    const ua = critical(a) && a.state === 'firing', ub = critical(b) && b.state === 'firing';
+    if (ua !== ub) return ua ? -1 : 1;
+    if (sevRank(a.severity) !== sevRank(b.severity)) return sevRank(a.severity) - sevRank(b.severity);
+    if ((a.state === 'firing') !== (b.state === 'firing')) return a.state === 'firing' ? -1 : 1;
+    return lastAt(b).localeCompare(lastAt(a)) || (b.id < a.id ? -1 : 1);
+  }
 
-  // ---- live alarm state (every page: the badge and the sound follow it) ----
+  // ---- live alarm state (every page: the badge, the takeover and the sound follow it) ----
   const active = new Map();
+  const deliveries = new Map();
   const hooks = { changed: null, update: null };
   function changed() {
     const unacked = [...active.values()].filter((a) => a.state === 'firing').length;
     const badge = document.getElementById('alarm-count');
     badge.textContent = String(unacked);
     badge.classList.toggle('hidden', unacked === 0);
+    document.title = (unacked ? '(' + unacked + ') ' : '') + document.title.replace(/^\(\d+\) /, '');
     sound.update();
+    takeover.update();
     if (hooks.changed) hooks.changed();
   }
   function upsert(a) {
+    const old = active.get(a.id);
     if (a.state === 'resolved') active.delete(a.id); else active.set(a.id, a);
+    sound.seen(a, old);
     changed();
     if (hooks.update) hooks.update(a);
+    scheduleRefetch();
   }
+  let refetching = null;
   async function refetch() {
-    try {
-      const r = await api('GET', '/api/alarms/active');
-      active.clear();
-      for (const a of r.alarms) active.set(a.id, a);
-      changed();
-    } catch (e) { toast(e.message, true); }
+    if (refetching) return refetching;
+    refetching = (async () => {
+      try {
+        const r = await api('GET', '/api/alarms/active?deliveries=1');
+        const ids = new Set(r.alarms.map((a) => a.id));
+        for (const id of [...active.keys()]) if (!ids.has(id)) active.delete(id);
+        for (const a of r.alarms) { sound.seen(a, active.get(a.id)); active.set(a.id, a); }
+        deliveries.clear();
+        for (const [id, ds] of Object.entries(r.deliveries || {})) deliveries.set(id, ds);
+        changed();
+      } catch (e) {
+        // keep the last known list: an empty one would tell the room that nothing is open
+        if (!e.network && e.code !== 'stopping') toast(e.message, true);
+      } finally { refetching = null; }
+    })();
+    return refetching;
   }
+  let refetchTimer = null;
+  function scheduleRefetch(ms) {
+    clearTimeout(refetchTimer);
+    refetchTimer = setTimeout(() => { if (live.ok) refetch(); }, ms || 1500);
+  }
+  // While a police report is on its way, look again for its receipt.
+  setInterval(() => {
+    const waiting = [...deliveries.values()].flat().some((d) => d.sink === boot.police_sink && d.state === 'pending');
+    if (waiting && live.ok) refetch();
+  }, 5000);
+
+  // ---- the link to the daemon: a screen that never goes blank ----
+  const live = { es: null, ok: false, lastMsg: 0, lastOK: null, attempt: 0, timer: null, retryAt: 0, everOK: false };
+  function markAlive() { live.lastMsg = Date.now(); live.lastOK = new Date(); }
   function setLive(ok) {
+    const was = live.ok;
+    live.ok = ok;
     const el = document.getElementById('live');
     el.classList.toggle('lost', !ok);
     el.title = ok ? t('live.connected') : t('live.lost');
     document.body.dataset.live = ok ? 'on' : 'off';
+    connBanner.update();
+    sound.lostChanged();
+    if (ok && !was && live.everOK) toast(t('conn.back'));
+    if (ok) live.everOK = true;
   }
   function connect() {
+    clearTimeout(live.timer);
+    if (live.es) live.es.close();
     const es = new EventSource('/api/events');
-    es.addEventListener('ready', () => { setLive(true); refetch(); });
-    es.addEventListener('resync', refetch);
-    es.addEventListener('alarm', (e) => { try { upsert(JSON.parse(e.data)); } catch (err) { refetch(); } });
+    live.es = es;
+    es.addEventListener('ready', () => { live.attempt = 0; markAlive(); setLive(true); refetch(); });
+    es.addEventListener('ping', markAlive);
+    es.addEventListener('resync', () => { markAlive(); refetch(); });
+    es.addEventListener('alarm', (e) => { markAlive(); try { upsert(JSON.parse(e.data)); } catch (err) { refetch(); } });
+    es.addEventListener('stopping', () => lost());
     es.addEventListener('logout', () => { es.close(); location.href = '/login'; });
-    es.onerror = () => {
-      setLive(false);
-      if (es.readyState === EventSource.CLOSED) {
-        // the server refused the stream (session over?): check, then reconnect
-        setTimeout(() => api('GET', '/api/session').then(connect, () => setTimeout(connect, 5000)), 3000);
-      }
-    };
+    es.onerror = () => lost();
   }
+  // lost closes the stream and reconnects with a growing pause (1 s … 30 s, jittered);
+  // before each try it asks for the session, so an ended one goes to the login page.
+  function lost() {
+    if (live.es) { live.es.close(); live.es = null; }
+    setLive(false);
+    clearTimeout(live.timer);
+    const delay = Math.min(30000, 1000 * 2 ** Math.min(live.attempt, 5)) * (0.8 + Math.random() * 0.4);
+    live.attempt++;
+    live.retryAt = Date.now() + delay;
+    connBanner.update();
+    live.timer = setTimeout(() => api('GET', '/api/session').then(connect, () => lost()), delay);
+  }
+  // A link that went quiet (a cable pulled, a sleeping proxy) counts as lost: the
+  // daemon sends a ping every 15 s.
+  setInterval(() => { if (live.ok && Date.now() - live.lastMsg > 40000) lost(); }, 5000);
 
-  // ---- the audible alert: a Web Audio tone while a critical alarm is unacknowledged ----
-  const sound = {
-    ctx: null, timer: null, beeps: 0,
-    muted: new Set(JSON.parse(sessionStorage.getItem('cg-muted') || '[]')),
-    wanted() {
-      return [...active.values()].filter((a) => a.severity === 'critical' && a.state === 'firing' && !this.muted.has(a.id));
+  const connBanner = {
+    el: document.getElementById('conn-banner'),
+    update() {
+      const down = !live.ok && (live.everOK || live.attempt > 0);
+      this.el.classList.toggle('hidden', !down);
+      document.body.classList.toggle('conn-lost', down);
+      if (!down) return;
+      const secs = Math.max(0, Math.ceil((live.retryAt - Date.now()) / 1000));
+      show(this.el, h('strong', { text: '⚠ ' + t('conn.lost') }),
+        h('span', { text: tf('conn.detail', live.lastOK ? fmtShort(live.lastOK.toISOString()) : t('conn.never')) }),
+        h('span', { class: 'retry', text: tf('conn.retry', secs, live.attempt) }));
     },
+  };
+  setInterval(() => { if (!live.ok) connBanner.update(); }, 1000);
+
+  // ---- the audible alert: it follows occurrences ----
+  // A critical alarm rings while it is unacknowledged, and again for every new
+  // occurrence (its count rises), acknowledged or not. 静音 quiets the occurrences
+  // ringing now; the next occurrence rings again. While the link to the daemon is lost
+  // a different, lower tone sounds.
+  const stored = (k) => { try { return new Map(JSON.parse(sessionStorage.getItem(k) || '[]')); } catch (e) { return new Map(); } };
+  const sound = {
+    ctx: null, timer: null, beeps: 0, lostBeeps: 0, lostTimer: null, lostMuted: false,
+    muted: stored('cg-muted2'), // alarm id → count quieted by 静音
+    acked: new Map(), // alarm id → count when it was (last seen) acknowledged
+    save() { sessionStorage.setItem('cg-muted2', JSON.stringify([...this.muted])); },
+    // seen records an alarm's update: an acknowledgement quiets its occurrences so far;
+    // a new occurrence (count up, or the stream says so) rings even if muted before.
+    seen(a, old) {
+      if (a.state === 'acknowledged') {
+        const before = this.acked.get(a.id);
+        if (before === undefined || (old && old.state === 'firing')) this.acked.set(a.id, count(a));
+      }
+      if (a.occurrence && (this.muted.get(a.id) || 0) >= count(a)) { this.muted.delete(a.id); this.save(); }
+      if (a.occurrence && a.state === 'acknowledged' && (this.acked.get(a.id) || 0) >= count(a)) this.acked.set(a.id, count(a) - 1);
+      if (a.state === 'resolved') { this.acked.delete(a.id); if (this.muted.delete(a.id)) this.save(); }
+    },
+    // needs reports whether a critical alarm has an occurrence nobody has answered.
+    needs(a) {
+      if (!critical(a) || a.state === 'resolved') return false;
+      return a.state === 'firing' || count(a) > (this.acked.get(a.id) ?? count(a));
+    },
+    ringing(a) { return this.needs(a) && (this.muted.get(a.id) || 0) < count(a); },
+    wanted() { return [...active.values()].filter((a) => this.ringing(a)); },
     update() {
       const want = this.wanted().length > 0;
       if (want && !this.timer) {
@@ -150,10 +306,27 @@
         this.timer = null;
       }
       document.body.dataset.sound = want ? 'on' : 'off';
-      if (!want) document.getElementById('sound-banner').classList.add('hidden');
-      const anyMuted = [...active.values()].some((a) => this.muted.has(a.id) && a.state === 'firing');
+      if (!want && !this.lostTimer) document.getElementById('sound-banner').classList.add('hidden');
+      const anyMuted = [...active.values()].some((a) => this.needs(a) && !this.ringing(a));
       document.getElementById('muted-banner').classList.toggle('hidden', !anyMuted);
-      document.getElementById('mute').textContent = anyMuted && !want ? t('nav.unmute') : t('nav.mute');
+    },
+    lostChanged() {
+      if (live.ok) {
+        clearTimeout(this.lostDelay); this.lostDelay = null;
+        clearInterval(this.lostTimer); this.lostTimer = null;
+        this.lostMuted = false;
+        document.body.dataset.lostSound = 'off';
+        return;
+      }
+      if (this.lostTimer || this.lostDelay || this.lostMuted || !live.everOK) return;
+      // a blip of a few seconds (a reload of the daemon) stays quiet
+      this.lostDelay = setTimeout(() => {
+        this.lostDelay = null;
+        if (live.ok || this.lostMuted) return;
+        document.body.dataset.lostSound = 'on';
+        this.lostBeep();
+        this.lostTimer = setInterval(() => this.lostBeep(), 10000);
+      }, 5000);
     },
     context() {
       if (!this.ctx) {
@@ -163,46 +336,63 @@
       }
       return this.ctx;
     },
-    beep() {
+    ready() {
       const ctx = this.context();
-      if (!ctx) return;
+      if (!ctx) return null;
       if (ctx.state !== 'running') {
         // browsers start audio only after a user gesture: ask for one
         ctx.resume().catch(() => {});
         document.getElementById('sound-banner').classList.remove('hidden');
         document.body.dataset.audio = 'blocked';
-        return;
+        return null;
       }
       document.getElementById('sound-banner').classList.add('hidden');
       document.body.dataset.audio = 'running';
-      this.beeps++;
+      return ctx;
+    },
+    tone(ctx, steps, type, gain) {
       const now = ctx.currentTime;
-      [[988, 0], [740, 0.28], [988, 0.56], [740, 0.84]].forEach(([f, at]) => {
+      steps.forEach(([f, at, len]) => {
         const o = ctx.createOscillator();
         const g = ctx.createGain();
-        o.type = 'square';
+        o.type = type;
         o.frequency.value = f;
         g.gain.setValueAtTime(0.0001, now + at);
-        g.gain.exponentialRampToValueAtTime(0.25, now + at + 0.02);
-        g.gain.exponentialRampToValueAtTime(0.0001, now + at + 0.25);
+        g.gain.exponentialRampToValueAtTime(gain, now + at + 0.02);
+        g.gain.exponentialRampToValueAtTime(0.0001, now + at + len);
         o.connect(g).connect(ctx.destination);
         o.start(now + at);
-        o.stop(now + at + 0.26);
+        o.stop(now + at + len + 0.01);
       });
     },
-    toggleMute() {
-      const want = this.wanted();
-      if (want.length > 0) want.forEach((a) => this.muted.add(a.id));
-      else this.muted.clear();
-      sessionStorage.setItem('cg-muted', JSON.stringify([...this.muted]));
+    beep() {
+      const ctx = this.ready();
+      if (!ctx) return;
+      this.beeps++;
+      this.tone(ctx, [[988, 0, 0.25], [740, 0.28, 0.25], [988, 0.56, 0.25], [740, 0.84, 0.25]], 'square', 0.25);
+    },
+    // lostBeep: two long, low, falling tones — not the alarm's.
+    lostBeep() {
+      const ctx = this.ready();
+      if (!ctx) return;
+      this.lostBeeps++;
+      this.tone(ctx, [[523, 0, 0.6], [392, 0.7, 0.6], [262, 1.4, 0.9]], 'sine', 0.3);
+    },
+    mute() {
+      this.wanted().forEach((a) => this.muted.set(a.id, count(a)));
+      if (!live.ok) {
+        this.lostMuted = true;
+        clearInterval(this.lostTimer); this.lostTimer = null;
+        clearTimeout(this.lostDelay); this.lostDelay = null;
+      }
+      this.save();
       this.update();
     },
   };
   const unlock = () => { const c = sound.context(); if (c && c.state !== 'running') c.resume().then(() => sound.update(), () => {}); };
   document.addEventListener('click', unlock);
   document.addEventListener('keydown', unlock);
-  document.getElementById('mute').addEventListener('click', () => sound.toggleMute());
-  window.cgConsole = { sound, active };
+  document.getElementById('mute').addEventListener('click', () => sound.mute());
 
   // ---- acknowledge / reset with a note ----
   const dialog = document.getElementById('note-dialog');
@@ -211,6 +401,9 @@
     pending = { action, a };
     document.getElementById('note-title').textContent = t(action === 'ack' ? 'dialog.ack' : 'dialog.resolve');
     document.getElementById('note-alarm').textContent = [t('sev.' + a.severity), where(a), a.message].filter(Boolean).join(' · ');
+    const quick = document.getElementById('note-quick');
+    show(quick, (action === 'ack' ? ['dialog.quick_arrived', 'dialog.quick_called'] : ['dialog.quick_false', 'dialog.quick_arrived']).map((k) =>
+      h('button', { type: 'button', class: 'quick', text: t(k), onclick: () => { document.getElementById('note-text').value = t(k); } })));
     document.getElementById('note-text').value = '';
     dialog.showModal();
     document.getElementById('note-text').focus();
@@ -257,21 +450,90 @@
     ];
   }
 
+  // ---- what a guard needs on the card ----
+  // policeStatus is the police report of the alarm, from its delivery records.
+  function policeStatus(a, ds) {
+    const mine = (ds || deliveries.get(a.id) || []).filter((d) => d.sink === boot.police_sink);
+    if (mine.length === 0) return null;
+    const last = mine.reduce((x, y) => ((y.created_at || '') > (x.created_at || '') ? y : x));
+    const done = mine.filter((d) => d.state === 'delivered').pop();
+    let cls = 'police-ok', text;
+    if (last.state === 'pending') {
+      cls = 'police-wait';
+      text = last.attempts > 1 && last.last_error ? tf('police.failing', last.attempts) : last.attempts > 0 ? tf('police.pending', last.attempts) : t('police.queued');
+    } else if (last.state === 'rejected') {
+      cls = 'police-bad';
+      text = t('police.rejected');
+    } else {
+      text = tf('police.acked', fmtShort(last.done_at || last.last_attempt));
+    }
+    if (last.state === 'pending' && done) text = tf('police.acked', fmtShort(done.done_at)) + ' · ' + text;
+    const via = last.via || (last.notification && last.notification.via);
+    return h('span', { class: 'police ' + cls, title: t('alarm.police') }, '☎ ' + text + (via ? ' · ' + via : ''));
+  }
+  function contactList(a, max) {
+    const cs = contactsOf(a);
+    if (cs.length === 0) return null;
+    return h('span', { class: 'contacts' }, cs.slice(0, max || cs.length).map((c) =>
+      h('a', { class: 'contact', href: 'tel:' + c.phone.replace(/[^\d+]/g, '') }, c.name + (c.role ? '（' + c.role + '）' : '') + ' ' + c.phone)));
+  }
+
+  // ---- the takeover: a new critical alarm fills the screen until acknowledged ----
+  const takeover = {
+    el: document.getElementById('takeover'),
+    seen: new Map(), // alarm id → count a viewer (or an already acknowledged alarm) dismissed
+    candidates() {
+      return [...active.values()].filter((a) => sound.needs(a) && (this.seen.get(a.id) || 0) < count(a)).sort(byUrgency);
+    },
+    update() {
+      const list = this.candidates();
+      document.body.classList.toggle('takeover-on', list.length > 0);
+      this.el.classList.toggle('hidden', list.length === 0);
+      if (list.length === 0) { this.shown = null; return; }
+      const a = list[0];
+      const key = a.id + '#' + count(a) + '#' + a.state + '#' + list.length;
+      if (this.shown === key) return;
+      this.shown = key;
+      const pl = place(a);
+      const canAck = boot.can_ack && a.state === 'firing';
+      show(this.el, h('div', { class: 'takeover-box', role: 'alertdialog', 'aria-labelledby': 'takeover-what', dataset: { id: a.id } },
+        h('div', { class: 'takeover-head' }, h('span', { text: '⚠ ' + t('takeover.title') }), classChip(a),
+          count(a) > 1 ? h('span', { class: 'chip', text: tf('takeover.occurrence', count(a)) }) : null,
+          h('span', { class: 'time', text: fmtShort(lastAt(a)) })),
+        h('h1', { id: 'takeover-what', text: a.message || a.rule }),
+        h('dl', { class: 'takeover-kv' },
+          h('dt', { text: t('takeover.where') }), h('dd', { class: 'where' }, h('b', { text: where(a) }), pl ? ' · ' + pl : '', a.zone ? ' · ' + zoneName(a.zone) : ''),
+          h('dt', { text: t('takeover.todo') }), h('dd', { text: t('todo.' + (a.class && M['todo.' + a.class] ? a.class : 'other')) }),
+          h('dt', { text: t('takeover.call') }), h('dd', {}, contactList(a) || t('takeover.no_contacts')),
+          policeStatus(a) ? [h('dt', { text: t('alarm.police') }), h('dd', {}, policeStatus(a))] : null),
+        list.length > 1 ? h('p', { class: 'more', text: tf('takeover.more', list.length - 1) }) : null,
+        h('div', { class: 'takeover-actions' },
+          canAck ? h('button', { type: 'button', class: 'primary big', id: 'takeover-ack', text: t('takeover.ack'), onclick: () => openNote('ack', a) })
+            : h('button', { type: 'button', class: 'primary big', id: 'takeover-seen', text: t('takeover.seen'), onclick: () => { this.seen.set(a.id, count(a)); this.update(); } }),
+          h('button', { type: 'button', class: 'big', text: t('nav.mute'), onclick: () => sound.mute() }),
+          h('a', { class: 'button big', href: '/alarms/' + encodeURIComponent(a.id), text: t('act.detail') }))));
+    },
+  };
+
   // ---- pages ----
   function alarmCard(a) {
     const snap = snapshotURL(a);
-    return h('article', { class: `alarm ${a.state} sev-${a.severity}-row`, id: 'alarm-' + a.id, dataset: { id: a.id, state: a.state } },
+    const pl = place(a);
+    return h('article', { class: `alarm ${a.state} sev-${a.severity}-row` + (sound.ringing(a) ? ' ringing' : ''), id: 'alarm-' + a.id, dataset: { id: a.id, state: a.state, count: count(a) } },
       h('div', { class: 'bar' }),
       h('div', { class: 'body' },
-        h('div', { class: 'line1' }, sevBadge(a.severity), stateBadge(a.state), flags(a), h('span', { class: 'msg', text: a.message || a.rule })),
+        h('div', { class: 'line1' }, sevBadge(a.severity), stateBadge(a), classChip(a), flags(a),
+          h('span', { class: 'msg', text: a.message || a.rule }),
+          count(a) > 1 ? h('span', { class: 'count', text: tf('alarm.occurrences', count(a)) }) : null),
         h('div', { class: 'meta' },
-          h('span', {}, t('alarm.location') + ' ', h('b', { text: where(a) })),
-          a.zone && h('span', { text: t('alarm.zone') + ' ' + zoneName(a.zone) }),
-          h('span', { text: t('alarm.fired_at') + ' ' + fmtShort(a.fired_at) }),
-          a.count > 1 && h('span', { class: 'count', text: t('alarm.count') + ' ×' + a.count }),
-          a.acked_by && h('span', { class: 'acked', text: t('alarm.acked') + ' ' + a.acked_by + (a.ack_note ? ' — ' + a.ack_note : '') }))),
+          h('span', { class: 'where' }, h('b', { text: where(a) }), pl ? ' · ' + pl : ''),
+          a.zone ? h('span', { text: zoneName(a.zone) }) : null,
+          h('span', { class: 'time', text: fmtShort(lastAt(a)) }),
+          policeStatus(a),
+          a.acked_by ? h('span', { class: 'acked', text: t('alarm.acked') + ' ' + person(a.acked_by) + (a.ack_note ? ' — ' + a.ack_note : '') }) : null,
+          critical(a) || a.class === 'intrusion' ? contactList(a, 2) : null)),
       h('div', { class: 'side' },
-        snap && h('a', { href: snap, target: '_blank', rel: 'noopener noreferrer' }, h('img', { class: 'thumb', src: snap, alt: t('alarm.snapshot'), loading: 'lazy' })),
+        snap ? h('a', { href: snap, target: '_blank', rel: 'noopener noreferrer' }, h('img', { class: 'thumb', src: snap, alt: t('alarm.snapshot'), loading: 'lazy' })) : null,
         h('div', { class: 'actions' }, actionButtons(a),
           h('a', { href: '/alarms/' + encodeURIComponent(a.id), class: 'detail', text: t('act.detail') }))));
   }
@@ -279,14 +541,15 @@
   function pageAlarms() {
     const summary = h('span', { class: 'summary' });
     const list = h('div', { class: 'alarms', id: 'alarm-list' });
-    main.replaceChildren(h('h1', {}, t('alarms.title'), summary), list);
+    show(main, h('h1', {}, t('alarms.title'), summary), list);
     hooks.changed = () => {
-      const all = [...active.values()].sort(byNewest);
+      const all = [...active.values()].sort(byUrgency);
       const unacked = all.filter((a) => a.state === 'firing').length;
-      summary.replaceChildren(
+      show(summary,
         h('span', { class: 'chip', text: `${t('alarms.unacked')} ${unacked}` }),
         h('span', { class: 'chip', text: `${t('alarms.total')} ${all.length}` }));
-      list.replaceChildren(...(all.length ? all.map(alarmCard) : [h('div', { class: 'empty', id: 'no-alarms', text: t('alarms.empty') })]));
+      if (all.length === 0 && !live.everOK) return; // not loaded yet: never claim "no alarms"
+      show(list, all.length ? all.map(alarmCard) : h('div', { class: 'empty', id: 'no-alarms', text: t('alarms.empty') }));
     };
     hooks.changed();
   }
@@ -296,41 +559,48 @@
     const load = async () => {
       let d;
       try { d = await api('GET', '/api/alarms/' + encodeURIComponent(id)); } catch (e) {
-        main.replaceChildren(h('h1', { text: t('detail.title') }), h('div', { class: 'empty', text: e.status === 404 ? t('detail.not_found') : e.message }));
+        if (e.network) return; // keep what is shown; the banner says the link is lost
+        show(main, h('h1', { text: t('detail.title') }), h('div', { class: 'empty', text: e.status === 404 ? t('detail.not_found') : e.message }));
         return;
       }
       const a = d.alarm;
       const snap = snapshotURL(a);
       const kv = (k, v) => (v || v === 0) ? [h('dt', { text: t(k) }), h('dd', {}, v)] : [];
-      main.replaceChildren(
+      const dev = siteInfo.devices.get(a.device);
+      const devText = a.device ? deviceName(a.device) + (a.device_kind ? '（' + t('kind.' + a.device_kind) + '）' : '') : '';
+      show(main,
         h('p', {}, h('a', { href: '/', text: '← ' + t('act.back') })),
-        h('h1', {}, sevBadge(a.severity), stateBadge(a.state), flags(a), h('span', { id: 'detail-message', text: a.message || a.rule })),
+        h('h1', {}, sevBadge(a.severity), stateBadge(a), classChip(a), flags(a), h('span', { id: 'detail-message', text: a.message || a.rule })),
         h('div', { class: 'grid2' },
           h('div', { class: 'panel' },
             h('dl', { class: 'kv' },
-              kv('alarm.location', where(a)), kv('alarm.zone', a.zone ? zoneName(a.zone) + (zones[a.zone] ? ' (' + a.zone + ')' : '') : ''), kv('alarm.device', a.device ? a.device + (a.device_kind ? ' (' + t('kind.' + a.device_kind) + ')' : '') : ''),
-              kv('alarm.rule', a.rule), kv('alarm.fired_at', fmt(a.fired_at)), kv('alarm.last_at', fmt(a.last_at)),
-              kv('alarm.count', a.count), kv('alarm.escalation', a.escalation || ''),
-              kv('alarm.acked', a.acked_by ? `${a.acked_by} · ${fmt(a.acked_at)}${a.ack_note ? ' — ' + a.ack_note : ''}` : ''),
-              kv('alarm.resolved_by', a.resolved_by ? `${a.resolved_by} · ${fmt(a.resolved_at)}${a.reason ? ' — ' + a.reason : ''}` : ''),
-              kv('alarm.latched', a.latched && a.state !== 'resolved' ? '✓' : ''), kv('alarm.id', a.id)),
+              kv('alarm.location', where(a)), kv('alarm.building', place(a)), kv('alarm.zone', zoneName(a.zone)),
+              kv('alarm.device', devText), kv('alarm.fired_at', fmt(a.fired_at)), kv('alarm.last_at', fmt(a.last_at)),
+              kv('alarm.count', count(a)), kv('alarm.escalation', a.escalation || ''),
+              kv('alarm.police', policeStatus(a, d.deliveries)),
+              kv('alarm.contacts', contactList(a)),
+              kv('alarm.acked', a.acked_by ? `${person(a.acked_by)} · ${fmt(a.acked_at)}${a.ack_note ? ' — ' + a.ack_note : ''}` : ''),
+              kv('alarm.resolved_by', a.resolved_by ? `${person(a.resolved_by)} · ${fmt(a.resolved_at)}${a.reason ? ' — ' + note(a.reason) : ''}` : ''),
+              kv('alarm.latched', a.latched && a.state !== 'resolved' ? '✓' : ''), kv('alarm.id', h('span', { class: 'id', text: a.id }))),
             h('div', { class: 'row actions', id: 'detail-actions' }, actionButtons(a))),
-          h('div', { class: 'panel' }, snap ? [h('h2', { text: t('alarm.snapshot') }), h('a', { href: snap, target: '_blank', rel: 'noopener noreferrer' }, h('img', { class: 'snapshot', src: snap, alt: t('alarm.snapshot') }))]
-            : h('p', { class: 'muted', text: t('kind.' + (a.device_kind || 'system')) }))),
+          h('div', { class: 'panel' }, snap ? [h('h2', { text: t('alarm.snapshot') }), h('a', { href: snap, target: '_blank', rel: 'noopener noreferrer' }, h('img', { class: 'snapshot', id: 'detail-snapshot', src: snap, alt: t('alarm.snapshot') }))]
+            : h('p', { class: 'muted', text: dev ? dev.location || t('kind.' + dev.kind) : t('kind.' + (a.device_kind || 'system')) }))),
         h('h2', { text: t('detail.audit') }),
         table(['history.time', 'history.action', 'history.by', 'alarm.note'], d.history, (r) => [
-          fmt(r.at), t('action.' + r.action), r.by || '—', r.note || ''], 'audit'),
-        d.deliveries.length ? [h('h2', { text: t('detail.deliveries') }),
-          table(['history.time', 'Sink', 'alarm.state', 'Attempts', 'Error'], d.deliveries, (x) => [
-            fmt(x.created_at), x.sink, x.state + ' (' + x.notification.transition + ')', x.attempts, x.last_error || ''], 'deliveries')] : []);
+          fmt(r.at), actionText(r), person(r.by) || '—', note(r.note)], 'audit'),
+        h('h2', { text: t('detail.deliveries') }),
+        table(['history.time', 'deliv.sink', 'deliv.what', 'alarm.state', 'deliv.attempts', 'deliv.done'], d.deliveries, (x) => [
+          fmt(x.created_at), sinkName(x.sink), t('tr.' + ((x.notification || {}).transition || 'fired')),
+          h('span', { class: 'deliv-' + x.state, text: t('deliv.' + x.state) }), x.attempts, fmt(x.done_at)], 'deliveries'));
     };
     hooks.update = (a) => { if (a.id === id) load(); };
     await load();
   }
+  const sinkName = (s) => (s === boot.police_sink ? t('sink.police') : s === 'siren' ? t('sink.siren') : tf('sink.other', s));
 
   function table(heads, rows, cells, id) {
     if (!rows || rows.length === 0) return h('div', { class: 'empty', id, text: t('history.empty') });
-    const labels = heads.map(t);
+    const labels = heads.map((k) => (k ? t(k) : ''));
     return h('table', { class: 'responsive', id },
       h('thead', {}, h('tr', {}, labels.map((l) => h('th', { text: l })))),
       h('tbody', {}, rows.map((r) => h('tr', {}, cells(r).map((c, i) => h('td', { 'data-label': labels[i] }, c))))));
@@ -342,46 +612,50 @@
   }
 
   function pageHistory() {
+    const zoneOpts = Object.keys(zones).map((z) => [z, zoneName(z)]);
     const form = h('form', { class: 'filters', id: 'history-filters' },
       h('label', {}, t('history.from'), h('input', { type: 'date', name: 'from' })),
       h('label', {}, t('history.to'), h('input', { type: 'date', name: 'to' })),
       select('severity', ['critical', 'major', 'minor', 'info'].map((s) => [s, t('sev.' + s)]), t('alarm.severity')),
       select('state', ['firing', 'acknowledged', 'resolved'].map((s) => [s, t('state.' + s)]), t('alarm.state')),
-      h('label', {}, t('alarm.device'), h('input', { name: 'device', size: 12 })),
-      h('label', {}, t('alarm.zone'), h('input', { name: 'zone', size: 10 })),
+      h('label', {}, t('alarm.device'), h('input', { name: 'device', size: 12, value: new URLSearchParams(location.search).get('device') || undefined })),
+      zoneOpts.length ? select('zone', zoneOpts, t('alarm.zone')) : h('label', {}, t('alarm.zone'), h('input', { name: 'zone', size: 10 })),
       h('button', { type: 'submit', class: 'primary', text: t('act.search') }));
     const out = h('div', { id: 'history-results' });
     const rform = h('form', { class: 'filters', id: 'records-filters' },
-      select('action', ['acknowledged', 'resolved', 'silenced', 'unsilenced', 'armed', 'disarmed', 'login', 'login_failed', 'logout', 'fired', 'escalated']
+      select('action', ['acknowledged', 'resolved', 'occurrence', 'silenced', 'unsilenced', 'armed', 'disarmed', 'login', 'login_failed', 'logout', 'fired', 'escalated']
         .map((s) => [s, t('action.' + s)]), t('history.action')),
       h('label', {}, t('history.by'), h('input', { name: 'by', size: 12 })),
       h('button', { type: 'submit', class: 'primary', text: t('act.search') }));
     const rout = h('div', { id: 'records-results' });
-    main.replaceChildren(h('h1', { text: t('history.title') }), form, out, h('h2', { text: t('history.records') }), rform, rout);
-    const run = async (f, path, into, cols, cells, key, cursor, append) => {
+    show(main, h('h1', { text: t('history.title') }), form, out, h('h2', { text: t('history.records') }), rform, rout);
+    const run = async (f, path, into, cols, cells, key, cursor, more) => {
       const q = new URLSearchParams();
       for (const [k, v] of new FormData(f)) if (v) q.set(k, v);
       q.set('limit', '50');
       if (cursor) q.set('cursor', cursor);
       let r;
-      try { r = await api('GET', path + '?' + q); } catch (e) { into.replaceChildren(h('div', { class: 'empty', text: e.message })); return; }
+      try { r = await api('GET', path + '?' + q); } catch (e) { show(into, h('div', { class: 'empty', text: e.message })); return; }
       const rows = r[key];
-      if (append) {
+      if (more) {
         const tbody = into.querySelector('tbody');
         const labels = cols.map(t);
         if (tbody) rows.forEach((x) => tbody.append(h('tr', {}, cells(x).map((c, i) => h('td', { 'data-label': labels[i] }, c)))));
       } else {
-        into.replaceChildren(table(cols, rows, cells));
+        show(into, table(cols, rows, cells));
       }
       into.querySelectorAll('.more').forEach((b) => b.remove());
       if (r.next) into.append(h('p', {}, h('button', { type: 'button', class: 'more', text: t('act.more'), onclick: () => run(f, path, into, cols, cells, key, r.next, true) })));
     };
     const alarmCols = ['alarm.fired_at', 'alarm.severity', 'alarm.message', 'alarm.location', 'alarm.state', 'alarm.acked', 'alarm.resolved_by'];
     const alarmCells = (a) => [fmt(a.fired_at), sevBadge(a.severity), h('a', { href: '/alarms/' + encodeURIComponent(a.id), text: a.message || a.rule }),
-      where(a), stateBadge(a.state), a.acked_by || '', a.resolved_by || ''];
-    const recCols = ['history.time', 'history.action', 'history.by', 'alarm.id', 'alarm.note'];
-    const recCells = (r) => [fmt(r.at), t('action.' + r.action), r.by || '—',
-      r.alarm ? h('a', { href: '/alarms/' + encodeURIComponent(r.alarm), text: r.alarm }) : (r.zone || ''), r.note || ''];
+      where(a), stateBadge(a), person(a.acked_by), resolvedByPerson(a) ? person(a.resolved_by) : (a.state === 'resolved' ? t('action.resolved_auto') : '')];
+    const recCols = ['history.time', 'history.action', 'history.by', 'alarm.location', 'alarm.note'];
+    const recCells = (r) => {
+      const a = active.get(r.alarm);
+      const what = r.alarm ? h('a', { href: '/alarms/' + encodeURIComponent(r.alarm), text: a ? where(a) : (r.device ? deviceName(r.device) : zoneName(r.zone)) || t('act.detail') }) : zoneName(r.zone);
+      return [fmt(r.at), actionText(r), person(r.by) || '—', what, note(r.note)];
+    };
     form.addEventListener('submit', (e) => { e.preventDefault(); run(form, '/api/alarms', out, alarmCols, alarmCells, 'alarms'); });
     rform.addEventListener('submit', (e) => { e.preventDefault(); run(rform, '/api/records', rout, recCols, recCells, 'records'); });
     run(form, '/api/alarms', out, alarmCols, alarmCells, 'alarms');
@@ -391,11 +665,14 @@
   async function pageDevices() {
     const load = async () => {
       let r;
-      try { r = await api('GET', '/api/devices'); } catch (e) { main.replaceChildren(h('h1', { text: t('devices.title') }), h('div', { class: 'empty', text: e.message })); return; }
+      try { r = await api('GET', '/api/devices'); } catch (e) {
+        if (!e.network) show(main, h('h1', { text: t('devices.title') }), h('div', { class: 'empty', text: e.status === 503 ? t('unavailable') : e.message }));
+        return;
+      }
       const rank = (d) => (d.status === 'offline' ? 0 : d.tamper || d.fault ? 1 : d.status === 'unknown' ? 2 : 3);
       const devs = r.devices.sort((a, b) => rank(a) - rank(b) || a.device.localeCompare(b.device));
       const c = r.counts;
-      main.replaceChildren(
+      show(main,
         h('h1', {}, t('devices.title'), h('span', { class: 'summary' },
           h('span', { class: 'chip st-online', text: `${t('devices.online')} ${c.online}` }),
           h('span', { class: 'chip st-offline', text: `${t('devices.offline')} ${c.offline}` }),
@@ -405,12 +682,12 @@
           c.low_battery ? h('span', { class: 'chip warn', text: `${t('devices.low_battery')} ${c.low_battery}` }) : null)),
         devs.length === 0 ? h('div', { class: 'empty', text: t('devices.empty') }) :
           table(['alarm.device', 'field.kind', 'alarm.location', 'devices.status', 'devices.last_seen', 'devices.tamper', 'devices.fault', 'devices.battery', 'devices.supply'], devs, (d) => [
-            h('span', {}, h('b', { text: d.name || d.device }), d.name ? h('div', { class: 'muted', text: d.device }) : null),
+            h('span', {}, h('b', { text: d.name || d.device }), d.name ? h('div', { class: 'muted id', text: d.device }) : null),
             t('kind.' + d.kind), d.location || '',
             h('span', { class: 'st-' + d.status, text: t('devices.' + d.status) + (d.status === 'offline' && d.offline_since ? ' · ' + fmtShort(d.offline_since) : '') }),
             d.last_seen ? fmtShort(d.last_seen) : t('devices.never'),
             d.tamper ? h('span', { class: 'warn', text: '⚠ ' + t('devices.tamper') }) : t('devices.ok'),
-            d.fault ? h('span', { class: 'warn', text: '⚠ ' + (d.fault_reason || t('devices.fault')) }) : t('devices.ok'),
+            d.fault ? h('span', { class: 'warn', text: '⚠ ' + t('devices.fault'), title: d.fault_reason || '' }) : t('devices.ok'),
             d.battery !== undefined ? h('span', { class: d.battery < 20 ? 'warn' : '', text: Math.round(d.battery) + '%' }) : '—',
             d.supply_v !== undefined ? d.supply_v.toFixed(1) + ' V' : '—'], 'devices'));
     };
@@ -421,42 +698,44 @@
   async function pagePatrols() {
     const date = h('input', { type: 'date', name: 'date', value: today() });
     const body = h('div', { id: 'patrol-report' });
-    main.replaceChildren(h('h1', {}, t('patrols.title'), h('label', { class: 'row' }, t('patrols.date'), date)), body);
-    const pct = (x) => h('span', {}, h('span', { class: 'bar-rate' }, h('span', {})), Math.round((x || 0) * 100) + '%');
+    show(main, h('h1', {}, t('patrols.title'), h('label', { class: 'row' }, t('patrols.date'), date)), body);
     const load = async () => {
       let r;
       try { r = await api('GET', '/api/patrol/report?date=' + encodeURIComponent(date.value || today())); } catch (e) {
-        body.replaceChildren(h('div', { class: 'empty', text: e.status === 503 ? t('unavailable') : e.message }));
+        if (!e.network) show(body, h('div', { class: 'empty', text: e.status === 503 ? t('unavailable') : e.message }));
         return;
       }
-      const tot = r.totals;
-      const rate = (x) => { const el = pct(x); el.querySelector('.bar-rate span').style.width = Math.round((x || 0) * 100) + '%'; return el; };
-      body.replaceChildren(
-        h('div', { class: 'summary' },
-          h('span', { class: 'chip', text: `${t('patrols.completion')} ${Math.round(tot.completion_rate * 100)}%` }),
-          h('span', { class: 'chip', text: `${t('patrols.completed')} ${tot.completed}/${tot.runs}` }),
-          tot.in_progress ? h('span', { class: 'chip', text: `${t('patrols.in_progress')} ${tot.in_progress}` }) : null,
-          h('span', { class: 'chip', text: `${t('patrols.missed')} ${tot.missed}` }),
-          h('span', { class: 'chip', text: `${t('patrols.late')} ${tot.late}` }),
-          h('span', { class: 'chip', text: `${t('patrols.out_of_order')} ${tot.out_of_order}` })),
-        h('h2', { text: t('patrols.plans') }),
-        table(['patrols.plans', 'patrols.completion', 'patrols.completed', 'patrols.incomplete', 'patrols.not_started', 'patrols.missed', 'patrols.late', 'patrols.out_of_order', 'patrols.guards'],
-          r.plans, (p) => [p.name || p.plan, rate(p.completion_rate), p.completed + '/' + p.runs, p.incomplete, p.not_started, p.missed, p.late, p.out_of_order, (p.guards || []).join('、')], 'patrol-plans'),
-        h('h2', { text: t('patrols.runs') }),
-        table(['patrols.scheduled', 'patrols.plans', 'alarm.state', 'patrols.guards', 'patrols.checkpoints'], r.runs.slice().reverse(), (x) => [
-          fmtShort(x.scheduled), x.plan_name || x.plan, h('span', { class: 'chip', text: t('patrols.' + x.status) }),
-          (x.guards || []).map((g) => g.name || g.id).join('、'),
-          h('span', {}, (x.checkpoints || []).map((c) => h('span', { class: 'cp cp-' + (c.status || 'pending'), title: c.location || '',
-            text: (c.name || c.checkpoint) + ' ' + t('patrols.' + (c.status || 'pending')) })))], 'patrol-runs'));
+      show(body, patrolReport(r));
     };
     date.addEventListener('change', load);
     await load();
     setInterval(load, 60000);
   }
+  function patrolReport(r) {
+    const tot = r.totals;
+    const rate = (x) => h('span', {}, h('span', { class: 'bar-rate' }, h('span', { style: { width: Math.round((x || 0) * 100) + '%' } })), Math.round((x || 0) * 100) + '%');
+    return [
+      h('div', { class: 'summary' },
+        h('span', { class: 'chip', text: `${t('patrols.completion')} ${Math.round(tot.completion_rate * 100)}%` }),
+        h('span', { class: 'chip', text: `${t('patrols.completed')} ${tot.completed}/${tot.runs}` }),
+        tot.in_progress ? h('span', { class: 'chip', text: `${t('patrols.in_progress')} ${tot.in_progress}` }) : null,
+        h('span', { class: 'chip', text: `${t('patrols.missed')} ${tot.missed}` }),
+        h('span', { class: 'chip', text: `${t('patrols.late')} ${tot.late}` }),
+        h('span', { class: 'chip', text: `${t('patrols.out_of_order')} ${tot.out_of_order}` })),
+      h('h2', { text: t('patrols.plans') }),
+      table(['patrols.plans', 'patrols.completion', 'patrols.completed', 'patrols.incomplete', 'patrols.not_started', 'patrols.missed', 'patrols.late', 'patrols.out_of_order', 'patrols.guards'],
+        r.plans, (p) => [p.name || p.plan, rate(p.completion_rate), p.completed + '/' + p.runs, p.incomplete, p.not_started, p.missed, p.late, p.out_of_order, (p.guards || []).map(person).join('、')], 'patrol-plans'),
+      h('h2', { text: t('patrols.runs') }),
+      table(['patrols.scheduled', 'patrols.plans', 'alarm.state', 'patrols.guards', 'patrols.checkpoints'], r.runs.slice().reverse(), (x) => [
+        fmtShort(x.scheduled), x.plan_name || x.plan, h('span', { class: 'chip', text: t('patrols.' + x.status) }),
+        (x.guards || []).map((g) => g.name || person(g.id)).join('、'),
+        h('span', {}, (x.checkpoints || []).map((c) => h('span', { class: 'cp cp-' + (c.status || 'pending'), title: c.location || '',
+          text: (c.name || c.checkpoint) + ' ' + t('patrols.' + (c.status || 'pending')) })))], 'patrol-runs')];
+  }
 
   async function pageSilences() {
     const list = h('div', { id: 'silence-list' });
-    const zones = h('div', { id: 'zone-list' });
+    const zoneList = h('div', { id: 'zone-list' });
     const parts = [h('h1', { text: t('silences.title') }), h('p', { class: 'muted', text: t('silences.note') }),
       h('h2', { text: t('silences.active') }), list];
     let form = null;
@@ -472,7 +751,7 @@
           h('div', { class: 'row' },
             h('label', {}, t('silences.reason'), h('input', { name: 'reason', required: true, maxlength: 500, size: 28 })),
             h('label', {}, t('silences.duration'), h('select', { name: 'duration' },
-              ['30m', '1h', '2h', '4h', '8h', '24h', '72h'].map((d) => h('option', { value: d, text: d, selected: d === '2h' })))),
+              ['30m', '1h', '2h', '4h', '8h', '24h', '72h'].map((d) => h('option', { value: d, text: durationText(d.endsWith('m') ? d : d.replace('h', 'h0m0s')), selected: d === '2h' })))),
             h('button', { type: 'submit', class: 'primary', text: t('act.create') }))));
       form.addEventListener('submit', async (e) => {
         e.preventDefault();
@@ -490,29 +769,182 @@
       });
       parts.push(h('h2', { text: t('silences.new') }), form);
     }
-    parts.push(h('h2', { text: t('zones.title') }), h('p', { class: 'muted', text: t('zones.note') }), zones);
-    main.replaceChildren(...parts);
+    parts.push(h('h2', { text: t('zones.title') }), h('p', { class: 'muted', text: t('zones.note') }), zoneList);
+    const sessions = h('div', { id: 'session-list' });
+    if (boot.can_silence) parts.push(h('h2', { text: t('sessions.title') }), sessions);
+    show(main, parts);
     const load = async () => {
       try {
         const r = await api('GET', '/api/silences');
-        const matchText = (m) => Object.entries(m).map(([k, v]) => `${t('field.' + k) === 'field.' + k ? k : t('field.' + k)}=${v}`).join(', ');
-        list.replaceChildren(table(['silences.match', 'silences.reason', 'silences.by', 'silences.start', 'silences.until', ''], r.silences, (s) => [
-          matchText(s.matchers), s.reason, s.by, fmtShort(s.start), fmtShort(s.end),
+        const matchText = (m) => Object.entries(m).map(([k, v]) => matcherText(k + '=' + v)).join(boot.lang === 'zh' ? '，' : ', ');
+        show(list, table(['silences.match', 'silences.reason', 'silences.by', 'silences.start', 'silences.until', ''], r.silences, (s) => [
+          matchText(s.matchers), s.reason, person(s.by), fmtShort(s.start), fmtShort(s.end),
           boot.can_silence ? h('button', { type: 'button', class: 'end', text: t('act.end'), onclick: async () => {
             try { await api('DELETE', '/api/silences/' + encodeURIComponent(s.id)); load(); } catch (err) { toast(err.message, true); }
           } }) : ''], 'silences'));
         const z = await api('GET', '/api/zones');
-        zones.replaceChildren(table(['alarm.zone', 'alarm.location', 'alarm.state', 'history.by', 'history.time', ''], z.zones, (x) => [
-          x.zone, x.name || '', h('span', { class: x.armed ? 'st-online' : 'st-offline', text: t(x.armed ? 'zones.armed' : 'zones.disarmed') }),
-          x.by || '', fmtShort(x.at), boot.can_silence ? h('button', { type: 'button', text: t(x.armed ? 'act.disarm' : 'act.arm'), onclick: async () => {
+        show(zoneList, table(['alarm.zone', 'alarm.state', 'history.by', 'history.time', ''], z.zones, (x) => [
+          h('span', {}, h('b', { text: x.name || x.zone }), x.name ? h('span', { class: 'muted id', text: ' ' + x.zone }) : null),
+          h('span', { class: x.armed ? 'st-online' : 'st-offline', text: t(x.armed ? 'zones.armed' : 'zones.disarmed') }),
+          person(x.by), fmtShort(x.at), boot.can_silence ? h('button', { type: 'button', text: t(x.armed ? 'act.disarm' : 'act.arm'), onclick: async () => {
             try { await api('POST', `/api/zones/${encodeURIComponent(x.zone)}/${x.armed ? 'disarm' : 'arm'}`); load(); } catch (err) { toast(err.message, true); }
           } }) : ''], 'zones'));
-      } catch (err) { list.replaceChildren(h('div', { class: 'empty', text: err.message })); }
+        if (boot.can_silence) {
+          const s = await api('GET', '/api/sessions');
+          show(sessions, table(['history.by', 'sessions.remote', 'history.time', 'sessions.expires', ''], s.sessions, (x) => [
+            h('span', {}, person(x.user) || x.display_name, x.kiosk ? h('span', { class: 'chip', text: t('sessions.kiosk') }) : null, x.current ? h('span', { class: 'chip', text: t('sessions.current') }) : null),
+            x.remote || '', fmtShort(x.created), fmtShort(x.expires),
+            x.current ? '' : h('button', { type: 'button', class: 'end', text: t('sessions.end'), onclick: async () => {
+              try { await api('DELETE', '/api/sessions/' + encodeURIComponent(x.id)); load(); } catch (err) { toast(err.message, true); }
+            } })], 'sessions'));
+        }
+      } catch (err) { if (!err.network) show(list, h('div', { class: 'empty', text: err.message })); }
     };
     await load();
   }
 
-  const pages = { alarms: pageAlarms, detail: pageDetail, history: pageHistory, devices: pageDevices, patrols: pagePatrols, silences: pageSilences };
+  // ---- the floor plan: devices where they are, alarming ones blinking ----
+  async function pagePlan() {
+    const body = h('div', { id: 'plan' });
+    const side = h('aside', { id: 'plan-side', class: 'panel hidden' });
+    show(main, h('h1', {}, t('plan.title'), h('span', { class: 'summary' },
+      h('span', { class: 'chip dev-alarm', text: t('plan.legend_alarm') }), h('span', { class: 'chip dev-ok', text: t('plan.legend_ok') }),
+      h('span', { class: 'chip dev-offline', text: t('plan.legend_offline') }))), h('div', { class: 'plan-layout' }, body, side));
+    let health = new Map();
+    let selected = null;
+    const state = (id) => {
+      const alarms = [...active.values()].filter((a) => a.device === id);
+      const hs = health.get(id);
+      if (alarms.some((a) => a.state === 'firing')) return 'alarm';
+      if (alarms.length) return 'acked';
+      if (hs && (hs.status === 'offline' || hs.tamper || hs.fault)) return 'offline';
+      return 'ok';
+    };
+    const marker = (d, positioned) => h('button', { type: 'button', class: 'dev dev-' + state(d.id) + (positioned ? ' pin' : ''), id: 'dev-' + d.id,
+      style: positioned ? { left: d.position.x + '%', top: d.position.y + '%' } : undefined, title: d.location || d.name, dataset: { device: d.id },
+      onclick: () => { selected = d.id; renderSide(); } }, h('span', { class: 'dot' }), h('span', { class: 'label', text: d.name || d.id }));
+    const planBox = (title, url, devs) => {
+      const pinned = devs.filter((d) => d.position);
+      const loose = devs.filter((d) => !d.position);
+      return h('section', { class: 'floor' }, h('h2', { text: title }),
+        h('div', { class: 'plan-wrap' }, h('img', { class: 'plan-img', src: url, alt: title }), pinned.map((d) => marker(d, true))),
+        loose.length ? h('div', { class: 'schematic' }, loose.map((d) => marker(d, false))) : null);
+    };
+    const schematic = (title, devs, cls) => h('section', { class: 'floor schematic-floor ' + (cls || '') }, h('h2', { text: title }),
+      h('div', { class: 'schematic' }, devs.length ? devs.map((d) => marker(d, false)) : h('span', { class: 'muted', text: t('devices.empty') })));
+    function render() {
+      const devs = [...siteInfo.devices.values()];
+      const out = [];
+      let anyPlan = !!siteInfo.plan;
+      for (const b of siteInfo.buildings.values()) {
+        const inB = devs.filter((d) => d.building === b.id);
+        const floors = b.floors || [];
+        for (const f of floors.slice().reverse()) {
+          const onF = inB.filter((d) => d.floor === f.id);
+          const title = b.name + ' · ' + (f.name || f.id);
+          if (f.plan) { anyPlan = true; out.push(planBox(title, f.plan, onF)); } else if (onF.length) out.push(schematic(title, onF));
+        }
+        const noFloor = inB.filter((d) => !d.floor || !floors.some((f) => f.id === d.floor));
+        if (noFloor.length) out.push(schematic(b.name + (floors.length ? ' · ' + t('plan.no_floor') : ''), noFloor));
+      }
+      const outdoor = devs.filter((d) => !d.building || !siteInfo.buildings.has(d.building));
+      if (siteInfo.plan) out.unshift(planBox(t('plan.campus'), siteInfo.plan, outdoor));
+      else if (outdoor.length) out.push(schematic(t('plan.outdoor'), outdoor, 'outdoor'));
+      show(body, anyPlan ? null : h('p', { class: 'muted', id: 'plan-schematic-note', text: t('plan.schematic') }),
+        out.length ? out : h('div', { class: 'empty', text: t('devices.empty') }));
+      renderSide();
+    }
+    function renderSide() {
+      side.classList.toggle('hidden', !selected);
+      if (!selected) return;
+      const d = siteInfo.devices.get(selected) || { id: selected };
+      const alarms = [...active.values()].filter((a) => a.device === selected).sort(byUrgency);
+      show(side, h('div', { class: 'row' }, h('h2', { text: tf('plan.device_alarms', d.name || d.id) }),
+        h('button', { type: 'button', class: 'close', text: '×', onclick: () => { selected = null; renderSide(); } })),
+      h('p', { class: 'muted', text: [d.location, zoneName(d.zone)].filter(Boolean).join(' · ') }),
+      alarms.length ? h('div', { class: 'alarms' }, alarms.map(alarmCard)) : h('p', { class: 'empty', text: t('plan.no_alarms') }),
+      h('p', {}, h('a', { href: '/history?device=' + encodeURIComponent(selected), text: t('nav.history') })));
+    }
+    hooks.changed = render;
+    const loadHealth = async () => {
+      try { const r = await api('GET', '/api/devices'); health = new Map(r.devices.map((d) => [d.device, d])); render(); } catch (e) { /* keep */ }
+    };
+    await siteLoaded;
+    render();
+    loadHealth();
+    setInterval(loadHealth, 30000);
+  }
+
+  // ---- the shift report, printable for the handover ----
+  async function pageReport() {
+    const pad = (n) => String(n).padStart(2, '0');
+    const local = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    const now = new Date();
+    const from = h('input', { type: 'datetime-local', name: 'from', value: local(new Date(now - 12 * 3600e3)) });
+    const to = h('input', { type: 'datetime-local', name: 'to', value: local(now) });
+    const body = h('div', { id: 'shift-report' });
+    const form = h('form', { class: 'filters no-print', id: 'report-form' },
+      h('label', {}, t('report.from'), from), h('label', {}, t('report.to'), to),
+      h('button', { type: 'submit', class: 'primary', text: t('report.load') }),
+      h('button', { type: 'button', text: t('report.print'), onclick: () => window.print() }));
+    show(main, h('h1', {}, t('report.title'), h('span', { class: 'muted print-only', text: boot.site || '' })), form, body);
+    const iso = (v) => new Date(v).toISOString();
+    const mins = (a) => {
+      const f = validDate(a.fired_at), k = validDate(a.acked_at);
+      if (!f || !k) return '';
+      const s = Math.max(0, Math.round((k - f) / 1000));
+      return durationText((s >= 3600 ? Math.floor(s / 3600) + 'h' : '') + (s % 3600 >= 60 ? Math.floor(s % 3600 / 60) + 'm' : '') + (s % 60) + 's');
+    };
+    const load = async () => {
+      const q = 'from=' + encodeURIComponent(iso(from.value)) + '&to=' + encodeURIComponent(iso(to.value)) + '&limit=1000';
+      let alarms = [], devs = null, patrols = [];
+      try { alarms = (await api('GET', '/api/alarms?' + q)).alarms; } catch (e) { show(body, h('div', { class: 'empty', text: e.message })); return; }
+      try { devs = await api('GET', '/api/devices'); } catch (e) { /* optional */ }
+      const days = [...new Set([dayOf(new Date(from.value)), dayOf(new Date(to.value))])];
+      for (const d of days) { try { patrols.push(await api('GET', '/api/patrol/report?date=' + d)); } catch (e) { /* optional */ } }
+      const crit = alarms.filter(critical).length;
+      const reset = alarms.filter(resolvedByPerson).length;
+      const trouble = devs ? devs.devices.filter((d) => d.status === 'offline' || d.tamper || d.fault) : [];
+      const open = [...active.values()].sort(byUrgency);
+      const rounds = patrols.reduce((n, p) => n + (p.totals ? p.totals.completed : 0), 0);
+      const planned = patrols.reduce((n, p) => n + (p.totals ? p.totals.runs : 0), 0);
+      show(body,
+        h('p', { class: 'report-range', text: fmt(iso(from.value)) + ' — ' + fmt(iso(to.value)) }),
+        h('p', { class: 'summary' }, h('span', { class: 'chip', text: tf('report.summary', alarms.length, crit, reset) }),
+          h('span', { class: 'chip', text: tf('report.rounds', rounds, planned) })),
+        h('h2', { text: t('report.alarms') }),
+        table(['alarm.fired_at', 'alarm.severity', 'alarm.message', 'alarm.location', 'alarm.state', 'history.who', 'report.response', 'alarm.note'], alarms, (a) => [
+          fmt(a.fired_at), sevBadge(a.severity), a.message || a.rule, where(a), stateBadge(a),
+          [person(a.acked_by), resolvedByPerson(a) && a.resolved_by !== a.acked_by ? person(a.resolved_by) : ''].filter(Boolean).join('、'),
+          mins(a), [a.ack_note, resolvedByPerson(a) ? a.reason : note(a.reason)].filter(Boolean).join('；')], 'report-alarms'),
+        h('h2', { text: t('report.open') }),
+        open.length ? table(['alarm.fired_at', 'alarm.severity', 'alarm.message', 'alarm.location', 'alarm.state'], open, (a) => [fmt(a.fired_at), sevBadge(a.severity), a.message, where(a), stateBadge(a)], 'report-open')
+          : h('p', { text: t('report.none') }),
+        h('h2', { text: t('report.patrol') }),
+        patrols.length ? patrols.map((p) => [h('h3', { text: p.date || '' }), patrolReport(p)]) : h('p', { text: t('unavailable') }),
+        h('h2', { text: t('report.faults') }),
+        trouble.length ? table(['alarm.device', 'alarm.location', 'devices.status'], trouble, (d) => [d.name || d.device, d.location || '',
+          d.status === 'offline' ? t('devices.offline') : d.tamper ? t('devices.tamper') : t('devices.fault')], 'report-faults') : h('p', { text: t('report.none') }),
+        h('p', { class: 'sign', text: t('report.sign') }));
+    };
+    form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
+    await siteLoaded;
+    await load();
+  }
+
+  // ---- start ----
+  const siteLoaded = api('GET', '/api/site').then((s) => {
+    siteInfo.plan = s.plan || '';
+    for (const b of s.buildings) siteInfo.buildings.set(b.id, b);
+    for (const z of s.zones) siteInfo.zones.set(z.id, z);
+    for (const d of s.devices) siteInfo.devices.set(d.id, d);
+    Object.assign(people, s.people || {});
+    siteInfo.loaded = true;
+    changed();
+  }, () => {});
+  window.cgConsole = { sound, active, live, takeover, note, lost };
+  const pages = { alarms: pageAlarms, detail: pageDetail, history: pageHistory, devices: pageDevices, patrols: pagePatrols,
+    silences: pageSilences, plan: pagePlan, report: pageReport };
   document.getElementById('sound-banner').addEventListener('click', unlock);
   document.body.dataset.sound = 'off';
   setLive(false);
