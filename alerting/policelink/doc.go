@@ -13,7 +13,20 @@
 // restarts). Deliver returns nil only on a valid ACK (same sequence number and
 // account; an encrypted ACK is decrypted), *alerting.Permanent on DUH (and
 // publishes a report_rejected event for staff), and an error when no receiver
-// acknowledged.
+// acknowledged. The sink asks for commit order (InOrder) and wakes the core's
+// worker when a failed path answers again (Waker).
+//
+// Answers. Any answer whose token is NAK is a NAK and any DUH a DUH, whatever their
+// routing order or framing (dc09.ParseAnswer): receivers in the field answer a frame
+// they cannot decrypt with "NAK"0000L0R0A0[]_ts and an unknown account with a bare
+// "NAK". A NAK the clock does not explain is a rejection (wrong account, key or
+// key_encoding): logged at once with the answer, shown in health, published once as
+// report_rejected; the notification stays pending. Answers are redacted
+// (dc09.RedactKeys) before they are logged, printed or shown: a receiver may echo
+// the key in a [K…] block.
+//
+// Sequence numbers. One counter per account for every message but NULL (0000),
+// written to the Store before each frame that uses a new number is sent.
 //
 // Transport. TCP keeps one connection per receiver and reconnects after an error;
 // UDP sends a datagram and waits for the answer datagram. Each attempt is bounded by

@@ -32,6 +32,9 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Add([]byte(frame(`"NAK"0000R0LA0#1[]`)))
+	f.Add(NewFieldNAK(utc(2025, 9, 24, 16, 20, 1))) // line before receiver: refused by Decode
+	f.Add([]byte(`"NAK"`))
+	f.Add([]byte(frame(`"DUH"0042R0L0#1234[][KAAAAAAAAAAAAAAAA]`)))
 	f.Add([]byte(frame(`"SIA-DCS"0001L0#1234[#1234|NPA1][X1][Y2][Vhttp://x]_00:00:00,01-01-2000`)))
 	key := mustKey(f, vectorHexKey, KeyHex)
 	f.Fuzz(func(t *testing.T, in []byte) {
