@@ -836,8 +836,11 @@
       const devs = [...siteInfo.devices.values()];
       const out = [];
       let anyPlan = !!siteInfo.plan;
+      // A device goes on its floor's plan; else, with a position, on the campus plan;
+      // else into a schematic of its building and floor.
+      const onCampus = (d) => siteInfo.plan && d.position && !(d.floor && (((siteInfo.buildings.get(d.building) || {}).floors || []).find((f) => f.id === d.floor) || {}).plan);
       for (const b of siteInfo.buildings.values()) {
-        const inB = devs.filter((d) => d.building === b.id);
+        const inB = devs.filter((d) => d.building === b.id && !onCampus(d));
         const floors = b.floors || [];
         for (const f of floors.slice().reverse()) {
           const onF = inB.filter((d) => d.floor === f.id);
@@ -847,9 +850,12 @@
         const noFloor = inB.filter((d) => !d.floor || !floors.some((f) => f.id === d.floor));
         if (noFloor.length) out.push(schematic(b.name + (floors.length ? ' · ' + t('plan.no_floor') : ''), noFloor));
       }
-      const outdoor = devs.filter((d) => !d.building || !siteInfo.buildings.has(d.building));
+      const outdoor = devs.filter((d) => onCampus(d) || !d.building || !siteInfo.buildings.has(d.building));
       if (siteInfo.plan) out.unshift(planBox(t('plan.campus'), siteInfo.plan, outdoor));
       else if (outdoor.length) out.push(schematic(t('plan.outdoor'), outdoor, 'outdoor'));
+      // the floors with an alarm first
+      const hot = (sec) => (sec.querySelector('.dev-alarm') ? 0 : sec.querySelector('.dev-acked') ? 1 : 2);
+      out.sort((x, y) => hot(x) - hot(y));
       show(body, anyPlan ? null : h('p', { class: 'muted', id: 'plan-schematic-note', text: t('plan.schematic') }),
         out.length ? out : h('div', { class: 'empty', text: t('devices.empty') }));
       renderSide();
