@@ -154,7 +154,8 @@ func testVerdict(res result) string {
 	case outDUH:
 		fmt.Fprintf(&b, "DUH (%s)", DiagDUH)
 	case outReject:
-		fmt.Fprintf(&b, "NAK: %s", DiagRejected)
+		diag, _, _ := strings.Cut(res.reject, " (answer ")
+		fmt.Fprintf(&b, "NAK: %s", diag)
 	case outNAK:
 		fmt.Fprintf(&b, "NAK after every clock correction: %v", res.err)
 	default:
