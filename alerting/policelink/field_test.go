@@ -48,6 +48,7 @@ func TestFieldNAKIsRejection(t *testing.T) {
 	}{
 		{"wrong key encoding", dc09test.FieldConfig{Key: haKey}, func(c *Config) { c.Key, c.KeyEncoding = haKey, "hex" }, `"NAK"0000L0R0A0[]_`},
 		{"unknown account", dc09test.FieldConfig{Accounts: []string{"9999"}}, func(c *Config) {}, `"NAK"`},
+		{"ADM-CID with a time block", dc09test.FieldConfig{Key: haKey}, func(c *Config) { c.Key, c.KeyEncoding = haKey, "ascii" }, "omit_time_block"},
 	}
 	for _, tc := range cases {
 		for _, network := range []string{"tcp", "udp"} {
@@ -103,7 +104,7 @@ func TestClockNAKIsNotRejection(t *testing.T) {
 	rcv := startField(t, "tcp", dc09test.FieldConfig{Key: haKey})
 	rcv.SetClockOffset(-3 * time.Minute)
 	cfg := baseConfig("tcp", false, rcv.TCPAddr())
-	cfg.Key, cfg.KeyEncoding = haKey, "ascii"
+	cfg.Key, cfg.KeyEncoding, cfg.OmitTimeBlock = haKey, "ascii", true
 	s := newSink(t, cfg, Options{})
 	if err := s.Deliver(ctx, fired("c1", time.Now())); err != nil {
 		t.Fatal(err)
@@ -179,7 +180,7 @@ func TestAccountUpperCase(t *testing.T) {
 	ctx := ctxT(t)
 	rcv := startField(t, "udp", dc09test.FieldConfig{Accounts: []string{"12AB"}})
 	cfg := baseConfig("udp", false, rcv.UDPAddr())
-	cfg.Account = "12ab"
+	cfg.Account, cfg.OmitTimeBlock = "12ab", true
 	s := newSink(t, cfg, Options{})
 	if err := s.Deliver(ctx, fired("u1", time.Now())); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,9 @@ import (
 //   - the key is the ASCII bytes of the configured string (16, 24 or 32
 //     characters: AES-128/192/256), also when the string looks like hex;
 //   - accounts are matched as written, upper case;
+//   - an ADM-CID report with an extended block it cannot parse (an [H..] time of
+//     occurrence: its pattern takes letters, digits, spaces and '^' only) gets the
+//     same NAK as an undecodable frame;
 //   - its encrypted ACK is padded with '0' and has no '|', and echoes the key as a
 //     [K<key>] block when the report carried an extended block (an [H..] time of
 //     occurrence, say); a DUH is never encrypted and echoes it in clear.
@@ -64,6 +67,10 @@ func (r *Receiver) fieldHandle(rec *Received, now time.Time) {
 		rec.Err = fmt.Errorf("dc09test: unknown account %q", m.Account)
 		rec.Answer, rec.Reply = NAK, []byte(`"NAK"`)
 		return
+	case m.ID == dc09.TokenADMCID && !cidExtOK(m.Ext):
+		rec.Err = fmt.Errorf("dc09test: the field receiver cannot parse ADM-CID extended blocks %v: %w", m.Ext, dc09.ErrFormat)
+		rec.Answer, rec.Reply = NAK, dc09.NewFieldNAK(now)
+		return
 	case len(r.script) > 0:
 		rec.Answer, r.script = r.script[0], r.script[1:]
 	default:
@@ -102,6 +109,21 @@ func (r *Receiver) fieldHandle(rec *Received, now time.Time) {
 		}
 		rec.Reply = dc09.Frame([]byte(fmt.Sprintf(head, "*ACK") + enc))
 	}
+}
+
+// cidExtOK reports whether the field receiver's ADM-CID pattern takes ext: block
+// values of letters, digits, '_', spaces and '^' only.
+func cidExtOK(ext []dc09.ExtBlock) bool {
+	for _, e := range ext {
+		for _, c := range e.Value {
+			ok := c == '_' || c == ' ' || c == '\t' || c == '^' ||
+				'0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z'
+			if !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func orZero(s string) string {

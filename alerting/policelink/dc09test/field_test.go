@@ -32,6 +32,15 @@ func udpRaw(t *testing.T, addr string, frame []byte) []byte {
 	return buf[:n]
 }
 
+func siaMessage(t *testing.T, seq int, ts time.Time) dc09.Message {
+	t.Helper()
+	data, err := dc09.FormatSIA("1234", dc09.SIAEvent{Area: "1", Code: "PA", Addr: "015"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dc09.Message{ID: dc09.TokenSIADCS, Seq: seq, Receiver: "0", Line: "0", Account: "1234", Data: data, Timestamp: ts}
+}
+
 func TestFieldReceiver(t *testing.T) {
 	asciiKey, err := dc09.ParseKey(haKey, dc09.KeyASCII)
 	if err != nil {
@@ -59,8 +68,9 @@ func TestFieldReceiver(t *testing.T) {
 	}{
 		{"hex-decoded key: field NAK", hexKey, enc(cidMessage(t, 1, base)), ACK, dc09.TokenNAK, dc09.FormSwapped, false},
 		{"ASCII key: encrypted ACK", asciiKey, enc(cidMessage(t, 2, base)), ACK, dc09.TokenACK, dc09.FormStandard, false},
-		{"ASCII key, extended block: key echoed", asciiKey, enc(withH(cidMessage(t, 3, base))), ACK, dc09.TokenACK, dc09.FormStandard, true},
-		{"DUH in clear, key echoed", asciiKey, enc(withH(cidMessage(t, 4, base))), DUH, dc09.TokenDUH, dc09.FormStandard, true},
+		{"ADM-CID with [H..]: field NAK", asciiKey, enc(withH(cidMessage(t, 3, base))), ACK, dc09.TokenNAK, dc09.FormSwapped, false},
+		{"SIA-DCS, extended block: key echoed", asciiKey, enc(withH(siaMessage(t, 3, base))), ACK, dc09.TokenACK, dc09.FormStandard, true},
+		{"DUH in clear, key echoed", asciiKey, enc(withH(siaMessage(t, 4, base))), DUH, dc09.TokenDUH, dc09.FormStandard, true},
 		{"unknown account in clear: bare NAK", nil, lower, ACK, dc09.TokenNAK, dc09.FormBare, false},
 		{"unknown account encrypted: field NAK", asciiKey, enc(lower), ACK, dc09.TokenNAK, dc09.FormSwapped, false},
 		{"stale timestamp: standard NAK", asciiKey, enc(cidMessage(t, 6, base.Add(-time.Hour))), ACK, dc09.TokenNAK, dc09.FormStandard, false},
