@@ -143,6 +143,8 @@
     }
     return '';
   }
+  // msgText is the alarm's message without a snapshot's address (the card shows the image).
+  const msgText = (a) => (a.message ? a.message.replace(/\s*(截图|snapshot)?\s*https?:\/\/\S+/gi, '').trim() : '') || a.rule;
   const count = (a) => a.count || 1;
   const critical = (a) => a.severity === 'critical';
   const sevRank = (s) => ['critical', 'major', 'minor', 'info'].indexOf(s) + 1 || 9;
@@ -400,7 +402,7 @@
   function openNote(action, a) {
     pending = { action, a };
     document.getElementById('note-title').textContent = t(action === 'ack' ? 'dialog.ack' : 'dialog.resolve');
-    document.getElementById('note-alarm').textContent = [t('sev.' + a.severity), where(a), a.message].filter(Boolean).join(' · ');
+    document.getElementById('note-alarm').textContent = [t('sev.' + a.severity), where(a), msgText(a)].filter(Boolean).join(' · ');
     const quick = document.getElementById('note-quick');
     show(quick, (action === 'ack' ? ['dialog.quick_arrived', 'dialog.quick_called'] : ['dialog.quick_false', 'dialog.quick_arrived']).map((k) =>
       h('button', { type: 'button', class: 'quick', text: t(k), onclick: () => { document.getElementById('note-text').value = t(k); } })));
@@ -491,7 +493,7 @@
       this.el.classList.toggle('hidden', list.length === 0);
       if (list.length === 0) { this.shown = null; return; }
       const a = list[0];
-      const key = a.id + '#' + count(a) + '#' + a.state + '#' + list.length;
+      const key = [a.id, count(a), a.state, list.length, (deliveries.get(a.id) || []).map((d) => d.state + d.attempts).join()].join('#');
       if (this.shown === key) return;
       this.shown = key;
       const pl = place(a);
@@ -500,7 +502,7 @@
         h('div', { class: 'takeover-head' }, h('span', { text: '⚠ ' + t('takeover.title') }), classChip(a),
           count(a) > 1 ? h('span', { class: 'chip', text: tf('takeover.occurrence', count(a)) }) : null,
           h('span', { class: 'time', text: fmtShort(lastAt(a)) })),
-        h('h1', { id: 'takeover-what', text: a.message || a.rule }),
+        h('h1', { id: 'takeover-what', text: msgText(a) }),
         h('dl', { class: 'takeover-kv' },
           h('dt', { text: t('takeover.where') }), h('dd', { class: 'where' }, h('b', { text: where(a) }), pl ? ' · ' + pl : '', a.zone ? ' · ' + zoneName(a.zone) : ''),
           h('dt', { text: t('takeover.todo') }), h('dd', { text: t('todo.' + (a.class && M['todo.' + a.class] ? a.class : 'other')) }),
@@ -523,7 +525,7 @@
       h('div', { class: 'bar' }),
       h('div', { class: 'body' },
         h('div', { class: 'line1' }, sevBadge(a.severity), stateBadge(a), classChip(a), flags(a),
-          h('span', { class: 'msg', text: a.message || a.rule }),
+          h('span', { class: 'msg', text: msgText(a), title: msgText(a) }),
           count(a) > 1 ? h('span', { class: 'count', text: tf('alarm.occurrences', count(a)) }) : null),
         h('div', { class: 'meta' },
           h('span', { class: 'where' }, h('b', { text: where(a) }), pl ? ' · ' + pl : ''),
@@ -570,7 +572,7 @@
       const devText = a.device ? deviceName(a.device) + (a.device_kind ? '（' + t('kind.' + a.device_kind) + '）' : '') : '';
       show(main,
         h('p', {}, h('a', { href: '/', text: '← ' + t('act.back') })),
-        h('h1', {}, sevBadge(a.severity), stateBadge(a), classChip(a), flags(a), h('span', { id: 'detail-message', text: a.message || a.rule })),
+        h('h1', {}, sevBadge(a.severity), stateBadge(a), classChip(a), flags(a), h('span', { id: 'detail-message', text: msgText(a) })),
         h('div', { class: 'grid2' },
           h('div', { class: 'panel' },
             h('dl', { class: 'kv' },
@@ -648,7 +650,7 @@
       if (r.next) into.append(h('p', {}, h('button', { type: 'button', class: 'more', text: t('act.more'), onclick: () => run(f, path, into, cols, cells, key, r.next, true) })));
     };
     const alarmCols = ['alarm.fired_at', 'alarm.severity', 'alarm.message', 'alarm.location', 'alarm.state', 'alarm.acked', 'alarm.resolved_by'];
-    const alarmCells = (a) => [fmt(a.fired_at), sevBadge(a.severity), h('a', { href: '/alarms/' + encodeURIComponent(a.id), text: a.message || a.rule }),
+    const alarmCells = (a) => [fmt(a.fired_at), sevBadge(a.severity), h('a', { href: '/alarms/' + encodeURIComponent(a.id), text: msgText(a) }),
       where(a), stateBadge(a), person(a.acked_by), resolvedByPerson(a) ? person(a.resolved_by) : (a.state === 'resolved' ? t('action.resolved_auto') : '')];
     const recCols = ['history.time', 'history.action', 'history.by', 'alarm.location', 'alarm.note'];
     const recCells = (r) => {
@@ -920,11 +922,11 @@
           h('span', { class: 'chip', text: tf('report.rounds', rounds, planned) })),
         h('h2', { text: t('report.alarms') }),
         table(['alarm.fired_at', 'alarm.severity', 'alarm.message', 'alarm.location', 'alarm.state', 'history.who', 'report.response', 'alarm.note'], alarms, (a) => [
-          fmt(a.fired_at), sevBadge(a.severity), a.message || a.rule, where(a), stateBadge(a),
+          fmt(a.fired_at), sevBadge(a.severity), msgText(a), where(a), stateBadge(a),
           [person(a.acked_by), resolvedByPerson(a) && a.resolved_by !== a.acked_by ? person(a.resolved_by) : ''].filter(Boolean).join('、'),
           mins(a), [a.ack_note, resolvedByPerson(a) ? a.reason : note(a.reason)].filter(Boolean).join('；')], 'report-alarms'),
         h('h2', { text: t('report.open') }),
-        open.length ? table(['alarm.fired_at', 'alarm.severity', 'alarm.message', 'alarm.location', 'alarm.state'], open, (a) => [fmt(a.fired_at), sevBadge(a.severity), a.message, where(a), stateBadge(a)], 'report-open')
+        open.length ? table(['alarm.fired_at', 'alarm.severity', 'alarm.message', 'alarm.location', 'alarm.state'], open, (a) => [fmt(a.fired_at), sevBadge(a.severity), msgText(a), where(a), stateBadge(a)], 'report-open')
           : h('p', { text: t('report.none') }),
         h('h2', { text: t('report.patrol') }),
         patrols.length ? patrols.map((p) => [h('h3', { text: p.date || '' }), patrolReport(p)]) : h('p', { text: t('unavailable') }),
