@@ -310,8 +310,15 @@ func (d *Driver) work(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case it := <-d.queue:
+			waits := it.msg != nil && d.dur != nil && it.msg.Qos() > 0
+			if waits {
+				d.m.awaiting.Inc() // before the event is seen on the bus
+			}
 			ev, err := d.pub.Publish(ctx, it.ev)
 			if err != nil {
+				if waits {
+					d.m.awaiting.Dec()
+				}
 				if ctx.Err() == nil {
 					d.log.Error("mqtt event not handed on; the broker will deliver it again", "device", it.ev.DeviceID, "type", it.ev.Type, "err", err)
 				}
@@ -320,11 +327,10 @@ func (d *Driver) work(ctx context.Context) {
 			if it.msg == nil {
 				continue
 			}
-			if d.dur == nil || it.msg.Qos() == 0 {
+			if !waits {
 				d.ackNow(it.msg, ev.Seq)
 				continue
 			}
-			d.m.awaiting.Inc()
 			select {
 			case d.acks <- pending{seq: ev.Seq, msg: it.msg}:
 			case <-ctx.Done():

@@ -192,10 +192,12 @@ func TestPersistentSession(t *testing.T) {
 	h := startDriver(t, cfg)
 	pub := testPublisher(t, url)
 	publish(t, pub, "school/s01/kitchen/cam-1/ai", 1, detection(0))
-	if e := h.next(); e.Fields["channel"] != int64(0) {
+	e := h.next()
+	if e.Fields["channel"] != int64(0) {
 		t.Fatalf("got %v", e)
 	}
-	h.stop() // the gateway goes away; its session stays on the broker
+	h.awaitAcked(e.Seq)
+	m.stopClient(h, cfg.Brokers[0].ClientID) // the gateway goes away; its session stays on the broker
 
 	const n = 10
 	for i := 1; i <= n; i++ {

@@ -90,7 +90,7 @@ func TestAckWaitsForDurable(t *testing.T) {
 	wm.Advance(seqs[3])
 	h.awaitAcked(seqs[:4]...)
 	h.noAck()
-	h.stop()
+	m.stopClient(h, cfg.Brokers[0].ClientID)
 
 	// The next process gets again exactly the six messages not acknowledged (before a
 	// message published now).
@@ -103,7 +103,7 @@ func TestAckWaitsForDurable(t *testing.T) {
 	}
 	wm2.Advance(seqs2[len(seqs2)-1])
 	h2.awaitAcked(seqs2...)
-	h2.stop()
+	m.stopClient(h2, cfg.Brokers[0].ClientID)
 
 	// All acknowledged: nothing comes again.
 	h3 := startDriverWith(t, cfg, Options{Durable: event.NewWatermark()})
@@ -134,7 +134,7 @@ func TestHeldWatermarkAcksNothing(t *testing.T) {
 	}
 	wm.Advance(last) // held: does not move
 	h.noAck()
-	h.stop()
+	m.stopClient(h, cfg.Brokers[0].ClientID)
 
 	wm2 := event.NewWatermark()
 	wm2.Hold()
@@ -148,7 +148,7 @@ func TestHeldWatermarkAcksNothing(t *testing.T) {
 	h2.noAck()
 	wm2.Release(seqs[len(seqs)-1])
 	h2.awaitAcked(seqs...)
-	h2.stop()
+	m.stopClient(h2, cfg.Brokers[0].ClientID)
 
 	h3 := startDriverWith(t, cfg, Options{Durable: event.NewWatermark()})
 	publish(t, pub, cam1AI, 1, detection(100))

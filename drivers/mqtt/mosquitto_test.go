@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +38,10 @@ type mosquitto struct {
 	extra   string
 	cmd     *exec.Cmd
 	stopped chan struct{}
+
+	mu      sync.Mutex
+	lines   []string      // its log, across restarts
+	changed chan struct{} // closed and replaced at every line
 }
 
 func freePort(t *testing.T) int {
@@ -56,7 +61,7 @@ func startMosquitto(t *testing.T, extra string) *mosquitto {
 	if _, err := os.Stat(mosquittoBin); err != nil {
 		needServer(t, "mosquitto is not installed at %s", mosquittoBin)
 	}
-	m := &mosquitto{t: t, port: freePort(t), dir: t.TempDir(), extra: extra}
+	m := &mosquitto{t: t, port: freePort(t), dir: t.TempDir(), extra: extra, changed: make(chan struct{})}
 	m.start()
 	t.Cleanup(m.stop)
 	return m
@@ -104,6 +109,11 @@ max_queued_messages 10000
 		signalled := false
 		for sc.Scan() {
 			line := sc.Text()
+			m.mu.Lock()
+			m.lines = append(m.lines, line)
+			close(m.changed)
+			m.changed = make(chan struct{})
+			m.mu.Unlock()
 			if !signalled {
 				log.WriteString(line + "\n")
 			}
@@ -131,6 +141,47 @@ max_queued_messages 10000
 		t.Fatalf("mosquitto exited at start:\n%s", log.String())
 	default:
 	}
+}
+
+// mark is a position in the broker's log, for awaitLog.
+func (m *mosquitto) mark() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.lines)
+}
+
+// awaitLog waits for a line of the broker's log after mark that contains s.
+func (m *mosquitto) awaitLog(mark int, s string) {
+	m.t.Helper()
+	timeout := time.After(awaitTimeout)
+	for {
+		m.mu.Lock()
+		for _, l := range m.lines[mark:] {
+			if strings.Contains(l, s) {
+				m.mu.Unlock()
+				return
+			}
+		}
+		mark = len(m.lines)
+		ch := m.changed
+		m.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timeout:
+			m.t.Fatalf("mosquitto did not log %q", s)
+		}
+	}
+}
+
+// stopClient stops h and waits until the broker is done with its connection (read
+// everything it sent, PUBACKs included): a new connection of the same client id could
+// otherwise take the session over before, and the broker would drop what it had not
+// read yet.
+func (m *mosquitto) stopClient(h *harness, clientID string) {
+	m.t.Helper()
+	mk := m.mark()
+	h.stop()
+	m.awaitLog(mk, "Client "+clientID+" disconnected")
 }
 
 // stop ends the broker with SIGTERM (it saves its persistence file) and waits.

@@ -38,6 +38,19 @@ func startSinkSession(t *testing.T, url, clientID, prefix string) *sinkSession {
 	return ss
 }
 
+// flush makes sure the broker has read every PUBACK the session sent: it publishes on
+// the same connection and waits for the broker's PUBACK, which the broker sends only
+// after reading what came before. (Otherwise the next connection of the same client id
+// could take the session over before the broker read them, and it would drop them.)
+func (ss *sinkSession) flush(t *testing.T, prefix string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), awaitTimeout)
+	defer cancel()
+	if err := ss.pc.Publish(ctx, prefix+"/probe", 1, false, []byte("probe")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // stop ends Run and closes the connection (the session stays with the broker).
 func (ss *sinkSession) stop() {
 	if ss.cancel == nil {
@@ -82,6 +95,7 @@ func TestAckRedeliveredUntilRecorded(t *testing.T) {
 	}
 	c.reply <- nil
 	awaitResult(t, second.results, "accepted")
+	second.flush(t, prefix)
 	second.stop()
 
 	// Both recorded and acknowledged: the next session gets only what is new.
