@@ -73,6 +73,11 @@ func TestFieldNAKIsRejection(t *testing.T) {
 				if n := rcv.Len(); n != 2*(1+cfg.NAKRetries) {
 					t.Errorf("receiver got %d frames, want %d", n, 2*(1+cfg.NAKRetries))
 				}
+				s.mu.Lock() // path events wait for Run to publish them
+				if len(s.events) == 0 || s.events[0].Type != TypePathFail || !strings.Contains(s.events[0].Fields["reason"].(string), DiagRejected) {
+					t.Errorf("path events %+v, want path_fail with the rejection as reason", s.events)
+				}
+				s.mu.Unlock()
 				e := waitEvent(t, sub, TypeReportReject)
 				if e.Fields["cause"] != CauseNAK || e.Fields["path"] != "main" || e.Fields["reason"] != ReasonRejected ||
 					!strings.Contains(e.Fields["error"].(string), DiagRejected) || e.Fields["alarm"] != "r0" {

@@ -402,8 +402,15 @@ func (s *Sink) updatePath(p *path, now time.Time) {
 	case st == stateDown:
 		p.downSince = now
 		s.log.Error("policelink: path failed", "path", p.name, "err", p.lastErr)
+		reason := reasonPathFail(p.name)
+		for _, r := range p.rcvs {
+			if r.rejection != "" {
+				reason += ": " + ReasonRejected
+				break
+			}
+		}
 		s.events = append(s.events, s.newEvent(TypePathFail, event.Fields{
-			"path": p.name, "receiver": strings.Join(addrs, ","), "error": p.lastErr, "reason": reasonPathFail(p.name)}))
+			"path": p.name, "receiver": strings.Join(addrs, ","), "error": p.lastErr, "reason": reason}))
 		s.pending = append(s.pending, &linkReport{kind: "link", rep: Report{
 			Qualifier: dc09.QualifierNew, Code: s.cfg.PathFail.Code, SIA: s.cfg.PathFail.SIA, Zone: p.num, At: now}, avoid: p})
 	case old == stateDown:
