@@ -148,6 +148,12 @@ const (
 // explain (see DiagRejected).
 var ErrRejected = errors.New(DiagRejected)
 
+// rejectedError is the diagnosis of a rejection, with the answer; it is ErrRejected.
+type rejectedError string
+
+func (e rejectedError) Error() string        { return string(e) }
+func (e rejectedError) Is(target error) bool { return target == ErrRejected }
+
 // nakClockTolerance: a NAK whose receiver time is this close to the timestamp sent
 // is not about the clock (receivers accept 40 s in the past, 20 s in the future).
 const nakClockTolerance = 5 * time.Second
@@ -263,7 +269,7 @@ func (s *Sink) attempt(ctx context.Context, r *receiver, m dc09.Message) result 
 		if res.naks > s.cfg.NAKRetries {
 			if rejection {
 				res.out = outReject
-				res.err = fmt.Errorf("%s %04d: %d NAKs: %s: %w: %w", m.ID, m.Seq, res.naks, res.reject, ErrRejected, dc09.ErrNAK)
+				res.err = fmt.Errorf("%s %04d: %d NAKs: %w: %w", m.ID, m.Seq, res.naks, rejectedError(res.reject), dc09.ErrNAK)
 				return res
 			}
 			res.out = outNAK
