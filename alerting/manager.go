@@ -99,6 +99,7 @@ type Manager struct {
 	arming   map[string]ZoneArming
 	groups   map[string]*group
 	failed   []Commit // commits that failed, retried on tick
+	retrying int      // failed commits being retried right now
 	subs     map[*Subscription]struct{}
 	lastErr  error
 	resound  []string // alarms sounding when the gateway stopped: sounded again by Run
@@ -765,7 +766,7 @@ func (m *Manager) IsOpen(rule, key string) bool {
 func (m *Manager) Failing() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.failed) > 0
+	return len(m.failed) > 0 || m.retrying > 0
 }
 
 func (m *Manager) wake(ds []Delivery) {

@@ -68,8 +68,13 @@ func (m *Manager) tick(now time.Time) {
 	m.mu.Unlock()
 	for _, r := range retries {
 		if err := m.settle(&r.c, r.wait); err != nil {
-			m.log.Error("alerting: journal retry failed", "err", err)
+			m.log.Error("journal retry failed", "err", err)
 		}
+	}
+	if len(retries) > 0 {
+		m.mu.Lock()
+		m.retrying -= len(retries)
+		m.mu.Unlock()
 	}
 	if err := m.settle(&c, wait); err != nil {
 		m.log.Error("alerting: journal commit failed; retrying", "err", err)
@@ -87,6 +92,7 @@ type retry struct {
 func (m *Manager) retryFailed() []retry {
 	failed := m.failed
 	m.failed = nil
+	m.retrying += len(failed)
 	var out []retry
 	for i := range failed {
 		c := failed[i]
@@ -116,6 +122,18 @@ func (m *Manager) retryFailed() []retry {
 }
 
 func memKey(sink, id string) string { return sink + "\x00" + id }
+
+// takeMemDone reports (and forgets) when a delivery was sent from memory.
+func (m *Manager) takeMemDone(sink, id string) (time.Time, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey(sink, id)
+	at, ok := m.memDone[k]
+	if ok {
+		delete(m.memDone, k)
+	}
+	return at, ok
+}
 
 func (m *Manager) expireSilences(now time.Time, c *Commit) {
 	expired := false
@@ -343,6 +361,22 @@ func (w *worker) run(ctx context.Context) {
 			case <-w.wake:
 			case <-w.ready:
 			}
+			continue
+		}
+		if at, ok := m.takeMemDone(w.name, d.Notification.ID); ok {
+			// Sent from memory while its commit was failing; the retried commit
+			// recorded it as pending: record it as done, do not send it twice.
+			d.State, d.DoneAt, d.Attempts = Delivered, at, max(d.Attempts, 1)
+			if uerr := m.store.UpdateDelivery(d); uerr != nil {
+				m.mu.Lock()
+				m.memDone[memKey(w.name, d.Notification.ID)] = at
+				m.mu.Unlock()
+				if !pause() {
+					return
+				}
+				continue
+			}
+			w.record(d, nil)
 			continue
 		}
 		d.Attempts++

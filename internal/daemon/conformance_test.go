@@ -2,6 +2,9 @@ package daemon
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +13,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/alerting/journal"
 )
 
 // Each scenario is named after the clause of GB 50394 it proves or the field finding
@@ -321,5 +325,184 @@ func TestScenario_GB50394_StateSurvivesRestart(t *testing.T) {
 	// The button is still held at start: the level read at start is no new alarm.
 	if n := len(h.open()); n != 1 {
 		t.Fatalf("%d open alarms after restart", n)
+	}
+}
+
+// GB 50394: loss of the transmission path is an alarm whether armed or not. Finding:
+// the shipped config raised nothing when the police path was lost (only /healthz
+// turned 503). With no receiving centre for the whole scenario, a panic press raises
+// the built-in police-link alarm for the staff, critical, with no operator rule.
+func TestScenario_GB50394_PolicePathDownIsAnAlarm(t *testing.T) {
+	none := ""
+	h := newHarness(t, harnessOpt{noPolice: true, rules: &none})
+	h.pressGate()
+	h.staffGets(alerting.Fired, "builtin-panic", 1)
+	link := h.staffGets(alerting.Fired, "builtin-police-path", 1)
+	if link.Alarm.Class != alerting.ClassLink || link.Alarm.Severity != alerting.Critical {
+		t.Fatalf("police path alarm %+v", link.Alarm)
+	}
+	if _, err := h.d.p.journal.Alarm(link.Alarm.ID); err != nil {
+		t.Fatalf("path alarm not journaled: %v", err)
+	}
+	// Disarming every zone changes nothing for it.
+	for _, z := range []string{"gate", "dorm", "balcony"} {
+		if err := h.d.p.alerts.Disarm(context.Background(), z, "管理员"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a := h.openOf("builtin-police-path"); a.Disarmed || a.Silenced {
+		t.Fatalf("path alarm muted: %+v", a)
+	}
+}
+
+// tmpfsStateDir mounts a small tmpfs as the scenario's state dir (a disk that can
+// really fill up). It skips where mounting is not allowed (not root).
+func tmpfsStateDir(t *testing.T, size string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" && os.Geteuid() == 0 {
+			t.Fatalf("mount tmpfs: %v: %s", err, out)
+		}
+		t.Skipf("a disk-full scenario needs a tmpfs mount (root): %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// fillDisk writes a filler file until the file system is full; it returns the
+// filler's path (remove it to free the disk).
+func fillDisk(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "filler")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			break
+		}
+	}
+	// The last few bytes too.
+	for _, n := range []int{4096, 512, 1} {
+		for {
+			if _, err := f.Write(buf[:n]); err != nil {
+				break
+			}
+		}
+	}
+	return p
+}
+
+// GB 50394 / finding: a full disk silenced the police link and the staff for new
+// panics. The journal keeps a reserve beside its file: when telemetry or logs fill
+// the disk, it gives the reserve back and goes on recording; health says why.
+func TestScenario_DiskFullTheJournalUsesItsReserve(t *testing.T) {
+	state := tmpfsStateDir(t, "24m")
+	h := newHarness(t, harnessOpt{stateDir: state, journalReserve: "1048576"})
+	h.settle()
+	fillDisk(t, state)
+	h.pressGate()
+	a := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
+	if got := h.policeGot(1); got[0].Code != 120 {
+		t.Fatalf("police got %v", got)
+	}
+	if _, err := h.d.p.journal.Alarm(a.ID); err != nil {
+		t.Fatalf("the panic is not in the journal: %v", err)
+	}
+	if st := h.d.p.journal.Health(); !strings.Contains(st.Reason, "reserve") {
+		t.Fatalf("journal health %+v: want the reserve named", st)
+	}
+}
+
+// Past the reserve (none configured here), the journal cannot write: the alarm still
+// sounds and reaches the police and staff from memory, input is no longer
+// acknowledged (the watermark holds), health says why; once space is freed the retry
+// records it, with its deliveries marked done (no second report to the police).
+func TestScenario_DiskFullDuringAPanicThePoliceStillGetIt(t *testing.T) {
+	state := tmpfsStateDir(t, "16m")
+	h := newHarness(t, harnessOpt{stateDir: state, journalReserve: "-1"})
+	h.pressGate()
+	h.staffGets(alerting.Fired, "builtin-panic", 1)
+	h.policeGot(1)
+	filler := fillDisk(t, state)
+	// Each press after a release is a new occurrence, reported to the police; keep
+	// pressing until a journal write fails (the file grows into the full disk).
+	failed := false
+	for i := 0; i < 400 && !failed; i++ {
+		h.releaseGate()
+		h.settle()
+		before := h.policeCount()
+		h.pressGate()
+		h.settle()
+		failed = h.d.p.alerts.Failing()
+		// Whatever the disk did, this press reaches the police.
+		h.policeGot(before + 1)
+	}
+	if !failed {
+		t.Fatal("the journal never failed to write on a full disk")
+	}
+	if !h.d.mark.Held() {
+		t.Fatal("input still acknowledged while the journal cannot write")
+	}
+	if st := h.d.p.alerts.Health(); !strings.Contains(st.Reason, "journal") {
+		t.Fatalf("alerting health %+v: want the journal named", st)
+	}
+	if !h.sirenOn() {
+		t.Fatal("siren silent while the journal cannot write")
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50 && h.d.p.alerts.Failing(); i++ {
+		h.advance(time.Second) // alerting retries the failed commit on its tick
+	}
+	if h.d.p.alerts.Failing() {
+		t.Fatal("the journal write was not retried once space was freed")
+	}
+	h.settle()
+	if h.d.mark.Held() {
+		t.Fatal("input not acknowledged again once the journal writes")
+	}
+	a := h.openOf("builtin-panic")
+	var det journal.AlarmDetail
+	for i := 0; i < 100; i++ {
+		var err error
+		if det, err = h.d.p.journal.Alarm(a.ID); err != nil {
+			t.Fatal(err)
+		}
+		pending := 0
+		for _, d := range det.Deliveries {
+			if d.Sink == "police" && d.State == alerting.Pending {
+				pending++
+			}
+		}
+		if pending == 0 {
+			break
+		}
+		h.advance(time.Second) // a send cut short is retried after its back-off
+	}
+	if det.Alarm.Count != a.Count {
+		t.Fatalf("journal has count %d, memory %d", det.Alarm.Count, a.Count)
+	}
+	// Every police notification of the alarm is recorded once and was sent once: the
+	// ones sent from memory are marked delivered by the retried commit.
+	ids := map[string]bool{}
+	for _, d := range det.Deliveries {
+		if d.Sink == "police" {
+			if d.State != alerting.Delivered {
+				t.Fatalf("police delivery %s is %s", d.Notification.ID, d.State)
+			}
+			n := d.Notification
+			if n.Transition == alerting.Fired || n.Transition == alerting.ResolvedT || (n.Transition == alerting.Refired && n.Occurrence) {
+				ids[n.ID] = true // the link reports these; acks and clears it does not carry
+			}
+		}
+	}
+	if n := h.policeCount(); n != len(ids) {
+		t.Fatalf("the centre got %d reports for %d reportable police notifications: one was sent twice or lost", n, len(ids))
 	}
 }

@@ -138,6 +138,8 @@ func (c *demoCampus) start(t *testing.T) (d *Daemon, stop func()) {
 	case err := <-done:
 		t.Fatalf("daemon did not start: %v", err)
 	}
+	// The plan images are read from the config directory (console.Options.ConfigFS).
+	d.p.console.SetConfigFS(os.DirFS(c.dir))
 	return d, stop
 }
 

@@ -77,6 +77,7 @@ type Daemon struct {
 	// source only once the main loop processed it and its journal writes are on disk.
 	mark    *event.Watermark
 	lastSeq uint64      // the last event the main loop processed
+	done    atomic.Uint64 // lastSeq, for readers outside the loop
 	resets  *resetQueue // a person's resets, for the main loop's rule engine
 	pings   chan chan struct{}
 }
@@ -361,6 +362,9 @@ func (d *Daemon) loop(ctx context.Context, hup <-chan os.Signal, changed <-chan 
 			d.applyResets()
 			if t, ok := d.p.engine.NextDeadline(); ok && !t.After(d.clock.Now()) {
 				d.handleTimer(ctx)
+			}
+			if d.mark.Held() {
+				d.settleWatermark()
 			}
 			close(done)
 		case ev, ok := <-in.C():

@@ -403,6 +403,7 @@ func (d *Daemon) handleEvent(ctx context.Context, ev event.Event) {
 	now := d.clock.Now()
 	d.handleChanges(ctx, d.p.engine.Process(now, ev))
 	d.lastSeq = ev.Seq
+	d.done.Store(ev.Seq)
 	d.settleWatermark()
 }
 
