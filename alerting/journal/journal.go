@@ -72,10 +72,10 @@ type Options struct {
 	CompactEvery time.Duration // how often Run compacts (default 1 h)
 	// Reserve is the disk space kept beside the file for a full disk (bytes; 0 =
 	// DefaultReserve, negative = none).
-	Reserve int64
-	Clock        clockwork.Clock
-	Registerer   prometheus.Registerer // nil: metrics not registered
-	Logger       *slog.Logger
+	Reserve    int64
+	Clock      clockwork.Clock
+	Registerer prometheus.Registerer // nil: metrics not registered
+	Logger     *slog.Logger
 }
 
 // Journal is the durable store. Safe for concurrent use.

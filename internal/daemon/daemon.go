@@ -76,9 +76,9 @@ type Daemon struct {
 	// mark is the durability watermark of the bus: inputs acknowledge an event to its
 	// source only once the main loop processed it and its journal writes are on disk.
 	mark    *event.Watermark
-	lastSeq uint64      // the last event the main loop processed
+	lastSeq uint64        // the last event the main loop processed
 	done    atomic.Uint64 // lastSeq, for readers outside the loop
-	resets  *resetQueue // a person's resets, for the main loop's rule engine
+	resets  *resetQueue   // a person's resets, for the main loop's rule engine
 	pings   chan chan struct{}
 }
 

@@ -200,7 +200,7 @@ type harnessOpt struct {
 	confd    map[string]string // files in conf.d
 	rules    *string
 	police   *dc09test.Receiver
-	noPolice bool // no receiver at all (the police path is down for the whole scenario)
+	noPolice bool   // no receiver at all (the police path is down for the whole scenario)
 	stateDir string // "" = a temp dir
 	// journalReserve sets alerting.journal_reserve ("" = the default).
 	journalReserve string
