@@ -125,7 +125,7 @@ type Console struct {
 	beat    time.Duration
 	site    string
 	handler http.Handler
-	cfgFS   fs.FS
+	cfgFS   atomic.Value // configFSBox: the config directory, for plan images
 	// policeSink names the police link's deliveries.
 	policeSink string
 
@@ -180,7 +180,7 @@ func New(cfg Config, deps Deps, opts Options) (*Console, error) {
 		site: opts.SiteName, cfg: cfg, state: health.Up, stop: make(chan struct{}),
 		sessions: auth.NewSessions(opts.Clock, cfg.SessionTTL, 0),
 		limiter:  auth.NewLimiter(opts.Clock, cfg.LoginRateLimit.Attempts, cfg.LoginRateLimit.Window),
-		hashes:   newHashGate(), deviceKey: []byte(auth.Token()), cfgFS: opts.ConfigFS}
+		hashes:   newHashGate(), deviceKey: []byte(auth.Token())}
 	users, err := auth.NewUsers(cfg.accounts())
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
@@ -190,6 +190,9 @@ func New(cfg Config, deps Deps, opts Options) (*Console, error) {
 	c.met, err = newMetrics(opts.Registerer, c)
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
+	}
+	if opts.ConfigFS != nil {
+		c.SetConfigFS(opts.ConfigFS)
 	}
 	c.policeSink = opts.PoliceSink
 	if c.policeSink == "" {

@@ -85,7 +85,11 @@ func (c *Console) siteInfo() siteInfo {
 		}
 		out.Zones = append(out.Zones, zi)
 	}
-	for _, d := range c.deps.Directory.Devices() {
+	devs := c.deps.Directory.Devices()
+	if c.deps.Directory == nil {
+		devs = st.Devices()
+	}
+	for _, d := range devs {
 		out.Devices = append(out.Devices, deviceInfo{ID: d.ID, Name: d.Name, Kind: string(d.Kind), Zone: d.Zone,
 			Location: d.Location, Building: st.BuildingOf(&d), Floor: d.Floor, Position: d.Position})
 	}
@@ -111,10 +115,11 @@ func (c *Console) people() map[string]string {
 
 // planReadable reports whether p names a plan image the console can serve.
 func (c *Console) planReadable(p string) bool {
-	if p == "" || c.cfgFS == nil {
+	fsys := c.configFS()
+	if p == "" || fsys == nil {
 		return false
 	}
-	st, err := fs.Stat(c.cfgFS, cleanPlan(p))
+	st, err := fs.Stat(fsys, cleanPlan(p))
 	return err == nil && !st.IsDir() && st.Size() <= maxPlan
 }
 
@@ -125,8 +130,8 @@ func cleanPlan(p string) string {
 // apiPlan serves a plan image: /api/plans/site, /api/plans/{building}/{floor}. SVG
 // is served with a policy that runs nothing in it.
 func (c *Console) apiPlan(w http.ResponseWriter, r *http.Request, s *auth.Session) {
-	st := c.deps.Site
-	if st == nil || c.cfgFS == nil {
+	st, fsys := c.deps.Site, c.configFS()
+	if st == nil || fsys == nil {
 		apiError(w, http.StatusNotFound, "not_found", "no plan")
 		return
 	}
@@ -142,7 +147,7 @@ func (c *Console) apiPlan(w http.ResponseWriter, r *http.Request, s *auth.Sessio
 		apiError(w, http.StatusNotFound, "not_found", "no plan")
 		return
 	}
-	b, err := fs.ReadFile(c.cfgFS, cleanPlan(p))
+	b, err := fs.ReadFile(fsys, cleanPlan(p))
 	if err != nil {
 		c.log.Warn("console: plan image unreadable", "plan", p, "err", err)
 		apiError(w, http.StatusNotFound, "not_found", "no plan")
@@ -158,3 +163,16 @@ func (c *Console) apiPlan(w http.ResponseWriter, r *http.Request, s *auth.Sessio
 	h.Set("Cache-Control", "private, max-age=300")
 	_, _ = w.Write(b)
 }
+
+// configFSBox holds the config directory (an fs.FS in a fixed type for atomic.Value).
+type configFSBox struct{ fs.FS }
+
+func (c *Console) configFS() fs.FS {
+	if b, ok := c.cfgFS.Load().(configFSBox); ok {
+		return b.FS
+	}
+	return nil
+}
+
+// SetConfigFS sets the config directory plan images are read from (Options.ConfigFS).
+func (c *Console) SetConfigFS(fsys fs.FS) { c.cfgFS.Store(configFSBox{fsys}) }

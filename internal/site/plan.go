@@ -34,6 +34,10 @@ type Contact struct {
 // PlanExts are the plan image types the console shows.
 var PlanExts = []string{".svg", ".png"}
 
+// Devices returns the devices ValidateDevices checked against the site (nil before),
+// for readers that place them: the console's floor plan.
+func (s *Site) Devices() []Device { return s.devices }
+
 // Building returns the building with id, or nil.
 func (s *Site) Building(id string) *Building {
 	for i := range s.Buildings {

@@ -41,6 +41,9 @@ func TestValidatePlans(t *testing.T) {
 			var errs cfgerr.List
 			s.Validate(&errs)
 			ValidateDevices(s, []Device{d}, &errs)
+			if len(s.Devices()) != 1 {
+				t.Fatal("the checked devices are not kept")
+			}
 			got := errs.Error()
 			if len(tc.want) == 0 && errs.Len() > 0 {
 				t.Fatalf("unexpected errors: %s", got)

@@ -31,7 +31,8 @@ type Site struct {
 	// which devices with a position and no floor are drawn (plan.go).
 	Plan string `mapstructure:"plan"`
 
-	loc *time.Location
+	loc     *time.Location
+	devices []Device // set by ValidateDevices (plan.go: Devices)
 }
 
 // Building is a building of the campus.
@@ -164,6 +165,7 @@ func ValidateDevices(s *Site, devs []Device, errs *cfgerr.List) {
 		}
 		s.validatePlace(d, key, errs)
 	}
+	s.devices = devs
 }
 
 // Zone returns the zone with id, or nil.
