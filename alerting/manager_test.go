@@ -341,7 +341,11 @@ func TestDeliveryRetryAndPermanent(t *testing.T) {
 	// the worker tries, fails, and waits for its backoff on the fake clock
 	waitFor(t, func() bool { return e.m.SinkHealth()["staff"].Health().State != "up" })
 	e.sinks["staff"].setFail(nil)
-	e.clock.Advance(time.Second)
+	// The worker may not sleep on its back-off yet: advance until it retried.
+	waitFor(t, func() bool {
+		e.clock.Advance(time.Second)
+		return len(e.sinks["staff"].ch) > 0
+	})
 	if n := e.sinks["staff"].recv(t); n.ID != a.ID+"/1" {
 		t.Fatalf("retried %s", n.ID)
 	}
