@@ -277,7 +277,9 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		g := p.gpio
 		d.goRun("gpio", func() { _ = g.Run(ctx) })
 	}
-	md := mqttdrv.New(mqttdrv.Options{Publisher: pub, Registerer: reg, Logger: d.log, Clock: d.clock})
+	// MQTT input is acknowledged to its broker only once its event is durable (the
+	// watermark): a crash before the journal commit makes the broker deliver it again.
+	md := mqttdrv.New(mqttdrv.Options{Publisher: pub, Registerer: reg, Logger: d.log, Clock: d.clock, Durable: d.mark})
 	if err := md.Apply(cfg.MQTT, dir); err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
