@@ -58,6 +58,12 @@ func TestConfigValidate(t *testing.T) {
 		{"session ttl", func(c *console.Config) { c.SessionTTL = time.Second }, []string{"session_ttl"}},
 		{"rate limit", func(c *console.Config) { c.LoginRateLimit = console.RateLimit{Attempts: -1, Window: time.Millisecond} },
 			[]string{"login_rate_limit.attempts", "login_rate_limit.window"}},
+		{"kiosk", func(c *console.Config) {
+			c.Kiosks = []console.Kiosk{{Name: "duty-pc", TokenSHA256: strings.Repeat("ab", 32), SessionTTL: 720 * time.Hour}}
+		}, nil},
+		{"kiosk problems", func(c *console.Config) {
+			c.Kiosks = []console.Kiosk{{Name: "zhangwei", TokenSHA256: "secret", Role: "operator", SessionTTL: -time.Hour}, {Name: ""}}
+		}, []string{"kiosks[0].name", "kiosks[0].token_sha256", "kiosks[0].role", "kiosks[0].session_ttl", "kiosks[1].name", "kiosks[1].token_sha256"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
