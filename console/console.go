@@ -139,6 +139,7 @@ type Console struct {
 	sessions *auth.Sessions
 	limiter  *auth.Limiter
 	hashes   *hashGate
+	floodLog sampler
 	// deviceKey signs known-device cookies (see throttle.go); kept with the sessions.
 	deviceKey []byte
 	lang      atomic.Value // string

@@ -79,8 +79,10 @@ func (c *Console) kioskLogin(w http.ResponseWriter, r *http.Request) {
 	if kiosk == nil {
 		res.Done(false)
 		c.met.logins.WithLabelValues("failed").Inc()
-		c.log.Warn("console: kiosk token refused", "remote", ip)
-		c.audit(r.Context(), ActionLoginFailed, "kiosk", "remote "+ip)
+		if c.floodLog.allow(c.clock.Now()) {
+			// not journaled: a flood of wrong tokens must not queue journal writes ahead of alarms
+			c.log.Warn("console: kiosk token refused (logged once a second)", "remote", ip)
+		}
 		c.renderLogin(w, r, http.StatusUnauthorized, "login.kiosk_failed")
 		return
 	}

@@ -80,6 +80,10 @@ func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, status int
 
 // loginForm is the login form's POST: login CSRF checked, then the password.
 func (c *Console) loginForm(w http.ResponseWriter, r *http.Request) {
+	if _, ok := c.throttled(w, r); ok {
+		c.renderLogin(w, r, http.StatusTooManyRequests, "login.limited")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
 		c.renderLogin(w, r, http.StatusBadRequest, "login.bad_request")
@@ -143,6 +147,10 @@ func (c *Console) info(r *http.Request, s *auth.Session) sessionInfo {
 // be JSON (a cross-site form cannot send that without a CORS preflight, which the
 // console never grants) from the same origin when a browser says where it comes from.
 func (c *Console) apiLogin(w http.ResponseWriter, r *http.Request) {
+	if _, ok := c.throttled(w, r); ok {
+		apiError(w, http.StatusTooManyRequests, "rate_limited", "too many failed logins; try again later")
+		return
+	}
 	ct := r.Header.Get("Content-Type")
 	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
 		apiError(w, http.StatusUnsupportedMediaType, "content_type", "send the credentials as application/json")

@@ -66,6 +66,26 @@ func (g *hashGate) run(ctx context.Context, f func()) bool {
 	return true
 }
 
+// throttled answers a login from a client that must still wait, before its body is
+// read: a flood is refused at the least cost. It reports whether it answered.
+func (c *Console) throttled(w http.ResponseWriter, r *http.Request) (time.Duration, bool) {
+	retry := c.limiter.Retry("ip:" + remote(r))
+	if retry <= 0 {
+		return 0, false
+	}
+	c.met.logins.WithLabelValues("rate_limited").Inc()
+	retryAfter(w, retry)
+	return retry, true
+}
+
+// sampler lets one log line through per second: a flood must not flood the log.
+type sampler struct{ last atomic.Int64 }
+
+func (s *sampler) allow(now time.Time) bool {
+	n, l := now.UnixNano(), s.last.Load()
+	return n-l >= int64(time.Second) && s.last.CompareAndSwap(l, n)
+}
+
 // knownMAC is the signature of a known-device cookie for an account.
 func (c *Console) knownMAC(name string) string {
 	m := hmac.New(sha256.New, c.deviceKey)
@@ -108,7 +128,9 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, name, password s
 	res, retry := c.limiter.Reserve(keys...)
 	if res == nil {
 		c.met.logins.WithLabelValues("rate_limited").Inc()
-		c.log.Warn("console: login throttled", "user", clip(name), "remote", ip, "retry_after", retry)
+		if c.floodLog.allow(c.clock.Now()) {
+			c.log.Warn("console: login throttled (logged once a second)", "user", clip(name), "remote", ip, "retry_after", retry)
+		}
 		return loginLimited, nil, retry
 	}
 	var (
@@ -117,9 +139,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, name, password s
 	)
 	users := c.users.Load()
 	if !c.hashes.run(r.Context(), func() { acct, ok = users.Check(name, password) }) {
-		res.Done(true) // not tried: give the reservation back
+		// Not tried: the account gets its attempt back, the client (flooding) does not.
+		res.Release(keys[1].Name)
 		c.met.logins.WithLabelValues("busy").Inc()
-		c.log.Warn("console: login refused, password checks busy", "user", clip(name), "remote", ip)
+		if c.floodLog.allow(c.clock.Now()) {
+			c.log.Warn("console: logins refused, password checks busy (logged once a second)", "user", clip(name), "remote", ip)
+		}
 		return loginBusy, nil, time.Second
 	}
 	if !ok {

@@ -137,6 +137,32 @@ func (r *Reservation) Done(ok bool, clear ...string) {
 	}
 }
 
+// Release gives back the reservation of the named keys only (an attempt that was not
+// tried: the client stays counted, the account does not).
+func (r *Reservation) Release(names ...string) {
+	if r == nil {
+		return
+	}
+	l := r.l
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, n := range names {
+		s := l.state(n, now)
+		if s == nil {
+			continue
+		}
+		if s.fails <= 1 {
+			delete(l.m, n)
+			continue
+		}
+		s.fails--
+		if s.fails < l.attempts {
+			s.next = time.Time{}
+		}
+	}
+}
+
 // Retry reports how long key must still wait (0: it may try now).
 func (l *Limiter) Retry(key string) time.Duration {
 	now := l.clock.Now()
@@ -161,7 +187,9 @@ func (l *Limiter) state(key string, now time.Time) *keyState {
 	return s
 }
 
-// makeRoom keeps the map bounded before n keys are added (l.mu held).
+// makeRoom keeps the map bounded before n keys are added (l.mu held). When full it
+// drops the quiet keys, and if that is not enough a quarter of the rest (map order),
+// so a flood of new keys costs one pass per maxKeys/4 of them, not one per attempt.
 func (l *Limiter) makeRoom(now time.Time, n int) {
 	if len(l.m)+n <= maxKeys {
 		return
@@ -169,8 +197,8 @@ func (l *Limiter) makeRoom(now time.Time, n int) {
 	for k := range l.m {
 		l.state(k, now)
 	}
-	for k := range l.m { // still full: forget arbitrary keys (map order) rather than grow
-		if len(l.m)+n <= maxKeys {
+	for k := range l.m {
+		if len(l.m)+n <= maxKeys*3/4 {
 			break
 		}
 		delete(l.m, k)
