@@ -146,7 +146,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	src := source(*cfgPath)
 	// check also checks the config against this machine (GPIO chips), as run does on a
 	// gateway.
-	cfg, err := config.Load(src, config.Options{GPIOChips: config.GPIOChips})
+	cfg, err := config.Load(src, config.Options{Gateway: true})
 	if err != nil {
 		var l *cfgerr.List
 		if errors.As(err, &l) {

@@ -197,7 +197,9 @@ func (c *Config) Validate(errs *cfgerr.List, getenv func(string) string) {
 		}
 		if r := c.Simulator.PoliceReceiver; r != "" {
 			if host, _, err := net.SplitHostPort(r); err != nil || (host != "127.0.0.1" && host != "localhost" && host != "::1") {
-				errs.Add("simulator.police_receiver", "%q must be a loopback host:port", r)
+				errs.Add("simulator.police_receiver", "%q must be a loopback host:port, e.g. 127.0.0.1:17001", r)
+			} else {
+				checkHostPort(errs, "simulator.police_receiver", r, true)
 			}
 		}
 		if c.Simulator.Broker != "" && !c.hasBroker(c.Simulator.Broker) {
@@ -214,12 +216,20 @@ func (c *Config) Validate(errs *cfgerr.List, getenv func(string) string) {
 	default:
 		errs.Add("log.format", "unknown format %q (text, json)", c.Log.Format)
 	}
-	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-		errs.Add("http.listen", "%q is not host:port", c.HTTP.Listen)
-	}
+	checkHostPort(errs, "http.listen", c.HTTP.Listen, true)
 	if c.Broker.Enabled {
-		if _, _, err := net.SplitHostPort(c.Broker.Listen); err != nil {
-			errs.Add("broker.listen", "%q is not host:port", c.Broker.Listen)
+		checkHostPort(errs, "broker.listen", c.Broker.Listen, true)
+	}
+	if c.Console.Enabled && c.Console.Listen != "" {
+		checkHostPort(errs, "console.listen", c.Console.Listen, true)
+	}
+	if c.PoliceLink.Enabled {
+		// The police link's own validator checks the form; a port out of range would
+		// only fail at the first report.
+		for key, a := range map[string]string{"policelink.main.primary": c.PoliceLink.Main.Primary, "policelink.main.secondary": c.PoliceLink.Main.Secondary} {
+			if _, p, err := net.SplitHostPort(a); err == nil && p != "" {
+				checkPortRange(errs, key, a, p)
+			}
 		}
 	}
 	if c.StateDir == "" {

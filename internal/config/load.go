@@ -57,10 +57,12 @@ type Options struct {
 	Getenv func(string) string
 	// StateDir overrides state_dir (the demo and tests); "" keeps the file's.
 	StateDir string
-	// GPIOChips, when set, checks the config against this machine: it lists the GPIO
-	// chip devices (GPIOChips), and a config with GPIO lines on a machine without any,
-	// or with the simulator standing in for them outside the demo, is refused.
-	// nil skips the check (tests that bring their own pins).
+	// Gateway checks the config as a real gateway's, against this machine (check,
+	// and run with the machine's own pins): GPIO lines need a GPIO chip, the
+	// simulator may not stand in for them outside the demo, inputs must debounce, and
+	// the rules directory must exist. Tests that bring their own pins leave it off.
+	Gateway bool
+	// GPIOChips lists the machine's GPIO chip devices (nil: the GPIOChips function).
 	GPIOChips func() []string
 }
 
@@ -106,6 +108,9 @@ func Load(src Source, opts Options) (*Config, error) {
 	var l *cfgerr.List
 	if errors.As(err, &l) {
 		dropShadowed(l)
+		for _, e := range l.Errs {
+			hint(e)
+		}
 	}
 	return cfg, err
 }
@@ -168,6 +173,7 @@ func loadAll(src Source, opts Options) (*Config, error) {
 			errs.AddAt(src.name(f), root.Line, "", "the file must be a mapping of keys (site:, devices:, ...)")
 			continue
 		}
+		root = dedupe(src.name(f), root, "", late)
 		var m map[string]any
 		if err := root.Decode(&m); err != nil {
 			errs.AddAt(src.name(f), root.Line, "", "cannot decode: %v", err)
@@ -196,11 +202,25 @@ func loadAll(src Source, opts Options) (*Config, error) {
 		_ = v.BindEnv(k)
 	}
 	v.AutomaticEnv()
+	// A value of the wrong type or form does not stop the check: the rest of the
+	// config is decoded and validated too, and validation problems of a key that
+	// could not be decoded (left at its default) are dropped as noise.
+	undecoded := map[string]bool{}
 	if err := v.UnmarshalExact(cfg, viper.DecodeHook(DecodeHook())); err != nil {
-		decodeErrors(err, errs)
-		ix.fill(errs, src.name(src.Main))
-		return nil, errs
+		dl := &cfgerr.List{}
+		decodeErrors(err, dl)
+		for _, e := range dl.Errs {
+			if !strings.HasPrefix(e.Msg, "unknown key") {
+				undecoded[strings.ToLower(e.Key)] = true
+				// The decoder's message leaves the value out; the operator needs it.
+				if v, ok := valueAt(merged, e.Key); ok && !strings.Contains(e.Msg, fmt.Sprint(v)) {
+					e.Msg = fmt.Sprintf("%s in %q", e.Msg, fmt.Sprint(v))
+				}
+			}
+		}
+		errs.Errs = append(errs.Errs, dl.Errs...)
 	}
+	nDecode := len(errs.Errs)
 	cfg.source = src
 	cfg.Files = make([]string, len(files))
 	for i, f := range files {
@@ -211,16 +231,30 @@ func loadAll(src Source, opts Options) (*Config, error) {
 	}
 	cfg.Validate(errs, opts.getenv)
 	cfg.validateSafety(errs, src.Demo)
-	if opts.GPIOChips != nil {
-		cfg.validateHost(errs, src.Demo, opts.GPIOChips())
+	if opts.Gateway {
+		chips := opts.GPIOChips
+		if chips == nil {
+			chips = GPIOChips
+		}
+		cfg.validateHost(errs, src.Demo, chips())
+	}
+	if len(undecoded) > 0 {
+		kept := errs.Errs[:nDecode]
+		for _, e := range errs.Errs[nDecode:] {
+			if !shadowed(undecoded, e.Key) {
+				kept = append(kept, e)
+			}
+		}
+		errs.Errs = kept
 	}
 	ix.fill(errs, src.name(src.Main))
 
 	// The rule files are part of the same transaction: a broken rule rejects the
 	// whole config, and their errors carry their own file and line.
-	rs, err := loadRules(src, cfg)
+	rs, err := loadRules(src, cfg, opts.Gateway)
 	if err != nil {
 		errs.Errs = append(errs.Errs, cfgerr.As(err).Errs...)
+		ix.fill(errs, src.name(src.Main))
 	} else {
 		cfg.Rules = rs
 		set, err := schedule.Compile(rs.Schedules, cfg.Site.Location())
@@ -244,7 +278,9 @@ func loadAll(src Source, opts Options) (*Config, error) {
 }
 
 // rulesSources reads the rule files of a config: every *.yaml directly in rules_dir.
-func rulesSources(src Source, cfg *Config) ([]rules.Source, error) {
+// A missing directory is an error when mustExist (a gateway): without its rule files
+// it would raise only the built-in alarms.
+func rulesSources(src Source, cfg *Config, mustExist bool) ([]rules.Source, error) {
 	dir := cfg.RulesDir
 	fsys, display := src.FS, src.name
 	if filepath.IsAbs(dir) {
@@ -256,7 +292,11 @@ func rulesSources(src Source, cfg *Config) ([]rules.Source, error) {
 	ents, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil // no rules: nothing alarms, check warns about it elsewhere
+			if !mustExist {
+				return nil, nil
+			}
+			return nil, &cfgerr.List{Errs: []*cfgerr.Error{{Key: "rules_dir",
+				Msg: fmt.Sprintf("the rules directory %s does not exist (create it, or fix rules_dir)", display(dir))}}}
 		}
 		return nil, &cfgerr.List{Errs: []*cfgerr.Error{{File: display(dir), Key: "rules_dir", Msg: err.Error()}}}
 	}
@@ -276,8 +316,8 @@ func rulesSources(src Source, cfg *Config) ([]rules.Source, error) {
 	return out, nil
 }
 
-func loadRules(src Source, cfg *Config) (*rules.RuleSet, error) {
-	srcs, err := rulesSources(src, cfg)
+func loadRules(src Source, cfg *Config, mustExist bool) (*rules.RuleSet, error) {
+	srcs, err := rulesSources(src, cfg, mustExist)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ devices:
 func load(t *testing.T, files map[string]string, env map[string]string) (*Config, *cfgerr.List) {
 	t.Helper()
 	m := fstest.MapFS{}
+	m["rules/.keep"] = &fstest.MapFile{} // the rules directory exists
 	for k, v := range files {
 		m[k] = &fstest.MapFile{Data: []byte(v)}
 	}
@@ -104,6 +105,26 @@ func TestLoadMistakes(t *testing.T) {
 			[]string{"devices[0].driver: unknown driver \"zigbee\""}},
 		{"not a mapping", map[string]string{"campusguard.yaml": "- a\n- b\n"},
 			[]string{"campusguard.yaml:1: the file must be a mapping"}},
+		{"type errors do not hide the rest", map[string]string{"campusguard.yaml": strings.NewReplacer(
+			"    zone: gate\n", "    zone: gaet\n",
+			"  name: 第一实验小学\n", "  name: x\n  timezone: Asia/Beijing\n").Replace(goodMain) +
+			"    heartbeat: 3min\nhttp:\n  listen: 9810\n"},
+			[]string{
+				`campusguard.yaml:16: devices[0].heartbeat: unknown unit in "3min"; a duration is a number with a unit: ns, us, ms, s, m, h, e.g. 90s, 5m, 1h30m`,
+				`devices[0].zone: unknown zone "gaet"`,
+				`campusguard.yaml:4: site.timezone: unknown time zone "Asia/Beijing"; a time zone is an IANA name such as Asia/Shanghai`,
+				`campusguard.yaml:18: http.listen: "9810" is not host:port (host:port, e.g. 127.0.0.1:9810)`,
+			}},
+		{"type error in a list item keeps the other items checked", map[string]string{"campusguard.yaml": goodMain +
+			"  - {id: b, kind: panic, location: 门, zone: nowhere, driver: sim, heartbeat: 1 hour}\n"},
+			[]string{`campusguard.yaml:15: devices[1].heartbeat: unknown unit in "1 hour"`, `devices[1].zone: unknown zone "nowhere"`}},
+		{"port out of range", map[string]string{"campusguard.yaml": goodMain + "http:\n  listen: 127.0.0.1:98100\n"},
+			[]string{`campusguard.yaml:16: http.listen: "127.0.0.1:98100": port 98100 is out of range (0 to 65535)`}},
+		{"duplicate key at its own line", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "    driver: sim\n", "    driver: sim\n    zone: gaet\n", 1)},
+			[]string{"campusguard.yaml:15: devices[0].zone: set twice in this mapping (first at line 13); keep one"}},
+		{"duplicate key does not hide the rest", map[string]string{"campusguard.yaml": strings.Replace(goodMain, "  id: s01\n", "  id: s01\n  id: s02\n", 1) +
+			"    kind: x\n"},
+			[]string{"campusguard.yaml:3: site.id: set twice", "devices[0].kind: set twice"}},
 		{"several at once", map[string]string{"campusguard.yaml": strings.Replace(strings.Replace(goodMain, "kind: panic", "kind: x", 1), "zone: gate", "zone: y", 1)},
 			[]string{"devices[0].kind", "devices[0].zone"}},
 	}

@@ -80,6 +80,18 @@ func (c *Config) validateHost(errs *cfgerr.List, demo bool, chips []string) {
 	if len(pins) == 0 || demo {
 		return
 	}
+	// A negative debounce turns debouncing off (tests drive clean edges); a real
+	// contact bounces, and every bounce would be a press and a release.
+	for i, in := range c.GPIO.Inputs {
+		key := cfgerr.Index("gpio.inputs", i)
+		if in.Debounce < 0 {
+			errs.Add(key+".debounce", "%s turns debouncing off, and a real contact bounces: use a positive duration "+
+				"(0s or no key: the default 20ms; %s)", in.Debounce, durationForms)
+		}
+		if s := in.Supervision; s != nil && s.Debounce < 0 {
+			errs.Add(key+".supervision.debounce", "%s turns debouncing off: use a positive duration (0s: the input's)", s.Debounce)
+		}
+	}
 	if c.Simulator.Enabled {
 		errs.Add("simulator.enabled", "the simulator replaces the GPIO lines of gpio.inputs and gpio.outputs (%s) with "+
 			"simulated pins, so real buttons and sirens would do nothing: turn it off on a gateway (the demo is `campusguard run --demo`)",

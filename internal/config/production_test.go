@@ -43,7 +43,7 @@ func loadFS(m fs.FS, demo bool, opts Options) (*Config, *cfgerr.List) {
 // TestSkeletonRefusedUntilFilled: config init's skeleton names each placeholder at its
 // own line, and nothing else; filled in, it loads.
 func TestSkeletonRefusedUntilFilled(t *testing.T) {
-	_, errs := loadFS(skeletonFS(t, func(_, s string) string { return s }), false, Options{GPIOChips: func() []string { return nil }})
+	_, errs := loadFS(skeletonFS(t, func(_, s string) string { return s }), false, Options{Gateway: true, GPIOChips: func() []string { return nil }})
 	if errs == nil {
 		t.Fatal("the unfilled skeleton loaded")
 	}
@@ -66,7 +66,7 @@ func TestSkeletonRefusedUntilFilled(t *testing.T) {
 		s = strings.Replace(s, `"CHANGE-ME: the school's name, e.g. 南山实验小学"`, "南山实验小学", 1)
 		return strings.Replace(s, `"CHANGE-ME: the zone's name, e.g. 校门门卫室"`, "校门门卫室", 1)
 	})
-	cfg, errs := loadFS(filled, false, Options{GPIOChips: func() []string { return nil }})
+	cfg, errs := loadFS(filled, false, Options{Gateway: true, GPIOChips: func() []string { return nil }})
 	if errs != nil {
 		t.Fatalf("filled skeleton refused:\n%v", errs)
 	}
@@ -78,10 +78,10 @@ func TestSkeletonRefusedUntilFilled(t *testing.T) {
 // TestDemoCopiedToAGateway: the demo config outside --demo is refused for each published
 // secret and for the simulator standing in for the GPIO lines; as the demo it loads.
 func TestDemoCopiedToAGateway(t *testing.T) {
-	if _, errs := loadFS(configs.Demo(), true, Options{GPIOChips: func() []string { return nil }}); errs != nil {
+	if _, errs := loadFS(configs.Demo(), true, Options{Gateway: true, GPIOChips: func() []string { return nil }}); errs != nil {
 		t.Fatalf("the demo is refused as the demo:\n%v", errs)
 	}
-	_, errs := loadFS(configs.Demo(), false, Options{GPIOChips: func() []string { return []string{"/dev/gpiochip0"} }})
+	_, errs := loadFS(configs.Demo(), false, Options{Gateway: true, GPIOChips: func() []string { return []string{"/dev/gpiochip0"} }})
 	if errs == nil {
 		t.Fatal("the demo loaded as a real gateway's config")
 	}
@@ -89,7 +89,7 @@ func TestDemoCopiedToAGateway(t *testing.T) {
 	for _, w := range []string{
 		"conf.d/alerting.yaml:66: policelink.key: is the demo's published key",
 		"conf.d/alerting.yaml:54: sinks.mqtt.ack.secret: is the demo's published secret",
-		"campusguard.yaml:64: console.users[0].password_hash: is a demo password published in the README",
+		"console.users[0].password_hash: is a demo password published in the README",
 		"console.users[1].password_hash", "console.users[2].password_hash",
 		"simulator.enabled: the simulator replaces the GPIO lines of gpio.inputs and gpio.outputs (GPIO17, GPIO22, GPIO27, GPIO5, GPIO6)",
 	} {
@@ -121,7 +121,7 @@ simulator: {enabled: true, police_receiver: "127.0.0.1:17001"}
 		t.Run(tt.name, func(t *testing.T) {
 			text := goodMain + strings.Replace(police, "%s", tt.addr, 1)
 			for _, demo := range []bool{false, true} {
-				_, errs := loadFS(fstest.MapFS{"campusguard.yaml": {Data: []byte(text)}}, demo, Options{})
+				_, errs := loadFS(fstest.MapFS{"campusguard.yaml": {Data: []byte(text)}, "rules/.keep": {}}, demo, Options{})
 				switch {
 				case tt.want == "" && errs != nil:
 					t.Errorf("demo=%v: refused:\n%v", demo, errs)
@@ -140,15 +140,49 @@ func TestGPIOWithoutChip(t *testing.T) {
   outputs:
     - {id: siren-gate, chip: gpiochip0, line: 5, active_level: high, pattern: steady, max_on: 3m}
 `
-	m := fstest.MapFS{"campusguard.yaml": {Data: []byte(text)}}
-	_, errs := loadFS(m, false, Options{GPIOChips: func() []string { return nil }})
+	m := fstest.MapFS{"campusguard.yaml": {Data: []byte(text)}, "rules/.keep": {}}
+	_, errs := loadFS(m, false, Options{Gateway: true, GPIOChips: func() []string { return nil }})
 	if errs == nil || !strings.Contains(errs.Error(), "gpio: this machine has no GPIO chip (/dev/gpiochip*), so GPIO17, gpiochip0/5 cannot be opened") {
 		t.Fatalf("no chip not refused:\n%v", errs)
 	}
-	if _, errs := loadFS(m, false, Options{GPIOChips: func() []string { return []string{"/dev/gpiochip0"} }}); errs != nil {
+	if _, errs := loadFS(m, false, Options{Gateway: true, GPIOChips: func() []string { return []string{"/dev/gpiochip0"} }}); errs != nil {
 		t.Fatalf("with a chip:\n%v", errs)
 	}
 	if _, errs := loadFS(m, false, Options{}); errs != nil {
 		t.Fatalf("without the host check:\n%v", errs)
+	}
+}
+
+func TestNegativeDebounceOnAGateway(t *testing.T) {
+	text := strings.Replace(goodMain, "driver: sim", "driver: gpio", 1) + `gpio:
+  inputs:
+    - {device: panic-gate, pin: GPIO17, contact: "no", active_level: low, pull: up, debounce: -1s}
+`
+	m := fstest.MapFS{"campusguard.yaml": {Data: []byte(text)}, "rules/.keep": {}}
+	_, errs := loadFS(m, false, Options{Gateway: true, GPIOChips: func() []string { return []string{"/dev/gpiochip0"} }})
+	if errs == nil || !strings.Contains(errs.Error(), "campusguard.yaml:17: gpio.inputs[0].debounce: -1s turns debouncing off") {
+		t.Fatalf("negative debounce not refused:\n%v", errs)
+	}
+	// Tests that bring their own pins (no host check) may turn it off.
+	if _, errs := loadFS(m, false, Options{}); errs != nil {
+		t.Fatalf("without the host check:\n%v", errs)
+	}
+}
+
+// TestGatewayNeedsItsRules: on a gateway the default rules directory must exist too.
+func TestGatewayNeedsItsRules(t *testing.T) {
+	m := fstest.MapFS{"campusguard.yaml": {Data: []byte(goodMain)}}
+	_, errs := loadFS(m, false, Options{Gateway: true, GPIOChips: func() []string { return nil }})
+	if errs == nil || !strings.Contains(errs.Error(), "/etc/campusguard/campusguard.yaml: rules_dir: the rules directory /etc/campusguard/rules does not exist") {
+		t.Fatalf("missing rules directory not refused:\n%v", errs)
+	}
+	if _, errs := loadFS(m, false, Options{}); errs != nil {
+		t.Fatalf("without gateway checks:\n%v", errs)
+	}
+	m["campusguard.yaml"] = &fstest.MapFile{Data: []byte(goodMain + "rules_dir: rulez\n")}
+	m["rules/.keep"] = &fstest.MapFile{}
+	_, errs = loadFS(m, false, Options{Gateway: true, GPIOChips: func() []string { return nil }})
+	if errs == nil || !strings.Contains(errs.Error(), "campusguard.yaml:15: rules_dir: the rules directory /etc/campusguard/rulez does not exist") {
+		t.Fatalf("mistyped rules_dir not refused:\n%v", errs)
 	}
 }
