@@ -49,6 +49,7 @@ func init() {
 		{"passwd", "read a password on stdin, print its bcrypt hash for console.users", cmdPasswd},
 		{"rules", "rules test FILE...: run operator rule tests (timed events in, expected alarms out)", cmdRules},
 		{"config", "config init DIR: write a production config skeleton; config addresses: the peers for IPAddressAllow=", cmdConfig},
+		{"gpio", "gpio list: the GPIO chips and lines; gpio watch PIN: print a line's debounced events live", cmdGPIO},
 	}
 }
 
