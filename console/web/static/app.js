@@ -897,6 +897,7 @@
       h('button', { type: 'button', text: t('report.print'), onclick: () => window.print() }));
     show(main, h('h1', {}, t('report.title'), h('span', { class: 'muted print-only', text: boot.site || '' })), form, body);
     const iso = (v) => new Date(v).toISOString();
+    const isoEnd = (v) => new Date(new Date(v).getTime() + 59999).toISOString(); // the whole last minute
     const mins = (a) => {
       const f = validDate(a.fired_at), k = validDate(a.acked_at);
       if (!f || !k) return '';
@@ -904,7 +905,7 @@
       return durationText((s >= 3600 ? Math.floor(s / 3600) + 'h' : '') + (s % 3600 >= 60 ? Math.floor(s % 3600 / 60) + 'm' : '') + (s % 60) + 's');
     };
     const load = async () => {
-      const q = 'from=' + encodeURIComponent(iso(from.value)) + '&to=' + encodeURIComponent(iso(to.value)) + '&limit=1000';
+      const q = 'from=' + encodeURIComponent(iso(from.value)) + '&to=' + encodeURIComponent(isoEnd(to.value)) + '&limit=1000';
       let alarms = [], devs = null, patrols = [];
       try { alarms = (await api('GET', '/api/alarms?' + q)).alarms; } catch (e) { show(body, h('div', { class: 'empty', text: e.message })); return; }
       try { devs = await api('GET', '/api/devices'); } catch (e) { /* optional */ }
@@ -917,7 +918,7 @@
       const rounds = patrols.reduce((n, p) => n + (p.totals ? p.totals.completed : 0), 0);
       const planned = patrols.reduce((n, p) => n + (p.totals ? p.totals.runs : 0), 0);
       show(body,
-        h('p', { class: 'report-range', text: fmt(iso(from.value)) + ' — ' + fmt(iso(to.value)) }),
+        h('p', { class: 'report-range', text: fmt(iso(from.value)) + ' — ' + fmt(isoEnd(to.value)) }),
         h('p', { class: 'summary' }, h('span', { class: 'chip', text: tf('report.summary', alarms.length, crit, reset) }),
           h('span', { class: 'chip', text: tf('report.rounds', rounds, planned) })),
         h('h2', { text: t('report.alarms') }),
