@@ -50,6 +50,7 @@ func init() {
 		{"rules", "rules test FILE...: run operator rule tests (timed events in, expected alarms out)", cmdRules},
 		{"config", "config init DIR: write a production config skeleton; config addresses: the peers for IPAddressAllow=", cmdConfig},
 		{"gpio", "gpio list: the GPIO chips and lines; gpio watch PIN: print a line's debounced events live", cmdGPIO},
+		{"mqtt", "mqtt watch MAPPING: print the events a mapping makes of live messages, and why one is rejected", cmdMQTT},
 	}
 }
 

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	mqttdrv "github.com/campusguard/campusguard/drivers/mqtt"
+	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/internal/config"
+	"github.com/campusguard/campusguard/internal/site"
+)
+
+// cmdMQTT: mqtt watch MAPPING.
+func cmdMQTT(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "watch" {
+		fmt.Fprintln(stderr, "usage: campusguard mqtt watch MAPPING [--config FILE] [--topic T --payload JSON]")
+		return 2
+	}
+	return mqttWatch(ctx, args[1:], stdout, stderr)
+}
+
+// mqttWatch decodes live messages (or one given message) with a mapping of the config,
+// exactly as the daemon's MQTT driver does, and prints each event or why the message
+// is rejected.
+func mqttWatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mqtt watch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "/etc/campusguard/campusguard.yaml", "main config file")
+	topic := fs.String("topic", "", "decode this one message instead of watching the broker (with --payload)")
+	payload := fs.String("payload", "", "the message payload for --topic")
+	count := fs.Int("n", 0, "stop after this many messages (0: until Ctrl-C)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: campusguard mqtt watch MAPPING [--config FILE] [--topic T --payload JSON] [-n N]")
+		fs.PrintDefaults()
+	}
+	// The mapping name may come before or after the flags.
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if name == "" && fs.NArg() == 1 {
+		name = fs.Arg(0)
+	}
+	if name == "" {
+		fs.Usage()
+		return 2
+	}
+	cfg, err := config.Load(config.DiskSource(*cfgPath), config.Options{})
+	if err != nil {
+		var l *cfgerr.List
+		if errors.As(err, &l) {
+			fmt.Fprintf(stderr, "%d problem(s):\n%s\n", l.Len(), indent(l.Error()))
+			return 3
+		}
+		fmt.Fprintf(stderr, "campusguard mqtt watch: %v\n", err)
+		return 1
+	}
+	var m *mqttdrv.MappingConfig
+	var names []string
+	for i := range cfg.MQTT.Mappings {
+		names = append(names, cfg.MQTT.Mappings[i].Name)
+		if cfg.MQTT.Mappings[i].Name == name {
+			m = &cfg.MQTT.Mappings[i]
+		}
+	}
+	if m == nil {
+		fmt.Fprintf(stderr, "campusguard mqtt watch: no mapping %q in the config (mappings: %s)\n", name, strings.Join(names, ", "))
+		return 2
+	}
+	dec, err := mqttdrv.NewDecoder(*m)
+	if err != nil {
+		fmt.Fprintf(stderr, "campusguard mqtt watch: mapping %s: %v\n", name, err)
+		return 3
+	}
+	w := &watcher{out: stdout, dec: dec, dir: cfg.Directory()}
+	if *topic != "" {
+		if !w.show(*topic, []byte(*payload), time.Now()) {
+			return 1
+		}
+		return 0
+	}
+	var b *mqttdrv.BrokerConfig
+	for i := range cfg.MQTT.Brokers {
+		if cfg.MQTT.Brokers[i].Name == m.Broker {
+			b = &cfg.MQTT.Brokers[i]
+		}
+	}
+	if b == nil {
+		fmt.Fprintf(stderr, "campusguard mqtt watch: mapping %s names broker %q, which the config lacks\n", name, m.Broker)
+		return 3
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *count > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		w.limit, w.done = *count, cancel
+	}
+	return watchBroker(ctx, *b, m.Topic, w, stderr)
+}
+
+// watchBroker subscribes to topic on the broker with a client of its own (a clean
+// session and its own client id, so the daemon's persistent session is untouched)
+// until ctx ends.
+func watchBroker(ctx context.Context, b mqttdrv.BrokerConfig, topic string, w *watcher, stderr io.Writer) int {
+	o := paho.NewClientOptions()
+	o.AddBroker(b.URL)
+	o.SetClientID(fmt.Sprintf("campusguard-watch-%d", os.Getpid()))
+	o.SetUsername(b.Username)
+	o.SetPassword(b.Password)
+	o.SetCleanSession(true)
+	o.SetAutoReconnect(true)
+	o.SetConnectTimeout(10 * time.Second)
+	tc, err := watchTLS(b)
+	if err != nil {
+		fmt.Fprintf(stderr, "campusguard mqtt watch: broker %s: %v\n", b.Name, err)
+		return 1
+	}
+	if tc != nil {
+		o.SetTLSConfig(tc)
+	}
+	c := paho.NewClient(o)
+	tok := c.Connect()
+	if !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
+		fmt.Fprintf(stderr, "campusguard mqtt watch: cannot connect to %s (%s): %v\n", b.Name, b.URL, tok.Error())
+		return 1
+	}
+	defer c.Disconnect(250)
+	st := c.Subscribe(topic, 0, func(_ paho.Client, msg paho.Message) {
+		w.show(msg.Topic(), msg.Payload(), time.Now())
+	})
+	if !st.WaitTimeout(10*time.Second) || st.Error() != nil {
+		fmt.Fprintf(stderr, "campusguard mqtt watch: subscribe %s: %v\n", topic, st.Error())
+		return 1
+	}
+	fmt.Fprintf(stderr, "watching %s on %s (%s); Ctrl-C stops\n", topic, b.Name, b.URL)
+	<-ctx.Done()
+	return 0
+}
+
+func watchTLS(b mqttdrv.BrokerConfig) (*tls.Config, error) {
+	if b.CAFile == "" && b.CertFile == "" && !b.InsecureSkipVerify {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: b.InsecureSkipVerify} //nolint:gosec // the operator's choice in the config
+	if b.CAFile != "" {
+		pem, err := os.ReadFile(b.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificate", b.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if b.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(b.CertFile, b.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// watcher prints what the mapping makes of each message.
+type watcher struct {
+	mu    sync.Mutex
+	out   io.Writer
+	dec   *mqttdrv.Decoder
+	dir   *site.Directory
+	seen  int
+	limit int
+	done  func()
+}
+
+// show decodes one message and prints the event, or the reason the daemon would drop
+// it; it reports whether the daemon would take it.
+func (w *watcher) show(topic string, payload []byte, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ok := w.print(topic, payload, now)
+	w.seen++
+	if w.limit > 0 && w.seen >= w.limit && w.done != nil {
+		w.done()
+	}
+	return ok
+}
+
+func (w *watcher) print(topic string, payload []byte, now time.Time) bool {
+	ts := now.Format("15:04:05.000")
+	e, err := w.dec.Decode(topic, payload, now)
+	if err != nil {
+		fmt.Fprintf(w.out, "%s  %s\n  rejected (%s): %v\n  payload: %s\n", ts, topic, mqttdrv.Reason(err), err, clipPayload(payload))
+		return false
+	}
+	dev := w.dir.Device(e.DeviceID)
+	switch {
+	case dev == nil:
+		fmt.Fprintf(w.out, "%s  %s\n  rejected (unknown_device): device %q is not in devices (add it, or fix device_id)\n", ts, topic, e.DeviceID)
+		return false
+	case dev.Kind != e.Kind:
+		fmt.Fprintf(w.out, "%s  %s\n  rejected (kind_mismatch): device %q is a %s, the mapping makes %s events\n", ts, topic, e.DeviceID, dev.Kind, e.Kind)
+		return false
+	}
+	var fields []string
+	for k, v := range e.Fields {
+		fields = append(fields, fmt.Sprintf("%s=%v", k, v))
+	}
+	sort.Strings(fields)
+	line := fmt.Sprintf("%s  %s\n  event: device=%s kind=%s type=%s", ts, topic, e.DeviceID, e.Kind, e.Type)
+	if !e.DeviceTime.IsZero() {
+		line += " device_time=" + e.DeviceTime.Format(time.RFC3339)
+	}
+	if len(fields) > 0 {
+		line += " " + strings.Join(fields, " ")
+	}
+	fmt.Fprintln(w.out, line)
+	return true
+}
+
+func clipPayload(p []byte) string {
+	const max = 200
+	if len(p) > max {
+		return string(p[:max]) + "…"
+	}
+	return string(p)
+}
