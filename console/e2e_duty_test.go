@@ -57,7 +57,14 @@ func TestE2EDutyRoom(t *testing.T) {
 	// sorted by time.
 	pressed := e.press()
 	fall := e.raise("antifall-presence", "radar-b3", "radar-b3", event.KindAntiFall, event.TypeActive, alerting.Critical, "三楼东侧阳台有人停留超过10秒")
-	for i, m := range []string{"后厨摄像机2离线", "操场巡更点漏检", "食堂备餐间：未戴口罩", "食堂后厨灶台区：有人抽烟", "食堂备餐间：玩手机", "后厨摄像机1画面遮挡"} {
+	// A missed checkpoint comes from the patrol tracker's synthetic device "patrol:night".
+	if err := e.m.Handle(context.Background(), alerting.Trigger{Rule: "patrol-checkpoint-missed", Key: "patrol:night", Firing: true,
+		Severity: alerting.Major, DeviceID: "patrol:night", Message: "漏巡：操场北侧围墙（CP-07），夜间巡查", At: e.clock.Now(),
+		Event: &event.Event{DeviceID: "patrol:night", Kind: event.KindPatrol, Type: "checkpoint_missed",
+			Fields: event.Fields{"checkpoint_name": "操场北侧围墙", "plan_name": "夜间巡查"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range []string{"后厨摄像机2离线", "食堂备餐间：未戴口罩", "食堂后厨灶台区：有人抽烟", "食堂备餐间：玩手机", "后厨摄像机1画面遮挡"} {
 		sev := alerting.Minor
 		if i%2 == 0 {
 			sev = alerting.Major
@@ -163,6 +170,10 @@ func TestE2EDutyRoom(t *testing.T) {
 		}
 		if len(found) > 0 {
 			t.Errorf("%s shows English in the Chinese UI: %q", p, found)
+		}
+		var keys bool
+		if err := chromedp.Do(sctx, into(chromedp.Evaluate[bool](`document.body.innerText.includes("patrol:")`), &keys)); err != nil || keys {
+			t.Errorf("%s shows a raw device key (patrol:…): %v", p, err)
 		}
 	}
 

@@ -81,14 +81,23 @@
   const siteInfo = { devices: new Map(), zones: new Map(), buildings: new Map(), plan: '', loaded: false };
   const zoneName = (z) => zones[z] || z || '';
   const person = (n) => (n === 'rule' || n === 'system') ? t('action.resolved_auto') : (people[n] || n || '');
-  const deviceName = (id) => (siteInfo.devices.get(id) || {}).name || id || '';
+  // Some alarms come from a synthetic device (the patrol tracker's "patrol:<plan>"):
+  // never show such a key; the alarm's fields name the place.
+  const synthetic = (id) => /^[a-z]+:/.test(id || '');
+  const deviceName = (id) => (siteInfo.devices.get(id) || {}).name || (synthetic(id) ? t('kind.' + id.split(':')[0]) : id) || '';
   function place(a) {
     const d = siteInfo.devices.get(a.device) || {};
     const b = siteInfo.buildings.get(d.building);
     const f = b && (b.floors || []).find((x) => x.id === d.floor);
     return [b && b.name, f && f.name].filter(Boolean).join(' ');
   }
-  const where = (a) => a.location || (siteInfo.devices.get(a.device) || {}).location || zoneName(a.zone) || deviceName(a.device) || '';
+  function where(a) {
+    const f = a.fields || {};
+    const fromFields = [f.checkpoint_name, f.checkpoint_location].filter((x) => typeof x === 'string' && x).join(' · ');
+    return (a.location && !synthetic(a.location) ? a.location : '') || (siteInfo.devices.get(a.device) || {}).location || fromFields ||
+      (typeof f.location === 'string' ? f.location : '') || zoneName(a.zone) ||
+      (synthetic(a.device) ? deviceName(a.device) + (f.plan_name ? ' · ' + f.plan_name : '') : deviceName(a.device)) || '';
+  }
   const contactsOf = (a) => ((siteInfo.zones.get(a.zone) || {}).contacts || []);
   function durationText(s) {
     const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$/.exec(s || '');
