@@ -506,3 +506,33 @@ func TestScenario_DiskFullDuringAPanicThePoliceStillGetIt(t *testing.T) {
 		t.Fatalf("the centre got %d reports for %d reportable police notifications: one was sent twice or lost", n, len(ids))
 	}
 }
+
+// Finding: a chattering or spoofed device hid real presses: the per-device rate
+// limit dropped every message. A flood of repeats from the dorm's panic module with
+// ten real presses inside it: each press reaches the alarm (the first raises it, the
+// others are occurrences of it), and the flood itself raises a device fault.
+func TestScenario_FloodOfRepeatsHidesNoPress(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	presses := 0
+	for i := 0; i < 1000; i++ {
+		if i%100 == 50 {
+			h.pressDorm()
+			presses++
+			continue
+		}
+		h.mqttDevice("cf/panic/panic-dorm/status", `{"pressed":false}`)
+	}
+	a := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
+	if a.DeviceID != "panic-dorm" {
+		t.Fatalf("alarm %+v", a)
+	}
+	fault := h.staffGets(alerting.Fired, "device-fault", 1).Alarm
+	if fault.Class != alerting.ClassFault || fault.DeviceID != "panic-dorm" {
+		t.Fatalf("flood fault %+v", fault)
+	}
+	h.settle()
+	got := h.openOf("builtin-panic")
+	if got.Count != presses {
+		t.Fatalf("the alarm counts %d presses, want %d", got.Count, presses)
+	}
+}

@@ -421,7 +421,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		{"alarms", "/", `#alarm-list article`},
 		{"detail", "/alarms/" + panicID, `#deliveries`},
 		{"plan", "/plan", `#plan .dev-acked, #plan .dev-alarm`},
-		{"report", "/report", `#report-alarms`},
+		{"report", "/report", `#report-alarms tbody tr`},
 	}
 	for _, v := range views {
 		for _, s := range dutySizes {

@@ -137,6 +137,12 @@ const siteRules = `rules:
     when: type == "tamper"
     resolve: type == "tamper_restore"
     message: "【防拆】{{.Device.Name}}线路被剪断"
+  - name: device-fault
+    severity: major
+    select: {}
+    when: type == "fault"
+    resolve: type == "fault_restore"
+    message: "【故障】{{.Device.Name}}{{with .Fields.reason}}：{{.}}{{end}}"
 `
 
 // recPin is a gpiotest pin that records every level written to it, in order.
