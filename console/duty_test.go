@@ -163,6 +163,20 @@ func TestKiosk(t *testing.T) {
 	if info.User != "duty-pc" || info.Role != "guard" || info.DisplayName != "值班室电脑" {
 		t.Fatalf("kiosk session: %+v", raw)
 	}
+	var before struct {
+		CSRF string `json:"csrf_token"`
+	}
+	c.getJSON("/api/session", &before)
+	if resp, _ := c.do("GET", "/kiosk?token=duty-pc-secret-token", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("kiosk again: %d", resp.StatusCode)
+	}
+	var after struct {
+		CSRF string `json:"csrf_token"`
+	}
+	c.getJSON("/api/session", &after)
+	if after.CSRF != before.CSRF {
+		t.Fatal("a browser restart at the kiosk address started another session")
+	}
 	sum2 := sha256.Sum256([]byte("a-new-token"))
 	cfg.Kiosks[0].TokenSHA256 = hex.EncodeToString(sum2[:])
 	if err := e.c.Apply(cfg); err != nil {

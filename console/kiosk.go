@@ -87,6 +87,10 @@ func (c *Console) kioskLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res.Done(true)
+	if cur, ok := c.session(r); ok && cur.Kiosk == kiosk.fingerprint() {
+		http.Redirect(w, r, "/", http.StatusSeeOther) // the browser restarted, its session lives on
+		return
+	}
 	display := kiosk.DisplayName
 	if display == "" {
 		display = kiosk.Name
