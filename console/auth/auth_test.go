@@ -161,6 +161,23 @@ func TestLimiterBackoff(t *testing.T) {
 	}
 }
 
+// TestLimiterRelease: an attempt refused for load gives the account its try back and
+// keeps the client counted.
+func TestLimiterRelease(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	l := NewLimiter(clock, 2, time.Minute)
+	for range 2 {
+		r, _ := l.Reserve(Key{Name: "ip:a"}, Key{Name: "user:z"})
+		r.Release("user:z")
+	}
+	if l.Retry("ip:a") == 0 {
+		t.Fatal("the flooding client is not backing off")
+	}
+	if l.Retry("user:z") != 0 || l.m["user:z"] != nil {
+		t.Fatal("the account pays for the load")
+	}
+}
+
 func TestSessionsExportImport(t *testing.T) {
 	clock := clockwork.NewFakeClock()
 	s := NewSessions(clock, time.Hour, 0)
