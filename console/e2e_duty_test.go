@@ -177,8 +177,16 @@ func TestE2EDutyRoom(t *testing.T) {
 		}
 	}
 
+	// English on request: the page's own words are English.
+	var heading string
+	err = chromedp.Do(sctx, chromedp.Navigate(base+"/?lang=en"), poll(`document.querySelectorAll("#alarm-list article").length === 10`),
+		into(chromedp.Text(chromedp.CSS("main h1")), &heading), shot("alarms-en"))
+	if err != nil || !strings.HasPrefix(heading, "Active alarms") {
+		t.Errorf("English page: %q %v", heading, err)
+	}
+
 	// The daemon stops: the last known list stays under a full-width banner.
-	err = chromedp.Do(sctx, chromedp.Navigate(base+"/"), poll(`document.querySelectorAll("#alarm-list article").length === 10`))
+	err = chromedp.Do(sctx, chromedp.Navigate(base+"/?lang=zh"), poll(`document.querySelectorAll("#alarm-list article").length === 10`))
 	if err != nil {
 		t.Fatal(err)
 	}

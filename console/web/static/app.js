@@ -142,6 +142,7 @@
   const resolvedByPerson = (a) => a.resolved_by && a.resolved_by !== 'rule' && a.resolved_by !== 'system';
   const stateText = (a) => (a.state === 'resolved' && !resolvedByPerson(a) ? t('state.resolved_auto') : t('state.' + a.state));
   const actionText = (r) => (r.action === 'resolved' && (!r.by || r.by === 'rule' || r.by === 'system') ? t('action.resolved_auto') : t('action.' + r.action));
+  const paren = (s) => (boot.lang === 'zh' ? '（' + s + '）' : ' (' + s + ')');
   const sevBadge = (s) => h('span', { class: 'sev sev-' + s, text: t('sev.' + s) });
   const stateBadge = (a) => h('span', { class: 'state state-' + a.state, text: stateText(a) });
   const classChip = (a) => a.class && a.class !== 'other' ? h('span', { class: 'chip class-' + a.class, text: t('class.' + a.class) }) : null;
@@ -486,7 +487,7 @@
     const cs = contactsOf(a);
     if (cs.length === 0) return null;
     return h('span', { class: 'contacts' }, cs.slice(0, max || cs.length).map((c) =>
-      h('a', { class: 'contact', href: 'tel:' + c.phone.replace(/[^\d+]/g, '') }, c.name + (c.role ? '（' + c.role + '）' : '') + ' ' + c.phone)));
+      h('a', { class: 'contact', href: 'tel:' + c.phone.replace(/[^\d+]/g, '') }, c.name + (c.role ? paren(c.role) : '') + ' ' + c.phone)));
   }
 
   // ---- the takeover: a new critical alarm fills the screen until acknowledged ----
@@ -578,7 +579,7 @@
       const snap = snapshotURL(a);
       const kv = (k, v) => (v || v === 0) ? [h('dt', { text: t(k) }), h('dd', {}, v)] : [];
       const dev = siteInfo.devices.get(a.device);
-      const devText = a.device ? deviceName(a.device) + (a.device_kind ? '（' + t('kind.' + a.device_kind) + '）' : '') : '';
+      const devText = a.device ? deviceName(a.device) + (a.device_kind ? paren(t('kind.' + a.device_kind)) : '') : '';
       show(main,
         h('p', {}, h('a', { href: '/', text: '← ' + t('act.back') })),
         h('h1', {}, sevBadge(a.severity), stateBadge(a), classChip(a), flags(a), h('span', { id: 'detail-message', text: msgText(a) })),
