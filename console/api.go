@@ -422,8 +422,8 @@ type zoneList struct {
 func (c *Console) apiZones(w http.ResponseWriter, r *http.Request, s *auth.Session) {
 	byZone := map[string]*zoneState{}
 	var order []string
-	if c.deps.Site != nil {
-		for _, z := range c.deps.Site.Zones {
+	if st := c.siteModel(); st != nil {
+		for _, z := range st.Zones {
 			byZone[z.ID] = &zoneState{Zone: z.ID, Name: z.Name, Armed: true}
 			order = append(order, z.ID)
 		}

@@ -86,11 +86,13 @@ type Deps struct {
 	Patrol http.Handler
 	// Live returns the patrol runs in progress (patrol.Runner.Active).
 	Live func() []patrol.RunResult
-	// Site gives zone names for the arming list and the history filters.
+	// Site gives places and people: zone names and contacts, buildings, floors, plans,
+	// device positions (SetSite replaces it after a reload).
 	Site  *site.Site
 	Audit Audit
 	// Directory gives the devices' names, zones and plan positions for the floor plan
-	// (nil: the plan shows zones and alarms only).
+	// when the Site has none of its own (site.ValidateDevices gives the config's site
+	// its devices).
 	Directory *site.Directory
 	// State keeps the sessions across a restart (nil: Audit when it is a StateStore,
 	// as the journal is; else sessions end with the daemon).
@@ -126,6 +128,7 @@ type Console struct {
 	site    string
 	handler http.Handler
 	cfgFS   atomic.Value // configFSBox: the config directory, for plan images
+	siteP   atomic.Pointer[site.Site]
 	// policeSink names the police link's deliveries.
 	policeSink string
 
@@ -195,6 +198,7 @@ func New(cfg Config, deps Deps, opts Options) (*Console, error) {
 	if opts.ConfigFS != nil {
 		c.SetConfigFS(opts.ConfigFS)
 	}
+	c.siteP.Store(deps.Site)
 	c.policeSink = opts.PoliceSink
 	if c.policeSink == "" {
 		c.policeSink = "police"

@@ -142,8 +142,8 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request) {
 // zoneNames maps zone ids to their names for display.
 func (c *Console) zoneNames() map[string]string {
 	out := map[string]string{}
-	if c.deps.Site != nil {
-		for _, z := range c.deps.Site.Zones {
+	if st := c.siteModel(); st != nil {
+		for _, z := range st.Zones {
 			if z.Name != "" {
 				out[z.ID] = z.Name
 			}

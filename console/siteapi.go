@@ -60,7 +60,7 @@ func (c *Console) apiSite(w http.ResponseWriter, r *http.Request, s *auth.Sessio
 
 func (c *Console) siteInfo() siteInfo {
 	out := siteInfo{Name: c.site, Buildings: []buildingInfo{}, Zones: []zoneInfo{}, Devices: []deviceInfo{}, People: c.people()}
-	st := c.deps.Site
+	st := c.siteModel()
 	if st == nil {
 		return out
 	}
@@ -85,9 +85,9 @@ func (c *Console) siteInfo() siteInfo {
 		}
 		out.Zones = append(out.Zones, zi)
 	}
-	devs := c.deps.Directory.Devices()
-	if c.deps.Directory == nil {
-		devs = st.Devices()
+	devs := st.Devices() // the config's devices, checked against this site
+	if devs == nil {
+		devs = c.deps.Directory.Devices()
 	}
 	for _, d := range devs {
 		out.Devices = append(out.Devices, deviceInfo{ID: d.ID, Name: d.Name, Kind: string(d.Kind), Zone: d.Zone,
@@ -130,7 +130,7 @@ func cleanPlan(p string) string {
 // apiPlan serves a plan image: /api/plans/site, /api/plans/{building}/{floor}. SVG
 // is served with a policy that runs nothing in it.
 func (c *Console) apiPlan(w http.ResponseWriter, r *http.Request, s *auth.Session) {
-	st, fsys := c.deps.Site, c.configFS()
+	st, fsys := c.siteModel(), c.configFS()
 	if st == nil || fsys == nil {
 		apiError(w, http.StatusNotFound, "not_found", "no plan")
 		return
@@ -176,3 +176,10 @@ func (c *Console) configFS() fs.FS {
 
 // SetConfigFS sets the config directory plan images are read from (Options.ConfigFS).
 func (c *Console) SetConfigFS(fsys fs.FS) { c.cfgFS.Store(configFSBox{fsys}) }
+
+// siteModel is the campus the console names places from (Deps.Site, then SetSite).
+func (c *Console) siteModel() *site.Site { return c.siteP.Load() }
+
+// SetSite takes the site of a reloaded config: zone names, buildings, floors, plans,
+// contacts and device positions change at once.
+func (c *Console) SetSite(s *site.Site) { c.siteP.Store(s) }
