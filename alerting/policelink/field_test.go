@@ -2,12 +2,15 @@ package policelink
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
@@ -201,5 +204,30 @@ func TestAccountUpperCase(t *testing.T) {
 	c.Notes(&notes)
 	if errs.Len() != 0 || notes.Len() != 1 || notes.Errs[0].Key != "account" || !strings.Contains(notes.Errs[0].Msg, `"12AB"`) {
 		t.Errorf("errors %v, notes %v", errs.Err(), notes.Err())
+	}
+}
+
+// TestWrongKeyAtStart (finding 1): with a wrong key_encoding the first supervision
+// poll is rejected: health, the log and path_fail say so before any alarm.
+func TestWrongKeyAtStart(t *testing.T) {
+	ctx := ctxT(t)
+	clock := clockwork.NewFakeClockAt(time.Now())
+	rcv := startField(t, "tcp", dc09test.FieldConfig{Key: haKey})
+	cfg := baseConfig("tcp", false, rcv.TCPAddr())
+	cfg.Key, cfg.KeyEncoding = haKey, "hex"
+	cfg.PeriodicTest.Disabled = true
+	bus := event.NewBus(time.Now)
+	sub := bus.Subscribe("test", 16, event.Block)
+	s := newSink(t, cfg, Options{Clock: clock, Publisher: bus})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	e := waitEvent(t, sub, TypePathFail)
+	if !strings.Contains(e.Fields["reason"].(string), DiagRejected) || !strings.Contains(e.Fields["error"].(string), "L0R0A0") {
+		t.Errorf("path_fail %+v", e.Fields)
+	}
+	if st := s.Health(); st.State != health.Down || !strings.Contains(st.Reason, DiagRejected) {
+		t.Errorf("health %v: %s", st.State, st.Reason)
 	}
 }
