@@ -99,6 +99,19 @@
       (synthetic(a.device) ? deviceName(a.device) + (f.plan_name ? ' · ' + f.plan_name : '') : deviceName(a.device)) || '';
   }
   const contactsOf = (a) => ((siteInfo.zones.get(a.zone) || {}).contacts || []);
+  // planOf is the plan image a device is drawn on ("" when none): its floor's, else the campus's.
+  function planOf(d) {
+    if (!d || !d.position) return '';
+    const f = ((siteInfo.buildings.get(d.building) || {}).floors || []).find((x) => x.id === d.floor);
+    return (d.floor && f && f.plan) || siteInfo.plan || '';
+  }
+  // miniPlan shows where a device is: its plan with a blinking marker.
+  function miniPlan(d) {
+    const url = planOf(d);
+    if (!url) return null;
+    return h('div', { class: 'plan-wrap mini', id: 'detail-plan' }, h('img', { class: 'plan-img', src: url, alt: d.location || d.name || '' }),
+      h('span', { class: 'dev pin dev-alarm', style: { left: d.position.x + '%', top: d.position.y + '%' } }, h('span', { class: 'dot' }), h('span', { class: 'label', text: d.name || d.id })));
+  }
   function durationText(s) {
     const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$/.exec(s || '');
     if (!m || !s) return s;
@@ -595,8 +608,9 @@
               kv('alarm.resolved_by', a.resolved_by ? `${person(a.resolved_by)} · ${fmt(a.resolved_at)}${a.reason ? ' — ' + note(a.reason) : ''}` : ''),
               kv('alarm.latched', a.latched && a.state !== 'resolved' ? '✓' : ''), kv('alarm.id', h('span', { class: 'id', text: a.id }))),
             h('div', { class: 'row actions', id: 'detail-actions' }, actionButtons(a))),
-          h('div', { class: 'panel' }, snap ? [h('h2', { text: t('alarm.snapshot') }), h('a', { href: snap, target: '_blank', rel: 'noopener noreferrer' }, h('img', { class: 'snapshot', id: 'detail-snapshot', src: snap, alt: t('alarm.snapshot') }))]
-            : h('p', { class: 'muted', text: dev ? dev.location || t('kind.' + dev.kind) : t('kind.' + (a.device_kind || 'system')) }))),
+          h('div', { class: 'panel' }, snap ? [h('h2', { text: t('alarm.snapshot') }), h('a', { href: snap, target: '_blank', rel: 'noopener noreferrer' }, h('img', { class: 'snapshot', id: 'detail-snapshot', src: snap, alt: t('alarm.snapshot') }))] : null,
+            miniPlan(dev) ? [h('h2', { text: t('nav.plan') }), miniPlan(dev)] : null,
+            !snap && !miniPlan(dev) ? h('p', { class: 'muted', text: dev ? dev.location || t('kind.' + dev.kind) : t('kind.' + (a.device_kind || 'system')) }) : null)),
         h('h2', { text: t('detail.audit') }),
         table(['history.time', 'history.action', 'history.by', 'alarm.note'], d.history, (r) => [
           fmt(r.at), actionText(r), person(r.by) || '—', note(r.note)], 'audit'),
@@ -606,6 +620,7 @@
           h('span', { class: 'deliv-' + x.state, text: t('deliv.' + x.state) }), x.attempts, fmt(x.done_at)], 'deliveries'));
     };
     hooks.update = (a) => { if (a.id === id) load(); };
+    await siteLoaded;
     await load();
   }
   const sinkName = (s) => (s === boot.police_sink ? t('sink.police') : s === 'siren' ? t('sink.siren') : tf('sink.other', s));
