@@ -72,7 +72,7 @@ func TestE2EDutyRoom(t *testing.T) {
 		e.raise(fmt.Sprintf("r%d", i), fmt.Sprintf("k%d", i), "kitchen-cam-2", event.KindKitchenCamera, event.TypeDetection, sev, m)
 	}
 
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	var layout struct {
 		Cards  int     `json:"cards"`

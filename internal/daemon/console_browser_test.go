@@ -326,7 +326,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	snapURL := cameraSnapshot(t)
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+		sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			t.Fatalf("%s: %v", what, err)
