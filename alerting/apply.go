@@ -15,22 +15,33 @@ import (
 // Manager is built: if those differ, Apply changes nothing and says so (the daemon
 // then names them as needing a restart).
 func (m *Manager) Apply(cfg Config) error {
+	commit, err := m.Prepare(cfg)
+	if err != nil {
+		return err
+	}
+	commit()
+	return nil
+}
+
+// Prepare checks and compiles cfg as Apply would, changing nothing, and returns the
+// commit that swaps it in: the first half of a reload transaction.
+func (m *Manager) Prepare(cfg Config) (commit func(), err error) {
 	cfg.SetDefaults()
 	m.mu.Lock()
 	cur := m.cfg
 	m.mu.Unlock()
 	if cfg.Delivery != cur.Delivery || !reflect.DeepEqual(cfg.MandatorySinks, cur.MandatorySinks) ||
 		cfg.Retention != cur.Retention || cfg.MaxSize != cur.MaxSize || cfg.JournalReserve != cur.JournalReserve {
-		return fmt.Errorf("alerting: delivery, mandatory_sinks, retention and max_size change only at a restart")
+		return nil, fmt.Errorf("alerting: delivery, mandatory_sinks, retention, max_size and journal_reserve change only at a restart")
 	}
 	root, err := compileRoute(&cfg.Routes, "routes", nil)
 	if err != nil {
-		return fmt.Errorf("alerting: %w", err)
+		return nil, fmt.Errorf("alerting: %w", err)
 	}
 	var cerrs cfgerr.List
 	cfg.ValidateSinks(m.names, &cerrs)
 	if err := cerrs.Err(); err != nil {
-		return fmt.Errorf("alerting: %w", err)
+		return nil, fmt.Errorf("alerting: %w", err)
 	}
 	requireAck := map[Severity]bool{}
 	for _, s := range cfg.Escalation.RequireAck {
@@ -47,11 +58,12 @@ func (m *Manager) Apply(cfg Config) error {
 		ss.end, _ = time.Parse(time.RFC3339, s.End)
 		static = append(static, ss)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	// Field by field: the delivery workers read m.cfg.Delivery without the lock.
-	m.cfg.Routes, m.cfg.Escalation, m.cfg.Inhibit = cfg.Routes, cfg.Escalation, cfg.Inhibit
-	m.cfg.Silences, m.cfg.Local = cfg.Silences, cfg.Local
-	m.root, m.requireAck, m.sounding, m.static = root, requireAck, sounding, static
-	return nil
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		// Field by field: the delivery workers read m.cfg.Delivery without the lock.
+		m.cfg.Routes, m.cfg.Escalation, m.cfg.Inhibit = cfg.Routes, cfg.Escalation, cfg.Inhibit
+		m.cfg.Silences, m.cfg.Local = cfg.Silences, cfg.Local
+		m.root, m.requireAck, m.sounding, m.static = root, requireAck, sounding, static
+	}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -116,7 +117,7 @@ type Sink struct {
 	log   *slog.Logger
 	pub   Publisher
 	store Store
-	dir   *site.Directory
+	dir   atomic.Pointer[site.Directory] // the live site: SetDirectory swaps it at a reload
 	site  string
 	loc   *time.Location
 	pad   io.Reader
@@ -187,9 +188,10 @@ func New(cfg Config, opt Options) (*Sink, error) {
 	}
 	s := &Sink{
 		cfg: cfg, key: key, clock: opt.Clock, log: opt.Logger.With("sink", cfg.Name),
-		pub: opt.Publisher, store: opt.Store, dir: opt.Directory, site: opt.Site, loc: opt.Location,
+		pub: opt.Publisher, store: opt.Store, site: opt.Site, loc: opt.Location,
 		pad: opt.Pad, m: m, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1), ids: map[string]int{},
 	}
+	s.dir.Store(opt.Directory)
 	s.paths = append(s.paths, s.newPath("main", 1, cfg.Main))
 	if cfg.Backup != nil {
 		s.paths = append(s.paths, s.newPath("backup", 2, *cfg.Backup))
@@ -220,7 +222,7 @@ func (s *Sink) Close() {
 // event), and another error when no receiver answered. A retry of the same n.ID
 // reuses its DC-09 sequence number.
 func (s *Sink) Deliver(ctx context.Context, n alerting.Notification) error {
-	rep, send, err := s.cfg.ReportFor(n, s.dir)
+	rep, send, err := s.cfg.ReportFor(n, s.dir.Load())
 	if err != nil {
 		err = fmt.Errorf("policelink %s: notification %s: %w", s.cfg.Name, n.ID, err)
 		s.reject(ctx, n, nil, CauseNoMapping, err)
@@ -399,3 +401,7 @@ func (s *Sink) InOrder() bool { return true }
 // Mandatory marks the police link as a sink every panic alarm reaches, whatever the
 // routes, silences or arming say (GB 50394: a panic zone is never disarmed).
 func (s *Sink) Mandatory() bool { return true }
+
+// SetDirectory takes the devices and zones of a reloaded site: reports from now on
+// carry the zone numbers it gives.
+func (s *Sink) SetDirectory(dir *site.Directory) { s.dir.Store(dir) }

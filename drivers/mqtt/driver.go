@@ -173,10 +173,23 @@ func (rt routeTable) filters() map[string]byte {
 // changed mappings are applied by subscribing and unsubscribing on the running client.
 // Apply may be called before Run and while it runs.
 func (d *Driver) Apply(cfg Config, dir *site.Directory) error {
+	commit, err := d.Prepare(cfg, dir)
+	if err != nil {
+		return err
+	}
+	commit()
+	return nil
+}
+
+// Prepare validates cfg, compiles its mappings and builds the clients of new or
+// changed brokers (not connected yet), changing nothing that runs; the commit it
+// returns swaps them in. A reload that fails elsewhere drops the prepared clients
+// unused: the running sessions are untouched.
+func (d *Driver) Prepare(cfg Config, dir *site.Directory) (commit func(), err error) {
 	var errs cfgerr.List
 	cfg.Validate(&errs)
 	if err := errs.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	tables := map[string]routeTable{}
 	for i, mc := range cfg.Mappings {
@@ -198,12 +211,11 @@ func (d *Driver) Apply(cfg Config, dir *site.Directory) error {
 		tables[mc.Broker] = append(tables[mc.Broker], route{name: mc.Name, filter: mc.Topic, qos: byte(bq), dec: dec, rate: mc.RateLimit})
 	}
 	if err := errs.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	// Build new clients before touching the running ones, so a bad TLS file or store
 	// dir leaves everything as it was.
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	fresh := map[string]*broker{}
 	for i, bc := range cfg.Brokers {
 		if old := d.brokers[bc.Name]; old != nil && sameBroker(old.cfg, bc) {
@@ -216,9 +228,17 @@ func (d *Driver) Apply(cfg Config, dir *site.Directory) error {
 		}
 		fresh[bc.Name] = b
 	}
+	d.mu.Unlock()
 	if err := errs.Err(); err != nil {
-		return err
+		return nil, err
 	}
+	return func() { d.commit(cfg, dir, tables, fresh) }, nil
+}
+
+// commit swaps a prepared config in.
+func (d *Driver) commit(cfg Config, dir *site.Directory, tables map[string]routeTable, fresh map[string]*broker) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.dir.Store(dir)
 	keep := map[string]bool{}
 	for _, bc := range cfg.Brokers {
@@ -241,7 +261,6 @@ func (d *Driver) Apply(cfg Config, dir *site.Directory) error {
 	for name, b := range d.brokers {
 		b.setRoutes(tables[name])
 	}
-	return nil
 }
 
 func sameBroker(a, b BrokerConfig) bool {

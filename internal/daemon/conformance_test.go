@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/journal"
+	"github.com/campusguard/campusguard/internal/config"
 )
 
 // Each scenario is named after the clause of GB 50394 it proves or the field finding
@@ -534,5 +536,49 @@ func TestScenario_FloodOfRepeatsHidesNoPress(t *testing.T) {
 	got := h.openOf("builtin-panic")
 	if got.Count != presses {
 		t.Fatalf("the alarm counts %d presses, want %d", got.Count, presses)
+	}
+}
+
+// Findings: a reload that failed while applying left the daemon half changed, and
+// after a reload the police link kept the devices it had at start (50 devices added
+// by reload were all reported as zone 001). A reload is one transaction: a step that
+// fails changes nothing; a good one reaches every reader of the site at once.
+func TestScenario_ReloadIsOneTransaction(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	b, err := os.ReadFile(h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab := "  - {id: panic-lab, kind: panic, name: 实验室一键报警, location: 实验楼二楼, zone: dorm, number: 41, driver: mqtt, heartbeat: -1s}\n"
+	text := strings.Replace(string(b), "state_dir:", lab+"state_dir:", 1)
+	h.write("campusguard.yaml", text)
+
+	// The last step of the reload refuses: nothing may change.
+	h.d.testPrepare = func(*config.Config) error { return errors.New("the last step refused") }
+	if err := h.d.Reload(context.Background(), "test"); err == nil {
+		t.Fatal("the reload did not fail")
+	}
+	h.mqttDevice("cf/panic/panic-lab/status", `{"pressed":true}`)
+	h.settle()
+	for _, a := range h.open() {
+		if a.DeviceID == "panic-lab" {
+			t.Fatalf("a device of the refused reload raised an alarm: %+v", a)
+		}
+	}
+	h.pressDorm() // the running config still works
+	h.staffGets(alerting.Fired, "builtin-panic", 1)
+
+	// The same config without the refusal: the new device is everywhere at once.
+	h.d.testPrepare = nil
+	if err := h.d.Reload(context.Background(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	h.mqttDevice("cf/panic/panic-lab/status", `{"pressed":true}`)
+	m := h.staffGets(alerting.Fired, "builtin-panic", 2)
+	if m.Alarm.DeviceID != "panic-lab" || m.Alarm.Location != "实验楼二楼" {
+		t.Fatalf("alarm %+v", m.Alarm)
+	}
+	if got := h.policeGot(2); got[1].String() != "120/1 zone 41" {
+		t.Fatalf("police got %v: the reloaded device's own zone number", got)
 	}
 }

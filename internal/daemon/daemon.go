@@ -80,6 +80,8 @@ type Daemon struct {
 	done    atomic.Uint64 // lastSeq, for readers outside the loop
 	resets  *resetQueue   // a person's resets, for the main loop's rule engine
 	pings   chan chan struct{}
+	// testPrepare, when set by a test, is one more reload step that may refuse.
+	testPrepare func(*config.Config) error
 }
 
 type configInfo struct {

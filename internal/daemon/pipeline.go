@@ -45,6 +45,7 @@ type pipeline struct {
 	patrol    *patrol.Runner
 	alerts    *alerting.Manager
 	siren     *siren.Sink
+	police    *policelink.Sink
 	tele      *telemetry.Forwarder
 	sim       *sim.Sim
 	console   *console.Console
@@ -89,6 +90,12 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 	p.journal = j
 	d.health.Set("journal", j)
 	d.goRun("journal", func() { _ = j.Run(ctx) })
+
+	// The consumers' queues exist before any producer starts (the police link's path
+	// check, a button held at start): no event is published to nobody.
+	p.ruleSub = d.bus.Subscribe("rules", 4096, event.Block)
+	hsub := d.bus.Subscribe("devhealth", 4096, event.Block)
+	psub := d.bus.Subscribe("patrol", 1024, event.Block)
 
 	// Simulated devices stand in for hardware in the demo: their GPIO lines are
 	// gpiotest pins handed to the real GPIO driver.
@@ -183,6 +190,7 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 			return fmt.Errorf("police link: %w", err)
 		}
 		sinks = append(sinks, pl)
+		p.police = pl
 		d.goRun("policelink", func() {
 			_ = pl.Run(ctx)
 			pl.Close()
@@ -226,7 +234,6 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 			}
 		}
 	}
-	p.ruleSub = d.bus.Subscribe("rules", 4096, event.Block)
 
 	// Consumers that publish back: device health and patrol.
 	p.health = devhealth.NewTracker(dir, now)
@@ -234,7 +241,6 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		return fmt.Errorf("device health: %w", err)
 	}
 	d.health.Set("devices", p.health)
-	hsub := d.bus.Subscribe("devhealth", 4096, event.Block)
 	hr := &devhealth.Runner{Tracker: p.health, Publisher: pub, Clock: d.clock, Logger: d.log}
 	d.goRun("devhealth", func() { _ = hr.Run(ctx, hsub.C()) })
 
@@ -248,7 +254,6 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 	}
 	p.patrol = pr
 	d.health.Set("patrol", pr)
-	psub := d.bus.Subscribe("patrol", 1024, event.Block)
 	d.goRun("patrol", func() { _ = pr.Run(ctx, psub.C()) })
 	patrolReport := &report.Handler{Store: j, Location: cfg.Site.Location(), Live: pr.Active, Now: d.clock.Now}
 	if cfg.Console.Enabled {
@@ -541,42 +546,85 @@ func (d *Daemon) nextDeadline() time.Duration {
 	return wait
 }
 
-// applyPipeline hands a validated config to the running components. Drivers keep the
-// lines and sessions whose config did not change; rules keep unchanged rules' state.
+// applyPipeline hands a validated config to the running components as one
+// transaction: every component prepares its new state first (checks, compiles, builds
+// new clients) without changing what runs; only when all of them prepared are all
+// committed. A failure in any prepare changes nothing. Drivers keep the lines and
+// sessions whose config did not change; rules keep unchanged rules' state; every
+// reader of the site directory takes the new one in the same step.
 func (d *Daemon) applyPipeline(ctx context.Context, cfg *config.Config) error {
 	p := d.p
 	dir := cfg.Directory()
 	var restart []string
-	// Parts that can refuse go first, so a refusal leaves everything as it was.
+	type step struct {
+		name   string
+		commit func() error
+	}
+	var steps []step
+	add := func(name string, commit func() error) { steps = append(steps, step{name, commit}) }
+
 	if !reflect.DeepEqual(cfg.Sinks, d.cfg.Sinks) || !reflect.DeepEqual(cfg.PoliceLink, d.cfg.PoliceLink) ||
 		cfg.Telemetry.Enabled != d.cfg.Telemetry.Enabled {
 		// Routes may name sinks that exist only after a restart: keep the old routes.
 		restart = append(restart, "sinks (and with them alerting routes)")
 	} else if !reflect.DeepEqual(cfg.Alerting, d.cfg.Alerting) {
-		if err := p.alerts.Apply(cfg.Alerting); err != nil {
+		commit, err := p.alerts.Prepare(cfg.Alerting)
+		if err != nil {
+			return err
+		}
+		add("alerting", func() error { commit(); return nil })
+	}
+	if p.console != nil {
+		commit, err := p.console.Prepare(cfg.Console)
+		if err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
+		add("console", commit)
+	}
+	if p.gpio != nil {
+		commit, err := p.gpio.Prepare(cfg.GPIO)
+		if err != nil {
+			return fmt.Errorf("gpio: %w", err)
+		}
+		add("gpio", commit)
+	}
+	mcommit, err := p.mqtt.Prepare(cfg.MQTT, dir)
+	if err != nil {
+		return fmt.Errorf("mqtt: %w", err)
+	}
+	add("mqtt", func() error { mcommit(); return nil })
+	pcommit, err := p.patrol.Prepare(cfg.Patrol)
+	if err != nil {
+		return fmt.Errorf("patrol: %w", err)
+	}
+	add("patrol", pcommit)
+	if d.testPrepare != nil {
+		if err := d.testPrepare(cfg); err != nil {
 			return err
 		}
 	}
-	if p.console != nil {
-		if err := p.console.Apply(cfg.Console); err != nil {
-			return fmt.Errorf("console: %w", err)
+
+	// Everything prepared: commit. A commit error after this point is a component's
+	// fault (its prepare said yes): logged, and the others still take the new config.
+	for _, s := range steps {
+		if err := s.commit(); err != nil {
+			d.log.Error("reload: a component failed to take its prepared config", "component", s.name, "err", err)
 		}
 	}
-	if p.gpio != nil {
-		if err := p.gpio.Apply(cfg.GPIO); err != nil {
-			return fmt.Errorf("gpio: %w", err)
-		}
-	}
-	if err := p.mqtt.Apply(cfg.MQTT, dir); err != nil {
-		return fmt.Errorf("mqtt: %w", err)
-	}
-	if err := p.patrol.Apply(cfg.Patrol); err != nil {
-		return fmt.Errorf("patrol: %w", err)
-	}
+	// One live site directory: every reader takes the new one in the same step.
 	p.health.SetDevices(dir, d.clock.Now())
 	p.alerts.SetDirectory(dir)
 	if p.tele != nil {
 		p.tele.SetDirectory(dir)
+	}
+	if p.siren != nil {
+		p.siren.SetSite(&cfg.Site)
+	}
+	if p.police != nil {
+		p.police.SetDirectory(dir)
+	}
+	if p.console != nil {
+		p.console.SetSite(&cfg.Site)
 	}
 	d.handleChanges(ctx, p.engine.Reload(cfg.Rules, dir))
 	if !reflect.DeepEqual(cfg.Telemetry, d.cfg.Telemetry) {

@@ -47,7 +47,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/campusguard/campusguard/alerting"
-	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/internal/cfgerr"
 	"github.com/campusguard/campusguard/internal/health"
 	"github.com/campusguard/campusguard/internal/site"
@@ -225,7 +224,7 @@ func (s *Sink) Deliver(ctx context.Context, n alerting.Notification) error {
 func (s *Sink) Sound(a alerting.Alarm) error {
 	muted := a.Silenced || a.Inhibited || a.Disarmed
 	switch {
-	case a.State == alerting.Resolved, muted && a.DeviceKind != event.KindPanic:
+	case a.State == alerting.Resolved, muted && a.Class != alerting.ClassPanic:
 		return s.Release(a)
 	case a.Test && !s.cfg.SoundTests:
 		return nil
@@ -626,4 +625,18 @@ func (s *Sink) Health() health.Status {
 		st.Detail["last_success"] = s.okAt
 	}
 	return st
+}
+
+// SetSite takes the zones of a reloaded site (zone → building, for building routes):
+// alarms from now on are routed with them.
+func (s *Sink) SetSite(st *site.Site) {
+	zb := map[string]string{}
+	if st != nil {
+		for _, z := range st.Zones {
+			zb[z.ID] = z.Building
+		}
+	}
+	s.mu.Lock()
+	s.zoneB = zb
+	s.mu.Unlock()
 }

@@ -165,8 +165,12 @@ func gateOnly(c *Config) {
 }
 
 func alarm(id, zone string, kind event.Kind, sev alerting.Severity) alerting.Alarm {
-	return alerting.Alarm{ID: id, Zone: zone, DeviceKind: kind, Severity: sev, State: alerting.Firing, Count: 1,
+	a := alerting.Alarm{ID: id, Zone: zone, DeviceKind: kind, Severity: sev, State: alerting.Firing, Count: 1,
 		FiredAt: time.Date(2026, 11, 20, 13, 3, 12, 0, time.UTC)}
+	if kind == event.KindPanic {
+		a.Class = alerting.ClassPanic // a press of the panic button
+	}
+	return a
 }
 
 func TestRouting(t *testing.T) {
