@@ -142,7 +142,9 @@ type Console struct {
 	sessions *auth.Sessions
 	limiter  *auth.Limiter
 	hashes   *hashGate
-	floodLog sampler
+	// knownHashes is the password gate of browsers with a known-device cookie.
+	knownHashes *hashGate
+	floodLog    sampler
 	// deviceKey signs known-device cookies (see throttle.go); kept with the sessions.
 	deviceKey []byte
 	lang      atomic.Value // string
@@ -184,7 +186,7 @@ func New(cfg Config, deps Deps, opts Options) (*Console, error) {
 		site: opts.SiteName, cfg: cfg, state: health.Up, stop: make(chan struct{}),
 		sessions: auth.NewSessions(opts.Clock, cfg.SessionTTL, 0),
 		limiter:  auth.NewLimiter(opts.Clock, cfg.LoginRateLimit.Attempts, cfg.LoginRateLimit.Window),
-		hashes:   newHashGate(), deviceKey: []byte(auth.Token())}
+		hashes:   newHashGate(), knownHashes: newHashGate(), deviceKey: []byte(auth.Token())}
 	users, err := auth.NewUsers(cfg.accounts())
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)

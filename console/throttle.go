@@ -19,7 +19,8 @@ import (
 //     parallel attempts cannot all pass the limit while the slow hash runs;
 //   - the bcrypt checks run behind a small semaphore (hashSlots at once, hashQueue
 //     waiting); beyond that a login is answered 503 at once instead of queueing CPU
-//     work on the gateway;
+//     work on the gateway. Browsers with a known-device cookie (below) have a gate of
+//     their own, so a guard logging in during a flood is not queued behind it;
 //   - failures back off per client address (up to the window) and per account (up to
 //     accountCap), instead of locking the account: a browser that has logged in to an
 //     account before carries a signed "known device" cookie and is limited only by its
@@ -120,7 +121,9 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, name, password s
 	ip := remote(r)
 	name = strings.TrimSpace(name)
 	keys := []auth.Key{{Name: "ip:" + ip}}
+	gate := c.hashes
 	if c.knownDevice(r, name) {
+		gate = c.knownHashes // a guard's own browser never queues behind a flood
 		keys = append(keys, auth.Key{Name: "known:" + name + "@" + ip})
 	} else {
 		keys = append(keys, auth.Key{Name: "user:" + name, Cap: accountCap})
@@ -138,7 +141,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, name, password s
 		ok   bool
 	)
 	users := c.users.Load()
-	if !c.hashes.run(r.Context(), func() { acct, ok = users.Check(name, password) }) {
+	if !gate.run(r.Context(), func() { acct, ok = users.Check(name, password) }) {
 		// Not tried: the account gets its attempt back, the client (flooding) does not.
 		res.Release(keys[1].Name)
 		c.met.logins.WithLabelValues("busy").Inc()
