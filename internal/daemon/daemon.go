@@ -311,7 +311,7 @@ func (d *Daemon) startHTTP(ctx context.Context) error {
 	}
 	d.httpLn = ln
 	d.mux.HandleFunc("GET /healthz", d.serveHealth)
-	d.mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
+	d.mux.Handle("GET /metrics", d.guardRemote(promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{})))
 	d.mux.Handle("POST /-/reload", loopbackOnly(http.HandlerFunc(d.serveReload)))
 	srv := &http.Server{Handler: d.mux, ReadHeaderTimeout: 10 * time.Second}
 	d.goRun("http", func() {

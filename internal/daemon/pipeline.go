@@ -260,7 +260,7 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		// The console serves the patrol report among its API (behind its login).
 		con, err := console.New(cfg.Console, console.Deps{Alarms: m, History: j, Devices: p.health, Patrol: patrolReport,
 			Live: pr.Active, Site: &cfg.Site, Audit: j}, console.Options{Clock: d.clock, Registerer: reg, Logger: d.log,
-			Location: cfg.Site.Location(), SiteName: cfg.Site.Name})
+			Location: cfg.Site.Location(), SiteName: cfg.Site.Name, ConfigFS: d.opts.Source.FS, PoliceSink: cfg.PoliceLink.Name})
 		if err != nil {
 			return fmt.Errorf("console: %w", err)
 		}
