@@ -27,6 +27,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"hash/crc32"
 	"log/slog"
 	"os"
@@ -45,6 +46,7 @@ type Class uint8
 const (
 	ReasonFull    = "spool_full"    // dropped to keep the spool under MaxBytes
 	ReasonCorrupt = "spool_corrupt" // unreadable on disk
+	ReasonDisk    = "disk_low"      // refused to keep MinFree bytes of the disk free
 )
 
 // ErrTooLarge is returned by Append for a record larger than the whole spool.
@@ -69,6 +71,12 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives warnings about corruption found on open (default slog.Default()).
 	Logger *slog.Logger
+	// MinFree is the disk space (bytes) the spool never takes: a record that would
+	// leave less free is dropped (ReasonDisk), so telemetry never takes the alarm
+	// journal's last space (default 32 MiB; negative = no check).
+	MinFree int64
+	// FreeBytes reports the free space of the spool's file system (default statfs).
+	FreeBytes func(dir string) (int64, error)
 }
 
 func (o *Options) defaults() {
@@ -77,6 +85,12 @@ func (o *Options) defaults() {
 	}
 	if o.SegmentBytes <= 0 {
 		o.SegmentBytes = min(max(o.MaxBytes/16, 64<<10), 8<<20)
+	}
+	if o.MinFree == 0 {
+		o.MinFree = 32 << 20
+	}
+	if o.FreeBytes == nil {
+		o.FreeBytes = freeBytes
 	}
 	if o.Classes <= 0 {
 		o.Classes = 1
@@ -289,6 +303,13 @@ func (s *Spool) Append(c Class, points int, data []byte) error {
 	for s.bytes+size > s.o.MaxBytes {
 		if !s.dropOldest(c) {
 			s.o.OnDrop(c, 1, points, ReasonFull)
+			return nil
+		}
+	}
+	if s.o.MinFree > 0 {
+		if free, err := s.o.FreeBytes(s.dir); err == nil && free-size < s.o.MinFree {
+			// The disk is nearly full: the alarm journal needs what is left.
+			s.o.OnDrop(c, 1, points, ReasonDisk)
 			return nil
 		}
 	}
@@ -583,4 +604,13 @@ func (s *Spool) closeFiles() {
 		s.closeWriter(q)
 		q.closeReader()
 	}
+}
+
+// freeBytes is the space available to the process on dir's file system.
+func freeBytes(dir string) (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
 }

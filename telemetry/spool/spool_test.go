@@ -376,3 +376,28 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	}
 }
+
+// The spool never takes the disk's last MinFree bytes: the alarm journal needs them.
+func TestMinFreeLeavesTheJournalItsSpace(t *testing.T) {
+	free := int64(100 << 20)
+	var dropped []string
+	s, err := Open(t.TempDir(), Options{MinFree: 32 << 20, FreeBytes: func(string) (int64, error) { return free, nil },
+		OnDrop: func(c Class, records, points int, reason string) { dropped = append(dropped, reason) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Append(0, 1, []byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	free = 32<<20 + 10 // less than MinFree once this record is written
+	if err := s.Append(0, 1, []byte("refused")); err != nil {
+		t.Fatal(err)
+	}
+	if len(dropped) != 1 || dropped[0] != ReasonDisk {
+		t.Fatalf("dropped %v, want one %s", dropped, ReasonDisk)
+	}
+	if st := s.Stats(); st.Records != 1 {
+		t.Fatalf("stats %+v: want the first record only", st)
+	}
+}
