@@ -582,3 +582,16 @@ func TestScenario_ReloadIsOneTransaction(t *testing.T) {
 		t.Fatalf("police got %v: the reloaded device's own zone number", got)
 	}
 }
+
+// A panic button already pressed when the gateway starts (it was pressed during a
+// power cut) raises its alarm: inputs read their level at start.
+func TestScenario_PanicHeldAtStartAlarms(t *testing.T) {
+	h := newHarness(t, harnessOpt{heldAtStart: true})
+	m := h.staffGets(alerting.Fired, "builtin-panic", 1)
+	if m.Alarm.DeviceID != "panic-gate" {
+		t.Fatalf("alarm %+v", m.Alarm)
+	}
+	if got := h.policeGot(1); got[0].String() != "120/1 zone 11" {
+		t.Fatalf("police got %v", got)
+	}
+}

@@ -210,6 +210,8 @@ type harnessOpt struct {
 	stateDir string // "" = a temp dir
 	// journalReserve sets alerting.journal_reserve ("" = the default).
 	journalReserve string
+	// heldAtStart: the gate button is already pressed when the daemon starts.
+	heldAtStart bool
 }
 
 func newHarness(t testing.TB, o harnessOpt) *harness {
@@ -223,6 +225,9 @@ func newHarness(t testing.TB, o harnessOpt) *harness {
 			p.L = gpio.Low // supervision: normal is low
 		}
 		h.pins[n] = p
+	}
+	if o.heldAtStart {
+		h.pins["GPIO17"].L = gpio.Low
 	}
 	h.police = o.police
 	policeAddr := "127.0.0.1:1" // nothing listens there: the path is down
