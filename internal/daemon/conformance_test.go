@@ -595,3 +595,23 @@ func TestScenario_PanicHeldAtStartAlarms(t *testing.T) {
 		t.Fatalf("police got %v", got)
 	}
 }
+
+// The 30 s re-sound rule belongs to the alarm a person silenced: a different, new
+// alarm on the same siren within those 30 s sounds at once.
+func TestScenario_GB50394_NewAlarmSoundsRightAfterASilence(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	h.pressGate()
+	a := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
+	h.reset(a.ID, "张伟")
+	h.settle()
+	if h.sirenOn() {
+		t.Fatal("siren on after the reset")
+	}
+	h.advance(5 * time.Second)
+	h.pressDorm() // another button on the same siren
+	h.staffGets(alerting.Fired, "builtin-panic", 2)
+	h.settle()
+	if !h.sirenOn() {
+		t.Fatal("a new alarm 5 s after a person silenced another stayed silent")
+	}
+}

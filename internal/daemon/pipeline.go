@@ -383,12 +383,15 @@ func (o gpioOutput) Sound(pt siren.Pattern, maxOn time.Duration) error {
 	return err
 }
 
-// Silence is a person's silence: it arms the output's 30 s re-sound rule.
+// Silence is a person's silence of the alarm that holds the output. The 30 s re-sound
+// rule (GB 50394) is the alarm's: alerting and the siren sink keep a new trigger of
+// the silenced alarm quiet for 30 s. The line itself keeps no guard, so a different,
+// new alarm on the same siren sounds at once.
 func (o gpioOutput) Silence() error {
 	if o.p.gpio == nil {
 		return nil
 	}
-	return o.p.gpio.Silence(o.id)
+	return o.p.gpio.Off(o.id)
 }
 
 // Off turns the output off without a person (the alarm cleared, max-on): the next
