@@ -49,6 +49,7 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST /api/alarms/{id}/ack", c.api(auth.Guard, c.apiAck))
 	mux.Handle("POST /api/alarms/{id}/resolve", c.api(auth.Guard, c.apiResolve))
 	mux.Handle("GET /api/records", c.api(auth.Viewer, c.apiRecords))
+	mux.Handle("GET /api/records/export", c.api(auth.Operator, c.apiExport))
 	mux.Handle("GET /api/devices", c.api(auth.Viewer, c.apiDevices))
 	mux.Handle("GET /api/patrol/report", c.api(auth.Viewer, c.apiPatrolReport))
 	mux.Handle("GET /api/patrol/live", c.api(auth.Viewer, c.apiPatrolLive))

@@ -19,6 +19,96 @@ import (
 // writer lock (and an alarm's commit) for long.
 const compactChunk = 2000
 
+// MinRetention is the floor of every retention period: GB 50394 and the local rules
+// keep alarm, operator and patrol records at least 30 days.
+const MinRetention = 30 * 24 * time.Hour
+
+// RecordClass is what a journal record is about, for retention.
+type RecordClass string
+
+// The record classes.
+const (
+	RecAlarm    RecordClass = "alarm"    // an alarm and its lifecycle (fired, cleared, resolved by rule)
+	RecOperator RecordClass = "operator" // what a person did: acknowledge, reset, silence, arm, log in
+	RecPatrol   RecordClass = "patrol"   // patrol alarms (missed, late, unknown card, too few rounds)
+	RecFault    RecordClass = "fault"    // device faults, tamper, lost supervision, lost police link
+)
+
+// Retention is how long each class of record is kept. A zero period takes Default;
+// every period is raised to MinRetention.
+type Retention struct {
+	Default  time.Duration `json:"default"`
+	Alarm    time.Duration `json:"alarm,omitempty"`
+	Operator time.Duration `json:"operator,omitempty"`
+	Patrol   time.Duration `json:"patrol,omitempty"`
+	Fault    time.Duration `json:"fault,omitempty"`
+}
+
+// Uniform keeps every class d.
+func Uniform(d time.Duration) Retention { return Retention{Default: d} }
+
+// For is the period class is kept: its own, else Default, never under MinRetention.
+func (r Retention) For(class RecordClass) time.Duration {
+	d := r.Default
+	switch class {
+	case RecAlarm:
+		d = or(r.Alarm, d)
+	case RecOperator:
+		d = or(r.Operator, d)
+	case RecPatrol:
+		d = or(r.Patrol, d)
+	case RecFault:
+		d = or(r.Fault, d)
+	}
+	if d < MinRetention {
+		d = MinRetention
+	}
+	return d
+}
+
+func or(a, b time.Duration) time.Duration {
+	if a > 0 {
+		return a
+	}
+	return b
+}
+
+// shortest is the shortest period of any class: nothing newer than now minus it is
+// ever removed.
+func (r Retention) shortest() time.Duration {
+	d := r.For(RecAlarm)
+	for _, c := range []RecordClass{RecOperator, RecPatrol, RecFault} {
+		d = min(d, r.For(c))
+	}
+	return d
+}
+
+// ClassOfAlarm is the retention class of an alarm's records.
+func ClassOfAlarm(c alerting.Class) RecordClass {
+	switch {
+	case c == alerting.ClassPatrol:
+		return RecPatrol
+	case c.Trouble():
+		return RecFault
+	}
+	return RecAlarm
+}
+
+// OperatorAction reports whether a history record is something a person did.
+func OperatorAction(h *alerting.HistoryRecord) bool {
+	return h.By != "" && h.By != "rule" && h.By != "system"
+}
+
+// keep is how long a history record is kept: an operator's action on an alarm is kept
+// as long as the longer of the two classes.
+func (r Retention) keep(h *alerting.HistoryRecord, alarmClass RecordClass) time.Duration {
+	d := r.For(alarmClass)
+	if OperatorAction(h) {
+		d = max(d, r.For(RecOperator))
+	}
+	return d
+}
+
 // CompactStats counts what one compaction removed.
 type CompactStats struct {
 	History    int `json:"history"`
@@ -30,28 +120,35 @@ type CompactStats struct {
 // Total is the number of records removed.
 func (s CompactStats) Total() int { return s.History + s.Alarms + s.Deliveries + s.Silences }
 
-// Compact removes what retention no longer keeps, as of now: history records older
-// than the retention period, resolved alarms resolved before it (with their delivery
-// records), and silences that ended before it. Open alarms, pending deliveries and
-// arming state are never removed. bbolt reuses the freed pages, so the file stops
-// growing once retention is reached.
+// Compact removes what the journal's retention period no longer keeps, as of now (see
+// CompactWith).
 func (j *Journal) Compact(now time.Time) (CompactStats, error) {
+	return j.CompactWith(now, Uniform(j.opt.Retention))
+}
+
+// CompactWith removes what retention no longer keeps, as of now: history records older
+// than their class's period, resolved alarms resolved before it (with their delivery
+// records), and silences that ended before the default period. The history of an alarm
+// that is still open is never removed, however old: the record of an alarm stays whole
+// until it is resolved. Open alarms, pending deliveries and arming state are never
+// removed. bbolt reuses the freed pages, so the file stops growing once retention is
+// reached.
+func (j *Journal) CompactWith(now time.Time, r Retention) (CompactStats, error) {
 	var st CompactStats
-	cutoff := now.Add(-j.opt.Retention)
 	for {
 		n := 0
 		err := j.db.Update(func(tx *bolt.Tx) error {
 			var err error
-			n, err = compactHistory(tx, cutoff, compactChunk, &st)
+			n, err = compactHistory(tx, now, r, compactChunk, &st)
 			if err != nil || n >= compactChunk {
 				return err
 			}
-			m, err := compactAlarms(tx, cutoff, compactChunk-n, &st)
+			m, err := compactAlarms(tx, now, r, compactChunk-n, &st)
 			n += m
 			if err != nil || n >= compactChunk {
 				return err
 			}
-			m, err = compactSilences(tx, cutoff, &st)
+			m, err = compactSilences(tx, now.Add(-r.For("")), &st)
 			n += m
 			return err
 		})
@@ -71,39 +168,90 @@ func (j *Journal) Compact(now time.Time) (CompactStats, error) {
 	return st, nil
 }
 
-func compactHistory(tx *bolt.Tx, cutoff time.Time, limit int, st *CompactStats) (int, error) {
-	n := 0
-	c := tx.Bucket(bHistory).Cursor()
-	ah := tx.Bucket(bAlarmHist)
-	for k, v := c.First(); k != nil && n < limit; k, v = c.First() {
-		var h alerting.HistoryRecord
-		if err := json.Unmarshal(v, &h); err != nil {
-			return n, err
-		}
-		if !h.At.Before(cutoff) {
-			break
-		}
-		if err := c.Delete(); err != nil {
-			return n, err
-		}
-		if h.AlarmID != "" {
-			if err := ah.Delete(join(h.AlarmID, k)); err != nil {
-				return n, err
-			}
-		}
-		n++
-		st.History++
-	}
-	return n, nil
+// alarmInfo is what retention needs of the alarm a history record is about.
+type alarmInfo struct {
+	class RecordClass
+	open  bool
 }
 
-func compactAlarms(tx *bolt.Tx, cutoff time.Time, limit int, st *CompactStats) (int, error) {
+func lookupAlarm(tx *bolt.Tx, id string, cache map[string]alarmInfo) (alarmInfo, error) {
+	if ai, ok := cache[id]; ok {
+		return ai, nil
+	}
+	ai := alarmInfo{class: RecAlarm}
+	if tx.Bucket(bOpen).Get([]byte(id)) != nil {
+		ai.open = true
+	}
+	if v := tx.Bucket(bAlarms).Get([]byte(id)); v != nil {
+		var r alerting.AlarmRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return ai, err
+		}
+		ai.class = ClassOfAlarm(r.Alarm.Class)
+		ai.open = ai.open || r.Pending()
+	}
+	cache[id] = ai
+	return ai, nil
+}
+
+func compactHistory(tx *bolt.Tx, now time.Time, r Retention, limit int, st *CompactStats) (int, error) {
+	horizon := now.Add(-r.shortest()) // nothing at or after it is removed
+	c := tx.Bucket(bHistory).Cursor()
+	cache := map[string]alarmInfo{}
+	type dead struct {
+		k     []byte
+		alarm string
+	}
+	var del []dead
+	for k, v := c.First(); k != nil && len(del) < limit; k, v = c.Next() {
+		var h alerting.HistoryRecord
+		if err := json.Unmarshal(v, &h); err != nil {
+			return 0, err
+		}
+		if !h.At.Before(horizon) {
+			break
+		}
+		class := RecAlarm
+		if h.AlarmID != "" {
+			ai, err := lookupAlarm(tx, h.AlarmID, cache)
+			if err != nil {
+				return 0, err
+			}
+			if ai.open {
+				continue // an open alarm's record stays whole
+			}
+			class = ai.class
+		} else if OperatorAction(&h) {
+			class = RecOperator
+		}
+		if !h.At.Before(now.Add(-r.keep(&h, class))) {
+			continue
+		}
+		del = append(del, dead{bytes.Clone(k), h.AlarmID})
+	}
+	b, ah := tx.Bucket(bHistory), tx.Bucket(bAlarmHist)
+	for _, d := range del {
+		if err := b.Delete(d.k); err != nil {
+			return 0, err
+		}
+		if d.alarm != "" {
+			if err := ah.Delete(join(d.alarm, d.k)); err != nil {
+				return 0, err
+			}
+		}
+		st.History++
+	}
+	return len(del), nil
+}
+
+func compactAlarms(tx *bolt.Tx, now time.Time, r Retention, limit int, st *CompactStats) (int, error) {
 	n := 0
 	al := tx.Bucket(bAlarms)
 	var dead [][]byte
+	horizon := now.Add(-r.shortest())
 	c := tx.Bucket(bAlarmTime).Cursor()
 	for k, _ := c.First(); k != nil && n < limit; k, _ = c.Next() {
-		if int64(binary.BigEndian.Uint64(k[:8])) >= cutoff.UnixNano() {
+		if int64(binary.BigEndian.Uint64(k[:8])) >= horizon.UnixNano() {
 			break
 		}
 		id := k[8:]
@@ -112,11 +260,13 @@ func compactAlarms(tx *bolt.Tx, cutoff time.Time, limit int, st *CompactStats) (
 			dead = append(dead, bytes.Clone(k))
 			continue
 		}
-		var r alerting.AlarmRecord
-		if err := json.Unmarshal(v, &r); err != nil {
+		var rec alerting.AlarmRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
 			return n, err
 		}
-		if r.Alarm.State != alerting.Resolved || !r.Alarm.ResolvedAt.Before(cutoff) {
+		cutoff := now.Add(-r.For(ClassOfAlarm(rec.Alarm.Class)))
+		if rec.Alarm.State != alerting.Resolved || !rec.Alarm.ResolvedAt.Before(cutoff) ||
+			!rec.Alarm.FiredAt.Before(cutoff) {
 			continue
 		}
 		dead = append(dead, bytes.Clone(k))
@@ -223,13 +373,19 @@ func (j *Journal) updateSize() {
 	j.m.usedBytes.Set(float64(used))
 }
 
-// Run compacts at once and then every CompactEvery until ctx ends. Close the journal
-// after Run has returned.
+// Run compacts at once and then every CompactEvery until ctx ends, keeping every
+// class of record the journal's retention period. Close the journal after Run has
+// returned.
 func (j *Journal) Run(ctx context.Context) error {
+	return j.RunRetention(ctx, Uniform(j.opt.Retention))
+}
+
+// RunRetention is Run with a retention period per record class.
+func (j *Journal) RunRetention(ctx context.Context, r Retention) error {
 	t := j.clock.NewTicker(j.opt.CompactEvery)
 	defer t.Stop()
 	for {
-		st, err := j.Compact(j.clock.Now())
+		st, err := j.CompactWith(j.clock.Now(), r)
 		if err != nil {
 			j.log.Error("journal compaction failed", "err", err)
 		} else if st.Total() > 0 {
