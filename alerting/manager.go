@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,6 +105,8 @@ type Manager struct {
 	lastErr  error
 	resound  []string // alarms sounding when the gateway stopped: sounded again by Run
 	onReset  func(a Alarm)
+	tests    map[string]TestWindow // devices and zones in test mode, by "device:ID" / "zone:ID"
+	ordered  map[string]bool       // sinks that take their deliveries in commit order
 	// memDone holds deliveries made from memory while their commit had failed (sink
 	// and notification id): the retried commit records them as delivered.
 	memDone map[string]time.Time
@@ -152,7 +155,7 @@ func New(o Options) (*Manager, error) {
 		requireAck: map[Severity]bool{}, sounding: map[Severity]bool{},
 		open: map[string]*AlarmRecord{}, byInst: map[string]string{}, silences: map[string]*Silence{},
 		arming: map[string]ZoneArming{}, groups: map[string]*group{}, subs: map[*Subscription]struct{}{},
-		onReset: o.OnReset, memDone: map[string]time.Time{}, met: newMetrics(o.Registerer)}
+		onReset: o.OnReset, memDone: map[string]time.Time{}, tests: map[string]TestWindow{}, ordered: map[string]bool{}, met: newMetrics(o.Registerer)}
 	if o.Directory != nil && o.Directory.Site != nil {
 		m.siteID = o.Directory.Site.ID
 	}
@@ -179,7 +182,10 @@ func New(o Options) (*Manager, error) {
 		}
 		w := &worker{m: m, sink: s, name: name, wake: make(chan struct{}, 1)}
 		if wk, ok := s.(Waker); ok {
-			w.ready = wk.Ready()
+			w.ready = wk.Wake()
+		}
+		if os, ok := s.(OrderedSink); ok && os.InOrder() {
+			m.ordered[name] = true
 		}
 		if ms, ok := s.(MandatorySink); ok && ms.Mandatory() {
 			mandatory[name] = true
@@ -236,6 +242,9 @@ func (m *Manager) restore() error {
 			s := sils[i]
 			m.silences[s.ID] = &s
 		}
+	}
+	if err := m.restoreTests(); err != nil {
+		return fmt.Errorf("alerting: restore test windows: %w", err)
 	}
 	arm, err := m.store.Arming()
 	if err != nil {
@@ -372,9 +381,12 @@ func (m *Manager) fire(t *Trigger, now time.Time, c *Commit) {
 	if a.Class == ClassPanic {
 		a.Latched = true // GB 50394: a panic alarm stays until a person resets it
 	}
-	a.Test = t.Labels["test"] == "true"
+	a.Test = t.Labels["test"] == "true" || m.inTest(a.DeviceID, a.Zone, now)
 	if v, ok := a.Fields["test"].(bool); ok && v {
 		a.Test = true
+	}
+	if a.Test && !strings.HasPrefix(a.Message, testPrefix) {
+		a.Message = testPrefix + a.Message // staff read it as a test, not as an emergency
 	}
 	rec := &AlarmRecord{Alarm: a, Transitions: 1, Tamper: a.Class.Trouble(), LastNotified: map[string]time.Time{}}
 	// GB 50394: panic zones are never disarmable; tamper, line faults and a lost
@@ -396,6 +408,9 @@ func (m *Manager) fire(t *Trigger, now time.Time, c *Commit) {
 	c.Alarms = append(c.Alarms, m.snapshot(rec))
 	m.publishOccurrence(rec.Alarm)
 }
+
+// testPrefix marks the message of an alarm raised in test mode.
+const testPrefix = "【测试】"
 
 // ActionOccurrence is the history record of another trigger of an open alarm.
 const ActionOccurrence = "occurrence"
@@ -421,6 +436,9 @@ func (m *Manager) occur(rec *AlarmRecord, t *Trigger, now time.Time, c *Commit) 
 	a.Cleared = false
 	if t.Message != "" {
 		a.Message = t.Message
+		if a.Test {
+			a.Message = testPrefix + a.Message
+		}
 	}
 	if t.Event != nil && t.Event.Fields != nil {
 		a.Fields = maps.Clone(t.Event.Fields)
@@ -526,14 +544,15 @@ func (m *Manager) snapshot(rec *AlarmRecord) AlarmRecord {
 const ResoundAfter = 30 * time.Second
 
 // sound starts the local output for an alarm that should be heard: panic alarms
-// always (GB 50394), others of the configured severities when not muted; not again
-// within ResoundAfter of staff silencing it.
+// always (GB 50394), others when not muted and either of the configured severities or
+// signalled by the local output's table (LocalRouter); not again within ResoundAfter
+// of staff silencing it.
 func (m *Manager) sound(rec *AlarmRecord, now time.Time) {
 	if m.local == nil {
 		return
 	}
 	a := &rec.Alarm
-	if !isPanic(a) && (!m.sounding[a.Severity] || suppressed(a)) {
+	if !isPanic(a) && (suppressed(a) || !m.signals(a)) {
 		return
 	}
 	if !rec.QuietAt.IsZero() && now.Sub(rec.QuietAt) <= ResoundAfter {
@@ -707,7 +726,11 @@ func (m *Manager) notifyN(rec *AlarmRecord, tr Transition, occurrence bool, now 
 }
 
 func (m *Manager) delivery(sink string, n Notification, now time.Time) Delivery {
-	return Delivery{Sink: sink, Priority: n.Alarm.Severity.Rank(), Notification: n, State: Pending, CreatedAt: now}
+	prio := n.Alarm.Severity.Rank()
+	if m.ordered[sink] {
+		prio = 0 // one priority: the sink takes its deliveries in commit order
+	}
+	return Delivery{Sink: sink, Priority: prio, Notification: n, State: Pending, CreatedAt: now}
 }
 
 // enqueue queues c in the journal (call with m.mu held, so commits keep the order of

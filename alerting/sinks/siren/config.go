@@ -64,13 +64,26 @@ type OutputConfig struct {
 	PatternConfig `mapstructure:",squash"`
 }
 
-// Route sends matching alarms to outputs. Empty match lists match everything.
+// Route is one row of the on-site signalling table: the alarms it matches (by class,
+// zone, building, device kind, severity, and while a schedule is active) go to its
+// outputs with its pattern and voice prompt. Empty match lists match everything. Every
+// matching route adds its outputs (an output named by two routes takes the first's
+// settings).
 type Route struct {
+	// Classes are the alarm classes (panic, intrusion, tamper, fault, offline, link,
+	// patrol, kitchen, other) the route signals.
+	Classes     []alerting.Class  `mapstructure:"classes"`
 	Zones       []string          `mapstructure:"zones"`
 	Buildings   []string          `mapstructure:"buildings"`
 	DeviceKinds []event.Kind      `mapstructure:"device_kinds"`
 	MinSeverity alerting.Severity `mapstructure:"min_severity"` // least urgent severity that sounds ("" = every)
-	Outputs     []string          `mapstructure:"outputs"`      // output ids
+	// Schedule limits the route to the times a schedule of the rules (rules/schedule:
+	// school hours, nights, holidays with the calendar's make-up days) is active.
+	Schedule string   `mapstructure:"schedule"`
+	Outputs  []string `mapstructure:"outputs"` // output ids
+	// Voice is the prompt an output with a voice player plays ("请立即离开阳台");
+	// outputs without one (a plain relay) ignore it.
+	Voice string `mapstructure:"voice"`
 	// Pattern overrides for this route (zero: the output's own).
 	PatternConfig `mapstructure:",squash"`
 }
@@ -89,10 +102,14 @@ type Config struct {
 	Routes     []Route        `mapstructure:"routes"`
 }
 
-// SetDefaults fills unset values.
+// SetDefaults fills unset values. A sink with outputs and no routes gets the default
+// signalling table (DefaultRoutes).
 func (c *Config) SetDefaults() {
 	if c.Name == "" {
 		c.Name = DefaultName
+	}
+	if len(c.Routes) == 0 && len(c.Outputs) > 0 {
+		c.Routes = DefaultRoutes(c.Outputs)
 	}
 	if c.ResoundAfter == 0 {
 		c.ResoundAfter = DefaultResoundAfter
@@ -149,6 +166,14 @@ func (c *Config) Validate(errs *cfgerr.List) {
 			if !k.Valid() {
 				errs.Add(cfgerr.Index(key+".device_kinds", j), "unknown device kind %q (want one of %v)", k, event.Kinds)
 			}
+		}
+		for j, cl := range r.Classes {
+			if !cl.Valid() {
+				errs.Add(cfgerr.Index(key+".classes", j), "unknown alarm class %q (want one of %v)", cl, alerting.Classes)
+			}
+		}
+		if r.Schedule != "" && !site.ValidID(r.Schedule) {
+			errs.Add(key+".schedule", "%q is not a valid schedule name", r.Schedule)
 		}
 		if r.MinSeverity != "" && !r.MinSeverity.Valid() {
 			errs.Add(key+".min_severity", "unknown severity %q (want one of %v)", r.MinSeverity, alerting.Severities)
@@ -214,6 +239,7 @@ func (c *Config) CheckSite(s *site.Site, errs *cfgerr.List) {
 type setting struct {
 	Pattern Pattern
 	MaxOn   time.Duration
+	Voice   string // the route's voice prompt ("" = none)
 }
 
 // resolve merges a route's overrides onto an output's settings.
@@ -247,6 +273,9 @@ func resolve(out PatternConfig, over PatternConfig) setting {
 }
 
 func (r *Route) matches(a *alerting.Alarm, building string) bool {
+	if len(r.Classes) > 0 && !slices.Contains(r.Classes, a.Class) {
+		return false
+	}
 	if len(r.Zones) > 0 && !slices.Contains(r.Zones, a.Zone) {
 		return false
 	}

@@ -65,6 +65,13 @@ type Output interface {
 	Off() error
 }
 
+// Speaker is an Output with a voice player (a sounder that plays recorded or
+// synthesised prompts): it plays a route's voice prompt when the route sounds it. Say
+// must return quickly, like Sound.
+type Speaker interface {
+	Say(prompt string) error
+}
+
 // ErrSuppressed is what an Output's Sound wraps when the output was silenced by a
 // person less than its re-sound time ago and keeps quiet (GB 50394: only a trigger
 // more than 30 s after a silence sounds again).
@@ -72,7 +79,10 @@ var ErrSuppressed = errors.New("output silenced by a person less than its re-sou
 
 // Options are the sink's collaborators; every field may be left zero.
 type Options struct {
-	Site       *site.Site            // maps zones to buildings for building routes
+	Site *site.Site // maps zones to buildings for building routes
+	// Schedules evaluates the routes' schedules (the rules' schedule set). nil: a
+	// route with a schedule signals at all times (loud rather than silent).
+	Schedules  alerting.Schedules
 	Clock      clockwork.Clock       // nil: the real clock
 	Registerer prometheus.Registerer // nil: metrics are not registered
 	Logger     *slog.Logger          // nil: slog.Default()
@@ -85,6 +95,7 @@ type Sink struct {
 	clock clockwork.Clock
 	log   *slog.Logger
 	zoneB map[string]string // zone id → building id
+	sch   alerting.Schedules
 	m     *metrics
 
 	mu      sync.Mutex
@@ -150,6 +161,7 @@ func New(cfg Config, outs map[string]Output, opt Options) (*Sink, error) {
 		clock:   opt.Clock,
 		log:     opt.Logger.With("sink", cfg.Name),
 		zoneB:   map[string]string{},
+		sch:     opt.Schedules,
 		outputs: map[string]*outState{},
 		alarms:  map[string]*alarmState{},
 	}
@@ -165,6 +177,9 @@ func New(cfg Config, outs map[string]Output, opt Options) (*Sink, error) {
 		}
 		s.outputs[oc.ID] = &outState{id: oc.ID, out: o, demand: map[string]setting{}}
 		s.order = append(s.order, oc.ID)
+	}
+	for _, w := range cfg.Warnings() {
+		s.log.Warn("siren: "+w, "sink", cfg.Name)
 	}
 	m, err := newMetrics(cfg.Name, s.order, opt.Registerer)
 	if err != nil {
@@ -239,7 +254,7 @@ func (s *Sink) Sound(a alerting.Alarm) error {
 	force := map[string]bool{}
 	switch {
 	case !known:
-		st = &alarmState{id: a.ID, count: a.Count, severity: a.Severity, firedAt: a.FiredAt, outputs: s.route(&a)}
+		st = &alarmState{id: a.ID, count: a.Count, severity: a.Severity, firedAt: a.FiredAt, outputs: s.route(&a, now)}
 		if len(st.outputs) == 0 {
 			return nil // no route: nothing to sound
 		}
@@ -350,12 +365,12 @@ func (s *Sink) Close() error {
 
 // route returns the outputs an alarm goes to, with the first matching route's
 // settings for each.
-func (s *Sink) route(a *alerting.Alarm) map[string]setting {
+func (s *Sink) route(a *alerting.Alarm, now time.Time) map[string]setting {
 	out := map[string]setting{}
 	b := s.zoneB[a.Zone]
 	for i := range s.cfg.Routes {
 		r := &s.cfg.Routes[i]
-		if !r.matches(a, b) {
+		if !r.matches(a, b) || !s.scheduled(r, now) {
 			continue
 		}
 		for _, id := range r.Outputs {
@@ -363,10 +378,30 @@ func (s *Sink) route(a *alerting.Alarm) map[string]setting {
 				continue
 			}
 			oc := s.cfg.Outputs[slices.IndexFunc(s.cfg.Outputs, func(o OutputConfig) bool { return o.ID == id })]
-			out[id] = resolve(oc.PatternConfig, r.PatternConfig)
+			set := resolve(oc.PatternConfig, r.PatternConfig)
+			set.Voice = r.Voice
+			out[id] = set
 		}
 	}
 	return out
+}
+
+// scheduled reports whether a route's schedule is active at now (always, without one
+// or without a schedule set).
+func (s *Sink) scheduled(r *Route, now time.Time) bool {
+	return r.Schedule == "" || s.sch == nil || s.sch.Active(r.Schedule, now)
+}
+
+// Signals reports whether the signalling table sends alarm a to an output now: the
+// alerting core sounds every alarm the table signals (alerting.LocalRouter).
+func (s *Sink) Signals(a alerting.Alarm) bool {
+	if a.Test && !s.cfg.SoundTests {
+		return false
+	}
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.route(&a, now)) > 0
 }
 
 func (s *Sink) sync() error {
@@ -464,6 +499,11 @@ func (s *Sink) soundOut(o *outState, set setting, now time.Time) error {
 		return nil
 	}
 	o.suppressed = false
+	if sp, ok := o.out.(Speaker); ok && err == nil && set.Voice != "" {
+		if verr := sp.Say(set.Voice); verr != nil {
+			s.log.Warn("voice prompt failed", "output", o.id, "err", verr)
+		}
+	}
 	if err != nil {
 		o.sounding, o.err = false, err
 		s.m.errors.WithLabelValues(o.id).Inc()
@@ -534,6 +574,9 @@ type Local struct{ S *Sink }
 
 // Sound calls Sink.Sound.
 func (l Local) Sound(a alerting.Alarm) { _ = l.S.Sound(a) }
+
+// Signals calls Sink.Signals: the core sounds what the table routes.
+func (l Local) Signals(a alerting.Alarm) bool { return l.S.Signals(a) }
 
 // Off releases the alarm's outputs without a person's silence (Sink.Release): the
 // next trigger sounds at once.
