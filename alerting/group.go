@@ -119,7 +119,9 @@ func (m *Manager) flushGroups(now time.Time, c *Commit) {
 			}
 			for _, s := range g.sinks {
 				d := m.delivery(s, n, now)
-				d.Priority = prio
+				if !m.ordered[s] {
+					d.Priority = prio
+				}
 				c.Deliveries = append(c.Deliveries, d)
 			}
 			m.met.groups.Inc()

@@ -199,7 +199,13 @@ type Sink interface {
 // back-off ends (the police link: a failed path answers again). The delivery worker
 // retries at once when the channel fires.
 type Waker interface {
-	Ready() <-chan struct{}
+	Wake() <-chan struct{}
+}
+
+// OrderedSink is implemented by sinks whose receiver must get notifications strictly
+// in commit order (the police link: in order per account), not critical first.
+type OrderedSink interface {
+	InOrder() bool
 }
 
 // Permanent wraps an error a sink knows retrying cannot fix (a DC-09 DUH, an HTTP 400):

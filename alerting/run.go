@@ -58,6 +58,7 @@ func (m *Manager) tick(now time.Time) {
 	m.mu.Lock()
 	retries := m.retryFailed()
 	m.expireSilences(now, &c)
+	m.expireTests(now, &c)
 	if len(m.static) > 0 {
 		m.reevaluate(now, &c)
 	}

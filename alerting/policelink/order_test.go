@@ -18,7 +18,7 @@ import (
 // fifoLanded reports whether the journal hands the police sink its deliveries in
 // commit order: the lead's change to journal.NextPending (docs/policelink.md,
 // "Delivery, ordering, retries").
-const fifoLanded = false
+const fifoLanded = true
 
 // TestInOrderThroughJournal (finding 7): alarms of mixed severity raised while the
 // receiving centre is down go out, when it is back, strictly in commit order, through

@@ -198,8 +198,8 @@ func TestScenario_GB50394_TamperOnPanicDeviceInDisarmedZone(t *testing.T) {
 		t.Fatalf("tamper alarm %+v: want class tamper, notified although disarmed", m.Alarm)
 	}
 	got := h.policeGot(1)
-	if got[0].Code != 137 || got[0].Zone != 11 {
-		t.Fatalf("police got %v, want tamper 137 in zone 11 (not a panic)", got)
+	if got[0].Code != 144 || got[0].Zone != 11 {
+		t.Fatalf("police got %v, want tamper 144 in zone 11 (not a panic)", got)
 	}
 	// The panic zone is never disarmable: a press in the disarmed zone alarms too.
 	h.pressGate()
@@ -613,5 +613,51 @@ func TestScenario_GB50394_NewAlarmSoundsRightAfterASilence(t *testing.T) {
 	h.settle()
 	if !h.sirenOn() {
 		t.Fatal("a new alarm 5 s after a person silenced another stayed silent")
+	}
+}
+
+// The quarterly test of the alarm path (announced to the police): an operator puts
+// the gate button in test for an hour; its press reaches the police as a test (601)
+// and the staff read it as a test; the window is journaled; after it ends a press is
+// a real panic again.
+func TestScenario_TestModeReportsTests(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	ctx := context.Background()
+	if err := h.d.p.alerts.StartTest(ctx, alerting.TestWindow{Device: "panic-gate", By: "管理员", Reason: "季度联网测试，已告知接警中心"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	h.pressGate()
+	m := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
+	if !m.Test || !strings.HasPrefix(m.Message, "【测试】") {
+		t.Fatalf("test alarm %+v", m)
+	}
+	if got := h.policeGot(1); got[0].Code != 601 {
+		t.Fatalf("police got %v, want a test report (601)", got)
+	}
+	h.releaseGate()
+	h.reset(m.ID, "管理员")
+	h.settle()
+	if err := h.d.p.alerts.EndTest(ctx, "panic-gate", "", "管理员"); err != nil {
+		t.Fatal(err)
+	}
+	h.pressGate()
+	real := h.staffGets(alerting.Fired, "builtin-panic", 2).Alarm
+	if real.Test {
+		t.Fatalf("alarm after the test window %+v", real)
+	}
+	got := h.policeGot(2)
+	if last := got[len(got)-1]; last.Code != 120 {
+		t.Fatalf("police got %v, want a real panic after the test", got)
+	}
+	page, err := h.d.p.journal.Records(journal.RecordQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, r := range page.Records {
+		actions = append(actions, r.Action)
+	}
+	if !slices.Contains(actions, alerting.ActionTestStarted) || !slices.Contains(actions, alerting.ActionTestEnded) {
+		t.Fatalf("history %v: the test window is not journaled", actions)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	gpiodrv "github.com/campusguard/campusguard/drivers/gpio"
 	"github.com/campusguard/campusguard/internal/config"
+	"github.com/campusguard/campusguard/internal/health"
 )
 
 // The alarm conformance suite drives the real daemon wiring from the outside: periph's
@@ -117,7 +118,7 @@ policelink:
   periodic_test: {disabled: true}
   mappings:
     - {match: {class: panic}, code: 120, restore: true}
-    - {match: {class: tamper}, code: 137, restore: true}
+    - {match: {class: tamper}, code: 144, restore: true}
     - {match: {class: intrusion}, code: 130, restore: true}
 %[5]s`
 
@@ -308,6 +309,21 @@ func (h *harness) start() {
 	}
 	h.d = d
 	h.connect()
+	h.awaitStaffSink()
+}
+
+// awaitStaffSink waits until the staff's MQTT sink is connected to the broker: a
+// notification before that fails and waits for its retry on the fake clock.
+func (h *harness) awaitStaffSink() {
+	h.t.Helper()
+	for i := 0; i < 2000; i++ {
+		st := h.d.health.Check().Components["sink/staff"]
+		if own, ok := st.Detail["sink"].(health.Status); ok && own.Detail["connected"] == true {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.t.Fatal("the staff's MQTT sink did not connect within 10 s")
 }
 
 func (h *harness) connect() {

@@ -191,6 +191,9 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		}
 		sinks = append(sinks, pl)
 		p.police = pl
+		// `campusguard policelink test` sends through the running link (its sequence
+		// counter is in the journal this daemon holds).
+		d.mux.Handle("POST /-/policelink/test", loopbackOnly(http.HandlerFunc(pl.ServeTest)))
 		d.goRun("policelink", func() {
 			_ = pl.Run(ctx)
 			pl.Close()
