@@ -103,7 +103,11 @@ func gpioList(list func() ([]chipInfo, error), stdout, stderr io.Writer) int {
 			if held == "" {
 				held = "free"
 			}
-			fmt.Fprintf(stdout, "  %-5d %-20s %-12s %s\n", l.Number, name, l.Function, held)
+			state := l.Function
+			if state == "" {
+				state = "-"
+			}
+			fmt.Fprintf(stdout, "  %-5d %-20s %-12s %s\n", l.Number, name, state, held)
 		}
 	}
 	fmt.Fprintln(stdout, "\nIn gpio.inputs / gpio.outputs use the line's name (pin: GPIO17) or its chip and number\n(chip: gpiochip0, line: 17). A line held by another program cannot be opened.")

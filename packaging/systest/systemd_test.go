@@ -65,7 +65,7 @@ func TestDebUnderSystemd(t *testing.T) {
 	if tarball == "" {
 		tarball = defaultRootfs()
 	}
-	if err := ensureRootfs(ctx, t, tarball); err != nil {
+	if err := buildRootfs(ctx, t, tarball, packages); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -123,8 +123,8 @@ func TestDebUnderSystemd(t *testing.T) {
 	}
 }
 
-// ensureRootfs builds the Debian rootfs tarball with mmdebstrap when it is not cached.
-func ensureRootfs(ctx context.Context, t *testing.T, tarball string) error {
+// buildRootfs builds a Debian rootfs tarball with mmdebstrap when it is not cached.
+func buildRootfs(ctx context.Context, t *testing.T, tarball string, packages []string) error {
 	if _, err := os.Stat(tarball); err == nil {
 		return nil
 	} else if !errors.Is(err, os.ErrNotExist) {
