@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -623,8 +624,15 @@ func TestScenario_GB50394_NewAlarmSoundsRightAfterASilence(t *testing.T) {
 func TestScenario_TestModeReportsTests(t *testing.T) {
 	h := newHarness(t, harnessOpt{})
 	ctx := context.Background()
-	if err := h.d.p.alerts.StartTest(ctx, alerting.TestWindow{Device: "panic-gate", By: "管理员", Reason: "季度联网测试，已告知接警中心"}, time.Hour); err != nil {
+	// From the gateway itself, as the operator's tool does.
+	resp, err := http.Post("http://"+h.d.HTTPAddr()+"/-/test-mode", "application/json",
+		strings.NewReader(`{"device":"panic-gate","for":"1h","by":"管理员","reason":"季度联网测试，已告知接警中心"}`))
+	if err != nil {
 		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /-/test-mode: %s", resp.Status)
 	}
 	h.pressGate()
 	m := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
