@@ -30,9 +30,11 @@ type Config struct {
 	// MandatorySinks never miss a panic alarm: silences, inhibition, arming and
 	// routing do not apply to them for panic alarms (GB 50394: the police report).
 	// Sinks whose Mandatory() method returns true are mandatory too.
-	MandatorySinks []string       `mapstructure:"mandatory_sinks"`
-	Local          LocalConfig    `mapstructure:"local"`
-	Delivery       DeliveryConfig `mapstructure:"delivery"`
+	MandatorySinks []string    `mapstructure:"mandatory_sinks"`
+	Local          LocalConfig `mapstructure:"local"`
+	// Arming arms zones by the school calendar, with bounded overrides (arming.go).
+	Arming   ArmingConfig   `mapstructure:"arming"`
+	Delivery DeliveryConfig `mapstructure:"delivery"`
 	// Retention is how long alarm history is kept (default 90 days, at least 30).
 	Retention time.Duration `mapstructure:"retention"`
 	// MaxSize bounds the journal (bytes, default 256 MiB); health warns near it.
@@ -130,6 +132,7 @@ func (c *Config) SetDefaults() {
 	if c.Local.Severities == nil {
 		c.Local.Severities = []Severity{Critical}
 	}
+	c.Arming.setDefaults()
 	if c.Delivery.Timeout == 0 {
 		c.Delivery.Timeout = DefaultTimeout
 	}
@@ -207,6 +210,7 @@ func (c *Config) Validate(errs *cfgerr.List) {
 			errs.Add(key+".target_match", "needs at least one matcher")
 		}
 	}
+	c.Arming.validate(errs)
 	for i, s := range c.Local.Severities {
 		if !s.Valid() {
 			errs.Add(cfgerr.Index("local.severities", i), "unknown severity %q", s)

@@ -98,6 +98,7 @@ type Manager struct {
 	byInst   map[string]string
 	silences map[string]*Silence
 	arming   map[string]ZoneArming
+	arm      armingState // arming schedules and overrides (arming.go)
 	groups   map[string]*group
 	failed   []Commit // commits that failed, retried on tick
 	retrying int      // failed commits being retried right now
@@ -579,10 +580,14 @@ func (m *Manager) quiet(rec *AlarmRecord, now time.Time, person bool) {
 
 func suppressed(a *Alarm) bool { return a.Silenced || a.Inhibited || a.Disarmed }
 
-// armed reports a zone's arming state: armed unless an operator disarmed it.
+// armed reports a zone's arming state now: an override in force, else its arming
+// schedule, else armed unless an operator disarmed it (see armedAt). Call with m.mu
+// held.
 func (m *Manager) armed(zone string) bool {
-	st, ok := m.arming[zone]
-	return !ok || st.Armed
+	if zone == "" {
+		return true
+	}
+	return m.armedAt(zone, m.clock.Now())
 }
 
 // suppression recomputes Silenced and Inhibited; it reports whether either changed.
@@ -936,38 +941,24 @@ func (m *Manager) Silences() []Silence {
 	return out
 }
 
-// Arm arms a zone. Arming state is journaled and restored after a power cut.
-func (m *Manager) Arm(ctx context.Context, zone, by string) error { return m.setArmed(zone, by, true) }
+// Arm arms a zone. Arming state is journaled and restored after a power cut. A zone
+// with an arming schedule stays armed until its schedule next changes (at most
+// arming.max_override); use SetArming for a bounded override with a reason.
+func (m *Manager) Arm(ctx context.Context, zone, by string) error {
+	return m.setArmed(ctx, zone, by, true)
+}
 
 // Disarm disarms a zone: its non-panic, non-tamper alarms are journaled and shown but
 // not notified. Disarming never disarms the zone's panic devices (GB 50394: emergency
-// zones are active 24 hours) nor its tamper and line-fault alarms.
+// zones are active 24 hours) nor its tamper and line-fault alarms; a zone of panic
+// buttons only is refused (ErrPanicZone), and so is a zone with an arming schedule
+// (it needs SetArming with a reason).
 func (m *Manager) Disarm(ctx context.Context, zone, by string) error {
-	return m.setArmed(zone, by, false)
+	return m.setArmed(ctx, zone, by, false)
 }
 
-func (m *Manager) setArmed(zone, by string, armed bool) error {
-	if by == "" {
-		return ErrNoPerson
-	}
-	m.mu.Lock()
-	dir := m.dir
-	m.mu.Unlock()
-	if zone == "" || (dir != nil && dir.Site != nil && dir.Site.Zone(zone) == nil) {
-		return fmt.Errorf("%w %q", ErrUnknownZone, zone)
-	}
-	now := m.clock.Now()
-	st := ZoneArming{Zone: zone, Armed: armed, By: by, At: now}
-	action := ActionArmed
-	if !armed {
-		action = ActionDisarmed
-	}
-	m.mu.Lock()
-	m.arming[zone] = st
-	c := Commit{Arming: []ZoneArming{st}, History: []HistoryRecord{{At: now, Action: action, By: by, Zone: zone}}}
-	wait := m.enqueue(&c)
-	m.mu.Unlock()
-	return m.settle(&c, wait)
+func (m *Manager) setArmed(ctx context.Context, zone, by string, armed bool) error {
+	return m.SetArming(ctx, ArmRequest{Zone: zone, By: by, Armed: armed})
 }
 
 // Arming returns every zone's stored arming state (zones not listed are armed).

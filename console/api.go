@@ -413,6 +413,13 @@ type zoneState struct {
 	Armed bool      `json:"armed"`
 	By    string    `json:"by,omitempty"`
 	At    time.Time `json:"at,omitzero"`
+	// Schedule is the zone's arming schedule ("" = armed and disarmed by hand);
+	// Should is what it says now; Override is a person's override in force; Panic
+	// marks a zone of panic buttons only (never disarmed).
+	Schedule string             `json:"schedule,omitempty"`
+	Should   bool               `json:"should"`
+	Override *alerting.Override `json:"override,omitempty"`
+	Panic    bool               `json:"panic,omitempty"`
 }
 
 type zoneList struct {
@@ -428,7 +435,7 @@ func (c *Console) apiZones(w http.ResponseWriter, r *http.Request, s *auth.Sessi
 			order = append(order, z.ID)
 		}
 	}
-	for _, a := range c.deps.Alarms.Arming() {
+	for _, a := range c.deps.Alarms.ZoneStatuses() {
 		z := byZone[a.Zone]
 		if z == nil {
 			z = &zoneState{Zone: a.Zone}
@@ -436,6 +443,7 @@ func (c *Console) apiZones(w http.ResponseWriter, r *http.Request, s *auth.Sessi
 			order = append(order, a.Zone)
 		}
 		z.Armed, z.By, z.At = a.Armed, a.By, a.At
+		z.Schedule, z.Should, z.Override, z.Panic = a.Schedule, a.Should, a.Override, a.Panic
 	}
 	out := zoneList{Zones: make([]zoneState, 0, len(order))}
 	for _, id := range order {

@@ -55,6 +55,8 @@ type Alarms interface {
 	Arm(ctx context.Context, zone, by string) error
 	Disarm(ctx context.Context, zone, by string) error
 	Arming() []alerting.ZoneArming
+	SetArming(ctx context.Context, r alerting.ArmRequest) error
+	ZoneStatuses() []alerting.ZoneStatus
 	Subscribe(size int) *alerting.Subscription
 }
 

@@ -59,6 +59,7 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("GET /api/zones", c.api(auth.Viewer, c.apiZones))
 	mux.Handle("POST /api/zones/{zone}/arm", c.api(auth.Operator, c.apiArm(true)))
 	mux.Handle("POST /api/zones/{zone}/disarm", c.api(auth.Operator, c.apiArm(false)))
+	mux.Handle("POST /api/zones/{zone}/arming", c.api(auth.Guard, c.apiArming))
 	mux.Handle("GET /api/events", c.api(auth.Viewer, c.events))
 	mux.Handle("GET /api/site", c.api(auth.Viewer, c.apiSite))
 	mux.Handle("GET /api/plans/site", c.api(auth.Viewer, c.apiPlan))
