@@ -203,3 +203,61 @@ func TestServeTest(t *testing.T) {
 		t.Fatalf("%d\n%s", w.Code, w.Body.String())
 	}
 }
+
+// The link's own reports (a path failure, a periodic test) outlive a crash: queued
+// while no receiver answers, they are in the journal's state, and a restarted sink
+// sends them in order with the numbers they were first given.
+func TestPendingLinkReportsSurviveACrash(t *testing.T) {
+	ctx := ctxT(t)
+	cfg := baseConfig("udp", false, "127.0.0.1:1") // nothing answers
+	cfg.Timeout = 200 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "journal.db")
+	j1 := openJournal(t, path)
+	t.Cleanup(func() { j1.Close() })
+	s1 := newSink(t, cfg, Options{Store: j1})
+	at := time.Now().Add(-time.Minute)
+	s1.mu.Lock()
+	s1.pending = append(s1.pending,
+		&linkReport{kind: "link", rep: Report{Qualifier: dc09.QualifierNew, Code: 350, SIA: "YC", Zone: 1, At: at}, avoid: s1.paths[0]},
+		&linkReport{kind: "test", rep: Report{Qualifier: dc09.QualifierNew, Code: 602, SIA: "RP", At: at, Test: true}})
+	s1.mu.Unlock()
+	s1.sendPending(ctx) // saves them, tries the first, fails
+	j2 := openJournal(t, crashCopy(t, j1))
+	s2 := newSink(t, cfg, Options{Store: j2})
+	s2.mu.Lock()
+	defer s2.mu.Unlock()
+	if len(s2.pending) != 2 || s2.pending[0].rep.Code != 350 || s2.pending[1].rep.Code != 602 {
+		t.Fatalf("pending after the crash: %+v", s2.pending)
+	}
+	if s2.pending[0].avoid != s2.paths[0] || s2.pending[0].seq == 0 {
+		t.Fatalf("path report lost its path or its number: %+v", s2.pending[0])
+	}
+}
+
+// The link's own reports are journaled with their outcome (the console's history).
+func TestLinkReportsAreJournaled(t *testing.T) {
+	ctx := ctxT(t)
+	rcv := startReceiver(t, "udp", false, nil)
+	cfg := baseConfig("udp", false, rcv.UDPAddr())
+	j := openJournal(t, filepath.Join(t.TempDir(), "journal.db"))
+	t.Cleanup(func() { j.Close() })
+	s := newSink(t, cfg, Options{Store: j})
+	at := time.Now().Add(-time.Minute)
+	s.mu.Lock()
+	s.pending = append(s.pending,
+		&linkReport{kind: "link", rep: Report{Qualifier: dc09.QualifierNew, Code: 350, SIA: "YC", Zone: 2, At: at}},
+		&linkReport{kind: "test", rep: Report{Qualifier: dc09.QualifierNew, Code: 602, SIA: "RP", At: at, Test: true}})
+	s.mu.Unlock()
+	s.sendPending(ctx)
+	page, err := j.Records(journal.RecordQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range page.Records {
+		got = append(got, r.Action+" "+r.Note)
+	}
+	if len(got) != 2 || !strings.HasPrefix(got[0], ActionTestReport+" test: Contact ID 602") || !strings.HasPrefix(got[1], ActionLinkReport+" link: Contact ID 350") {
+		t.Fatalf("journal records %q", got)
+	}
+}

@@ -123,6 +123,8 @@ type Sink struct {
 	pad   io.Reader
 	m     *metrics
 	paths []*path // main, then backup
+	// pendingSaved is len(pending) when the state was last saved.
+	pendingSaved int
 	rcvs  []*receiver
 	kick  chan struct{}
 	wake  chan struct{} // Wake: a failed path answers again

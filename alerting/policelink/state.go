@@ -35,6 +35,16 @@ type persisted struct {
 	Accounts map[string]int `json:"accounts,omitempty"` // last number issued per account (upper case)
 	IDs      []seqRecord    `json:"ids,omitempty"`      // oldest first
 	LastTest time.Time      `json:"last_test,omitzero"` // scheduled time of the last periodic test
+	// Pending are the link's own reports not yet acknowledged (path failures and
+	// restores, periodic tests): a restart sends them, in order, with their numbers.
+	Pending []pendingReport `json:"pending,omitempty"`
+}
+
+type pendingReport struct {
+	Kind  string `json:"kind"`
+	Rep   Report `json:"report"`
+	Seq   int    `json:"seq,omitempty"`
+	Avoid string `json:"avoid,omitempty"` // the path it is about
 }
 
 type seqRecord struct {
@@ -81,6 +91,15 @@ func (s *Sink) load() error {
 		}
 	}
 	s.lastTest = p.LastTest
+	for _, pr := range p.Pending {
+		lr := &linkReport{kind: pr.Kind, rep: pr.Rep, seq: pr.Seq}
+		for _, pa := range s.paths {
+			if pa.name == pr.Avoid {
+				lr.avoid = pa
+			}
+		}
+		s.pending = append(s.pending, lr)
+	}
 	return nil
 }
 
@@ -143,6 +162,14 @@ func (s *Sink) save() {
 	for _, id := range s.order {
 		p.IDs = append(p.IDs, seqRecord{ID: id, Seq: s.ids[id]})
 	}
+	for _, lr := range s.pending {
+		pr := pendingReport{Kind: lr.kind, Rep: lr.rep, Seq: lr.seq}
+		if lr.avoid != nil {
+			pr.Avoid = lr.avoid.name
+		}
+		p.Pending = append(p.Pending, pr)
+	}
+	s.pendingSaved = len(s.pending)
 	s.mu.Unlock()
 	b, err := json.Marshal(p)
 	if err == nil {

@@ -9,7 +9,8 @@ import (
 )
 
 // linkReport is a report the link makes on its own: a path failure or restore, a
-// periodic test. It is kept in memory until a receiver acknowledges it.
+// periodic test. It is kept, in memory and in the journal's state, until a receiver
+// acknowledges it.
 type linkReport struct {
 	kind  string // metrics label: link or test
 	rep   Report
@@ -152,6 +153,12 @@ func (s *Sink) reportsDue(now time.Time) bool {
 // sendPending sends the pending link reports in order; on the first failure the
 // rest wait for Supervision.Retry.
 func (s *Sink) sendPending(ctx context.Context) {
+	s.mu.Lock()
+	unsaved := len(s.pending) != s.pendingSaved
+	s.mu.Unlock()
+	if unsaved {
+		s.save() // the queued reports outlive a crash
+	}
 	for ctx.Err() == nil {
 		s.mu.Lock()
 		if len(s.pending) == 0 {
@@ -161,7 +168,11 @@ func (s *Sink) sendPending(ctx context.Context) {
 		lr := s.pending[0]
 		s.mu.Unlock()
 		if lr.seq == 0 {
-			lr.seq = s.nextSeq() // persisted before it is sent
+			n := s.seq.Next()
+			s.mu.Lock()
+			lr.seq = n
+			s.mu.Unlock()
+			s.save() // the number, with the report, persisted before it is sent
 		}
 		msg, err := s.cfg.message(lr.rep, lr.seq, s.key != nil)
 		if err != nil {
@@ -186,9 +197,11 @@ func (s *Sink) sendPending(ctx context.Context) {
 		case err == nil:
 			s.log.Info("policelink: link report acknowledged", "data", msg.Data, "receiver", res.rcv.String())
 			s.dropPending(lr)
+			s.journalReport(linkAction(lr), reportNote(lr.rep, lr.seq, "acknowledged by "+res.rcv.String()))
 		case res.out == outDUH:
 			s.log.Error("policelink: link report rejected by the receiver", "data", msg.Data, "receiver", res.rcv.String(), "err", err)
 			s.dropPending(lr)
+			s.journalReport(linkAction(lr), reportNote(lr.rep, lr.seq, "rejected (DUH) by "+res.rcv.String()))
 			s.publish(ctx, s.rejectEvent(alerting.Notification{}, res.rcv, CauseDUH, err))
 		default:
 			if ctx.Err() != nil {
@@ -205,13 +218,14 @@ func (s *Sink) sendPending(ctx context.Context) {
 
 func (s *Sink) dropPending(lr *linkReport) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for i, p := range s.pending {
 		if p == lr {
 			s.pending = append(s.pending[:i], s.pending[i+1:]...)
-			return
+			break
 		}
 	}
+	s.mu.Unlock()
+	s.save()
 }
 
 // scheduleTest sets nextTest from lastTest and the config. Called with mu held.
@@ -287,4 +301,11 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+func linkAction(lr *linkReport) string {
+	if lr.kind == "test" {
+		return ActionTestReport
+	}
+	return ActionLinkReport
 }

@@ -140,6 +140,8 @@ func (s *Sink) testReport(ctx context.Context, w io.Writer, opt TestOptions, not
 			fmt.Fprintf(w, "\nhint: %s\n", fix)
 		}
 	}
+	outcome := fmt.Sprintf("installer test: acknowledged by %d of %d receivers", len(s.rcvs)-failed, len(s.rcvs))
+	s.journalReport(ActionTestReport, reportNote(rep, seq, outcome))
 	if failed > 0 {
 		return fmt.Errorf("policelink %s: test report: %d of %d receivers did not acknowledge", cfg.Name, failed, len(s.rcvs))
 	}
