@@ -125,9 +125,9 @@ type Sink struct {
 	paths []*path // main, then backup
 	// pendingSaved is len(pending) when the state was last saved.
 	pendingSaved int
-	rcvs  []*receiver
-	kick  chan struct{}
-	wake  chan struct{} // Wake: a failed path answers again
+	rcvs         []*receiver
+	kick         chan struct{}
+	wake         chan struct{} // Wake: a failed path answers again
 
 	saveMu   sync.Mutex // orders saves
 	mu       sync.Mutex
