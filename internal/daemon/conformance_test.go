@@ -669,3 +669,57 @@ func TestScenario_TestModeReportsTests(t *testing.T) {
 		t.Fatalf("history %v: the test window is not journaled", actions)
 	}
 }
+
+// GB 50394 §5.2.3: emergency (panic) zones are never disarmable. With its zone
+// disarmed and a maintenance silence over it, a press is still journaled, sounds the
+// siren and reaches the police; only the staff notification may be muted.
+func TestScenario_GB50394_PanicNeverDisarmable(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	ctx := context.Background()
+	if err := h.d.p.alerts.Disarm(ctx, "gate", "管理员"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.d.p.alerts.Silence(ctx, alerting.Silence{Matchers: alerting.Matchers{"zone": "gate"},
+		End: h.clock.Now().Add(time.Hour), By: "管理员", Reason: "门卫室检修"}); err != nil {
+		t.Fatal(err)
+	}
+	h.pressGate()
+	if got := h.policeGot(1); got[0].String() != "120/1 zone 11" {
+		t.Fatalf("police got %v", got)
+	}
+	h.settle()
+	a := h.openOf("builtin-panic")
+	if a.Disarmed {
+		t.Fatalf("panic marked disarmed: %+v", a)
+	}
+	if _, err := h.d.p.journal.Alarm(a.ID); err != nil {
+		t.Fatalf("panic not journaled: %v", err)
+	}
+	if !h.sirenOn() {
+		t.Fatal("siren silent for a panic in a disarmed, silenced zone")
+	}
+}
+
+// GB 50394 §5.2.4: an alarm latches: it stays, with its zone, until a person resets
+// it; the button returning to normal does not clear it by itself.
+func TestScenario_GB50394_AlarmLatchesUntilReset(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	h.pressGate()
+	a := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
+	h.releaseGate()
+	h.staffGets(alerting.ConditionEnd, "builtin-panic", 1)
+	h.advance(time.Hour)
+	got := h.openOf("builtin-panic")
+	if got.ID != a.ID || got.State == alerting.Resolved || !got.Cleared || got.Zone != "gate" {
+		t.Fatalf("after the release and an hour: %+v", got)
+	}
+	h.reset(a.ID, "张伟")
+	h.staffGets(alerting.ResolvedT, "builtin-panic", 1)
+	if len(h.open()) != 0 {
+		t.Fatalf("open after the reset: %+v", h.open())
+	}
+	det, err := h.d.p.journal.Alarm(a.ID)
+	if err != nil || det.Alarm.ResolvedBy != "张伟" {
+		t.Fatalf("journal: who reset it? %+v %v", det.Alarm, err)
+	}
+}
