@@ -143,11 +143,21 @@ func (e *encoder) appendEvent(b []byte, ev *event.Event, now func() time.Time) [
 	return append(b, '\n')
 }
 
-// eventFieldKey renames event field names that clash with the schema's own fields or
-// with names InfluxDB reserves.
+// schemaNames are the names a device's or the gateway's field may not take as they
+// are: the tag keys of the measurements those fields go to (event: device, kind, site,
+// source, type, zone; gateway: site), the schema's own fields there (seq, skew_ms,
+// uptime_s) and InfluxDB's time column. A field of such a name would collide with the
+// tag (InfluxDB shows it as kind_1) or overwrite the schema's field.
+var schemaNames = map[string]bool{
+	"device": true, "kind": true, "site": true, "source": true, "type": true, "zone": true,
+	"seq": true, "skew_ms": true, "uptime_s": true, "time": true,
+}
+
+// eventFieldKey is the one naming rule for device and gateway fields: a name that is a
+// tag key or a field of the schema (schemaNames), or that InfluxDB reserves (a leading
+// underscore), is written with the prefix x_; every other name as it is.
 func eventFieldKey(k string) string {
-	switch {
-	case k == "seq" || k == "skew_ms" || k == "time" || strings.HasPrefix(k, "_"):
+	if schemaNames[k] || strings.HasPrefix(k, "_") {
 		return "x_" + k
 	}
 	return k

@@ -232,3 +232,31 @@ func getField(m lp.Metric, k string) (any, bool) {
 	}
 	return nil, false
 }
+
+// TestFieldNamesNeverTagNames: a device field named like any tag of the schema is
+// written under the x_ prefix, never as a second "kind" InfluxDB shows as kind_1.
+func TestFieldNamesNeverTagNames(t *testing.T) {
+	enc := newEncoder("cg_", "s01", nil)
+	tests := []struct{ field, want string }{
+		{"kind", "x_kind"}, {"zone", "x_zone"}, {"type", "x_type"}, {"device", "x_device"},
+		{"site", "x_site"}, {"source", "x_source"}, {"seq", "x_seq"}, {"time", "x_time"},
+		{"_hidden", "x__hidden"}, {"battery_pct", "battery_pct"}, {"温度", "温度"},
+	}
+	for _, tt := range tests {
+		ev := event.Event{Seq: 1, DeviceID: "d1", Kind: event.KindSystem, Type: "state", ReceivedAt: tRecv,
+			Fields: event.Fields{tt.field: "v"}}
+		line := enc.appendEvent(nil, &ev, fixedNow)
+		ms, err := lp.NewParser(lp.NewMetricHandler()).Parse(line)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("parse %q: %v", line, err)
+		}
+		if got, ok := getField(ms[0], tt.want); !ok || got != "v" {
+			t.Errorf("field %q: no field %q in %q", tt.field, tt.want, line)
+		}
+		for _, tag := range ms[0].TagList() {
+			if _, clash := getField(ms[0], tag.Key); clash {
+				t.Errorf("field %q: a field shares the tag name %q in %q", tt.field, tag.Key, line)
+			}
+		}
+	}
+}
