@@ -9,7 +9,7 @@ import (
 // Config defaults.
 const (
 	DefaultRetention     = 90 * 24 * time.Hour
-	MinRetention         = 30 * 24 * time.Hour // records are kept at least 30 days (standards.md)
+	MinRetention         = 30 * 24 * time.Hour // records are kept at least 30 days (the records clause, docs/alerting.md)
 	DefaultMaxSize       = 256 << 20
 	DefaultGroupWait     = 30 * time.Second
 	DefaultGroupInterval = 5 * time.Minute

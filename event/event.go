@@ -93,8 +93,8 @@ type Event struct {
 }
 
 // MaxClockSkew is how far a device's own timestamp may be from the gateway's receive
-// time before Time stops trusting it (standards.md: records within ±30 s of standard time
-// are trusted; a reader whose clock is further off is flagged, not believed).
+// time before Time stops trusting it (the gateway's records must be within ±30 s of
+// standard time; a reader whose clock is further off is flagged, not believed).
 const MaxClockSkew = 5 * time.Minute
 
 // Time is the event's time for ordering and display: the device's timestamp when it

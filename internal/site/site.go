@@ -16,7 +16,7 @@ import (
 const DefaultTimezone = "Asia/Shanghai"
 
 // DefaultHeartbeat is how long a device may stay silent before it is offline when its
-// config says nothing: GB/T 28181's 60 s keep-alive times 3 missed (standards.md).
+// config says nothing: GB/T 28181's 60 s keep-alive times 3 missed.
 const DefaultHeartbeat = 180 * time.Second
 
 // Site is one campus.

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Keys of the encrypted test vectors in sia-dc09.md.
+// Keys of the encrypted test vectors of the SIA DC-09 reference.
 const (
 	vectorHexKey   = "ABCDABCDABCDABCDABCDABCDABCDABCD"
 	vectorASCIIKey = "AAAAAAAAAAAAAAAA"
@@ -19,7 +19,7 @@ func utc(y int, mo time.Month, d, h, mi, s int) time.Time {
 	return time.Date(y, mo, d, h, mi, s, 0, time.UTC)
 }
 
-// clearVectors are the clear-text test vectors of sia-dc09.md.
+// clearVectors are the clear-text test vectors of the DC-09 reference.
 var clearVectors = []struct {
 	name  string
 	frame string
@@ -123,7 +123,7 @@ func TestClearVectors(t *testing.T) {
 	}
 }
 
-// encryptedVectors are the encrypted test vectors of sia-dc09.md.
+// encryptedVectors are the encrypted test vectors of the DC-09 reference.
 var encryptedVectors = []struct {
 	name    string
 	frame   string
