@@ -40,6 +40,9 @@ type Config struct {
 	ClockDrift time.Duration `mapstructure:"clock_drift"`
 	// Retention is how long finished run results are kept for reports (default 90 days).
 	Retention time.Duration `mapstructure:"retention"`
+	// Compliance is the site's policy: the key areas and their rounds a day (default:
+	// every route, at least 5 rounds a day, GB/T 29315). See compliance.go.
+	Compliance Compliance `mapstructure:"compliance"`
 }
 
 // Checkpoint is a place guards must visit.
@@ -141,6 +144,7 @@ func (c *Config) SetDefaults() {
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention
 	}
+	c.Compliance.setDefaults(c.Routes)
 	for i := range c.Routes {
 		if c.Routes[i].Order == "" {
 			c.Routes[i].Order = OrderStrict
@@ -283,6 +287,12 @@ func (c *Config) Validate(errs *cfgerr.List, dir *site.Directory) {
 		key := cfgerr.Index("plans", i)
 		site.CheckID(errs, key+".id", "plan", p.ID, plans)
 		validatePlan(p, key, routes[p.Route], errs)
+	}
+	if dir != nil && errs.Len() == 0 {
+		// The site's check (campusguard check, a load, a reload), once the plans are
+		// valid: a tracker built from plans alone (tests, tools) runs whatever plans it
+		// is given.
+		c.validateCompliance(errs, routes)
 	}
 }
 

@@ -127,6 +127,20 @@ func TestValidate(t *testing.T) {
 		{"checkpoint twice in route", func(c *Config) { c.Routes[0].Checkpoints[1].Checkpoint = "CP-01" },
 			[]string{`routes[0].checkpoints[1].checkpoint: checkpoint "CP-01" is twice`}},
 		{"unknown route", func(c *Config) { c.Plans[0].Route = "nope" }, []string{`plans[0].route: unknown route "nope"`}},
+		{"one round a day (GB/T 29315)", func(c *Config) { c.Compliance.MinRounds, c.Compliance.Areas = 5, nil },
+			[]string{`plans[0]: key area "key-areas" (重点部位) is planned for 1 round(s) a day`}},
+		{"weekends short", func(c *Config) {
+			c.Compliance.MinRounds, c.Compliance.Areas = 5, nil
+			c.Plans[0].Times, c.Plans[0].Every, c.Plans[0].From, c.Plans[0].Until = nil, 2*time.Hour, "20:00", "06:00"
+			c.Plans[0].Days = "mon-fri"
+		}, []string{`plans[0]: key area "key-areas" (重点部位) is planned for 0 round(s) a day on [Sunday Saturday]`}},
+		{"every 2h at night is compliant", func(c *Config) {
+			c.Compliance.MinRounds, c.Compliance.Areas = 5, nil
+			c.Plans[0].Times, c.Plans[0].Every, c.Plans[0].From, c.Plans[0].Until = nil, 2*time.Hour, "20:00", "06:00"
+		}, nil},
+		{"area of an unknown route", func(c *Config) {
+			c.Compliance.Areas = []Area{{ID: "dorms", Routes: []string{"ghost"}}}
+		}, []string{`compliance.areas[0].routes[0]: unknown route "ghost"`}},
 		{"duplicate card", func(c *Config) { c.Guards[1].Cards = []string{"a1b2c3d4"} },
 			[]string{`guards[1].cards[0]: card "a1b2c3d4" is also guard "zhang"'s`}},
 		{"duplicate tag", func(c *Config) { c.Checkpoints[2].Tags = []string{"cp-01"} },

@@ -24,6 +24,9 @@ type RunResult struct {
 	Status      string             `json:"status"` // completed, incomplete, not_started, in_progress
 	Guards      []GuardRef         `json:"guards,omitempty"`
 	Checkpoints []CheckpointResult `json:"checkpoints"`
+	// Areas are the key areas the run counts for (patrol.compliance), with the rounds a
+	// day each needs: a report judges the day from the runs alone.
+	Areas []AreaRef `json:"areas,omitempty"`
 }
 
 // GuardRef names a guard.

@@ -16,6 +16,8 @@ type snapshot struct {
 	Used     map[string]time.Time `json:"used,omitempty"`
 	LastScan map[string]time.Time `json:"last_scan,omitempty"`
 	Drift    map[string]time.Time `json:"drift,omitempty"`
+	Areas    map[string]areaDay   `json:"areas,omitempty"`
+	Since    time.Time            `json:"since,omitzero"`
 }
 
 // MarshalState returns the tracker's state (runs in progress, judged slots, recent
@@ -23,7 +25,7 @@ type snapshot struct {
 func (t *Tracker) MarshalState() ([]byte, error) {
 	b, err := json.Marshal(snapshot{
 		Version: stateVersion, Cursor: t.cursor, Runs: t.runs,
-		Used: t.used, LastScan: t.lastScan, Drift: t.drift,
+		Used: t.used, LastScan: t.lastScan, Drift: t.drift, Areas: t.areas, Since: t.since,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("patrol state: %w", err)
@@ -49,6 +51,10 @@ func (t *Tracker) RestoreState(b []byte) (dropped []string, err error) {
 	t.used = nonNil(s.Used)
 	t.lastScan = nonNil(s.LastScan)
 	t.drift = nonNil(s.Drift)
+	t.areas = nonNil(s.Areas)
+	if !s.Since.IsZero() {
+		t.since = s.Since
+	}
 	t.runs = nil
 	seen := map[string]bool{}
 	for _, r := range s.Runs {
@@ -87,9 +93,9 @@ func (t *Tracker) validRun(r *run) bool {
 	return true
 }
 
-func nonNil(m map[string]time.Time) map[string]time.Time {
+func nonNil[V any](m map[string]V) map[string]V {
 	if m == nil {
-		return map[string]time.Time{}
+		return map[string]V{}
 	}
 	return m
 }

@@ -48,6 +48,8 @@ type Tracker struct {
 	lastScan map[string]time.Time // card|checkpoint -> last accepted scan
 	drift    map[string]time.Time // reader -> last drift report
 	results  []RunResult          // finished, not drained
+	areas    map[string]areaDay   // area|day -> rounds done, warned, judged (compliance.go)
+	since    time.Time            // when the tracker first looked: days before it are not judged
 	lastOut  string
 }
 
@@ -67,6 +69,7 @@ func New(cfg Config, opts Options) (*Tracker, error) {
 	return &Tracker{
 		c: c, site: opts.Site, loc: loc, days: opts.Days,
 		used: map[string]time.Time{}, lastScan: map[string]time.Time{}, drift: map[string]time.Time{},
+		areas: map[string]areaDay{},
 	}, nil
 }
 
@@ -172,7 +175,8 @@ func (t *Tracker) Scan(now time.Time, ev event.Event) []event.Event {
 		return out
 	}
 	t.lastOut = ScanAccepted
-	return append(out, t.apply(r, i, sc)...)
+	out = append(out, t.apply(r, i, sc)...)
+	return append(out, t.judge(now)...)
 }
 
 type scan struct {
@@ -327,6 +331,9 @@ func (t *Tracker) finish(r *run, status string, at, now time.Time, device string
 	}
 	res := t.result(r, status, at)
 	t.results = append(t.results, res)
+	if status == RunCompleted {
+		t.countRound(r)
+	}
 	f := t.runFields(r)
 	t.runGuardFields(f, r)
 	c := res.Counts()
@@ -376,6 +383,9 @@ func (t *Tracker) advance(at, now time.Time) []event.Event {
 	if t.cursor.IsZero() {
 		t.cursor = at
 	}
+	if t.since.IsZero() {
+		t.since = at
+	}
 	type due struct {
 		at  time.Time
 		run *run
@@ -417,7 +427,8 @@ func (t *Tracker) advance(at, now time.Time) []event.Event {
 		out = append(out, t.notStarted(d.sl, d.at, now))
 	}
 	t.prune(at)
-	return out
+	t.pruneAreas(at)
+	return append(out, t.judge(now)...)
 }
 
 func (t *Tracker) notStarted(sl slot, at, now time.Time) event.Event {
@@ -531,7 +542,7 @@ func (t *Tracker) Active() []RunResult {
 func (t *Tracker) result(r *run, status string, ended time.Time) RunResult {
 	res := RunResult{
 		Run: r.ID, Day: r.Day, Plan: r.Plan, Route: r.Route, Ordered: r.Ordered,
-		Scheduled: r.Scheduled.In(t.loc), Status: status,
+		Scheduled: r.Scheduled.In(t.loc), Status: status, Areas: t.c.areasOf(r.Route),
 	}
 	if !r.Started.IsZero() {
 		res.Started = r.Started.In(t.loc)

@@ -21,7 +21,7 @@ const (
 )
 
 // Views lists the CSV views.
-var Views = []string{ViewPlans, ViewGuards, ViewCheckpoints, ViewRuns}
+var Views = []string{ViewPlans, ViewGuards, ViewCheckpoints, ViewRuns, ViewCompliance}
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
@@ -69,6 +69,12 @@ func (r *Report) WriteCSV(w io.Writer, view string) error {
 					strconv.FormatInt(c.DelayS, 10), name(c.GuardName, c.Guard), c.Card})
 			}
 		}
+	case ViewCompliance:
+		rows = append(rows, []string{"date", "area", "name", "required", "rounds", "missed", "in_progress", "status", "reason"})
+		for _, c := range r.Compliance {
+			rows = append(rows, []string{r.Date, c.Area, c.Name, itoa(c.Required), itoa(c.Rounds), itoa(c.Missed),
+				itoa(c.InProgress), c.Status, c.Reason})
+		}
 	default:
 		return fmt.Errorf("patrol report csv: unknown view %q (want one of %v)", view, Views)
 	}
@@ -100,6 +106,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	t := r.Totals
 	p("TOTAL\t\t%d\t%d\t%d\t%d\t%s%%\t%d\t%d\t%d\t%d\t\n", t.Runs, t.Completed, t.Incomplete, t.NotStarted, pct(t.CompletionRate),
 		t.Missed, t.Late, t.Early, t.OutOfOrder)
+	if len(r.Compliance) > 0 {
+		p("\nKEY AREA\tREQUIRED\tROUNDS\tSTATUS\tREASON\n")
+		for _, c := range r.Compliance {
+			st := "COMPLIANT"
+			if c.Status != Compliant {
+				st = "NOT COMPLIANT"
+			}
+			p("%s\t%d\t%d\t%s\t%s\n", name(c.Name, c.Area), c.Required, c.Rounds, st, c.Reason)
+		}
+	}
 	if len(r.Guards) > 0 {
 		p("\nGUARD\tRUNS\tDONE\tSCANS\tLATE\tEARLY\tORDER\n")
 		for _, g := range r.Guards {

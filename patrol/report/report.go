@@ -23,6 +23,8 @@ type Report struct {
 	Guards      []GuardReport      `json:"guards"`
 	Checkpoints []CheckpointReport `json:"checkpoints"`
 	Runs        []patrol.RunResult `json:"runs"`
+	// Compliance judges each key area: compliant or not, with the reason.
+	Compliance []AreaCompliance `json:"compliance"`
 }
 
 // Totals sums every plan of the day.
@@ -178,6 +180,7 @@ func Build(day string, runs []patrol.RunResult) *Report {
 	for _, id := range cpOrder {
 		r.Checkpoints = append(r.Checkpoints, *cps[id])
 	}
+	r.Compliance = compliance(r.Runs)
 	return r
 }
 
