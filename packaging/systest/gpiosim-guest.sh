@@ -73,6 +73,8 @@ rm -f /etc/campusguard/conf.d/*.yaml
 campusguard check --config /etc/campusguard/campusguard.yaml && ok "check accepts it on a box with a GPIO chip" || fail "check"
 systemctl start campusguard.service && ok "started (READY)" || fail "start"
 sleep 1
+pid=$(systemctl show -p MainPID --value campusguard.service)
+[ "$(awk 'NR==1 {print $3}' /proc/$pid/uid_map)" != 4294967295 ] && ok "runs in a user namespace of its own (PrivateUsers), and still opens the lines" || fail "no user namespace: $(cat /proc/$pid/uid_map)"
 [ "$(cat $sim/sim_gpio1/value)" = 0 ] && ok "siren line GPIO5 is off at start" || fail "siren on at start"
 grep -q "campusguard" <(campusguard gpio list 2>/dev/null) && ok "gpio list shows the lines held by the daemon" || true
 
@@ -90,4 +92,5 @@ echo "== cut the supervision loop (GPIO27 goes high)"
 echo pull-up >$sim/sim_gpio2/pull
 wait_for 10 sh -c 'journalctl -u campusguard.service -o cat | grep -qi tamper' && ok "tamper reported" || fail "no tamper after the cut"
 systemctl stop campusguard.service && ok "stopped" || fail "stop"
+
 finish
