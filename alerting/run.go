@@ -399,7 +399,7 @@ func (w *worker) run(ctx context.Context) {
 		default:
 			d.LastError = derr.Error()
 		}
-		if uerr := m.store.UpdateDelivery(d); uerr != nil {
+		if uerr := w.recordDelivery(d); uerr != nil {
 			m.log.Error("alerting: recording delivery", "sink", w.name, "id", d.Notification.ID, "err", uerr)
 			if !pause() {
 				return
@@ -417,6 +417,24 @@ func (w *worker) run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// LazyUpdater is a Store that can take a delivery's new state without the worker
+// waiting for the disk: it is written with the next group commit (an alarm's), and
+// the store's NextPending sees it at once. A crash before the write delivers the
+// notification again, with the same id (at least once).
+type LazyUpdater interface {
+	UpdateDeliveryLater(d Delivery)
+}
+
+// recordDelivery stores a delivery attempt's outcome: without waiting when the store
+// allows, so the worker's bookkeeping never holds up an alarm's commit.
+func (w *worker) recordDelivery(d Delivery) error {
+	if lu, ok := w.m.store.(LazyUpdater); ok {
+		lu.UpdateDeliveryLater(d)
+		return nil
+	}
+	return w.m.store.UpdateDelivery(d)
 }
 
 func (w *worker) record(d Delivery, err error) {

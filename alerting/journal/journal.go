@@ -7,7 +7,9 @@
 // Writes are group commits: Enqueue queues a Commit in call order and the first
 // waiter writes every queued commit in one bbolt transaction (one fsync pair), so
 // concurrent alarms share the cost of the disk. Delivery updates from the sink workers
-// share those group commits. Records older than the retention period are removed by Compact
+// (UpdateDeliveryLater) do not wait for the disk: they ride on the next group commit,
+// an alarm's usually, or are written on their own after LazyFlushAfter, so a worker's
+// bookkeeping never puts a transaction of its own in front of an alarm. Records older than the retention period are removed by Compact
 // (run hourly by Run); the store reports Degraded health when its data nears MaxSize.
 package journal
 
@@ -91,9 +93,13 @@ type Journal struct {
 	alarmSeq atomic.Uint64
 	txns     atomic.Uint64
 
-	qmu      sync.Mutex
-	queue    []*queued
-	flushing bool
+	qmu       sync.Mutex
+	queue     []*queued
+	flushing  bool
+	lazy      map[lazyKey]lazyEntry // delivery updates waiting for a group commit
+	lazyGen   uint64
+	lazyTimer *time.Timer
+	closed    bool
 
 	hmu         sync.Mutex
 	lastErr     error
@@ -170,7 +176,7 @@ func Open(path string, opt Options) (*Journal, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
@@ -212,8 +218,24 @@ func Open(path string, opt Options) (*Journal, error) {
 	return j, nil
 }
 
-// Close closes the database. Pending Enqueue waiters must have returned.
+// Close writes the delivery updates still queued and closes the database. Pending
+// Enqueue waiters must have returned.
 func (j *Journal) Close() error {
+	j.qmu.Lock()
+	n := len(j.lazy)
+	j.qmu.Unlock()
+	if n > 0 {
+		if err := j.Commit(alerting.Commit{}); err != nil {
+			j.log.Warn("journal: delivery updates not written at close; they are sent again", "err", err)
+		}
+	}
+	j.qmu.Lock()
+	j.closed = true
+	if j.lazyTimer != nil {
+		j.lazyTimer.Stop()
+		j.lazyTimer = nil
+	}
+	j.qmu.Unlock()
 	if err := j.db.Close(); err != nil {
 		return fmt.Errorf("journal %s: %w", j.path, err)
 	}
@@ -259,8 +281,13 @@ func (j *Journal) wait(q *queued) error {
 	for len(j.queue) > 0 {
 		batch := j.queue
 		j.queue = nil
+		lazy := j.takeLazy()
 		j.qmu.Unlock()
-		err := j.write(batch)
+		var err error
+		if len(lazy) > 0 || !allEmpty(batch) {
+			err = j.write(batch, lazy)
+		}
+		j.lazyWritten(lazy, err)
 		for _, b := range batch {
 			b.err = err
 			close(b.done)
@@ -273,15 +300,24 @@ func (j *Journal) wait(q *queued) error {
 	return q.err
 }
 
-func (j *Journal) write(batch []*queued) error {
-	err := j.writeOnce(batch)
+func allEmpty(batch []*queued) bool {
+	for _, q := range batch {
+		if !q.c.Empty() {
+			return false
+		}
+	}
+	return true
+}
+
+func (j *Journal) write(batch []*queued, lazy []lazyEntry) error {
+	err := j.writeOnce(batch, lazy)
 	if err != nil && j.useReserve(err) {
-		err = j.writeOnce(batch)
+		err = j.writeOnce(batch, lazy)
 	}
 	return err
 }
 
-func (j *Journal) writeOnce(batch []*queued) error {
+func (j *Journal) writeOnce(batch []*queued, lazy []lazyEntry) error {
 	start := time.Now()
 	var maxSeq uint64
 	err := j.db.Update(func(tx *bolt.Tx) error {
@@ -290,6 +326,11 @@ func (j *Journal) writeOnce(batch []*queued) error {
 				return err
 			}
 			maxSeq = max(maxSeq, q.c.AlarmSeq)
+		}
+		for i := range lazy {
+			if err := applyUpdate(tx, &lazy[i].d); err != nil {
+				return err
+			}
 		}
 		if maxSeq > 0 {
 			meta := tx.Bucket(bMeta)
@@ -442,16 +483,12 @@ func putAlarm(tx *bolt.Tx, r *alerting.AlarmRecord) error {
 	return tx.Bucket(bAlarmTime).Put(timeKey(r.Alarm.FiredAt, id), nil)
 }
 
-// UpdateDelivery stores a delivery's new state; a delivery that is no longer pending
-// leaves its sink's queue. It goes through the group commit, so the updates of all
-// sink workers and the alarms' commits share fsyncs. (db.Batch would too, but holds
-// a lone caller for its 10 ms MaxBatchDelay: a sink's worker is such a caller.)
+// UpdateDelivery stores a delivery's new state and waits until it is durable; a
+// delivery that is no longer pending leaves its sink's queue. It goes through the
+// group commit with the queued lazy updates (UpdateDeliveryLater), newest state wins.
 func (j *Journal) UpdateDelivery(d alerting.Delivery) error {
-	if err := j.Commit(alerting.Commit{Updates: []alerting.Delivery{d}}); err != nil {
-		return err
-	}
-	j.m.deliveryUpd.Inc()
-	return nil
+	j.UpdateDeliveryLater(d)
+	return j.Commit(alerting.Commit{})
 }
 
 // applyUpdate stores a delivery's new state. An update of a record retention already
@@ -474,30 +511,57 @@ func applyUpdate(tx *bolt.Tx, d *alerting.Delivery) error {
 
 // NextPending returns sink's first pending delivery: critical first, then by commit
 // order.
+// Updates queued by UpdateDeliveryLater count: a delivery they finished is skipped, a
+// retried one is returned as updated.
 func (j *Journal) NextPending(sink string) (d alerting.Delivery, ok bool, err error) {
-	err = j.db.View(func(tx *bolt.Tx) error {
+	ds, err := j.Pending(sink, 1)
+	if err != nil || len(ds) == 0 {
+		return d, false, err
+	}
+	return ds[0], true, nil
+}
+
+// Pending returns up to limit of sink's pending deliveries in the order NextPending
+// hands them out (critical first, then commit order), with the queued lazy updates
+// applied.
+func (j *Journal) Pending(sink string, limit int) ([]alerting.Delivery, error) {
+	// The queued updates are read before the transaction opens: an update written
+	// after this point is then either in the snapshot or in the transaction's view.
+	over := j.lazyOf(sink)
+	var out []alerting.Delivery
+	err := j.db.View(func(tx *bolt.Tx) error {
 		pb := tx.Bucket(bPending).Bucket([]byte(sink))
 		if pb == nil {
 			return nil
 		}
-		k, _ := pb.Cursor().First()
-		if k == nil {
-			return nil
+		c := pb.Cursor()
+		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+			if len(k) != 9 {
+				return fmt.Errorf("bad pending key %x", k)
+			}
+			seq := binary.BigEndian.Uint64(k[1:])
+			if u, ok := over[seq]; ok {
+				if u.State == alerting.Pending {
+					out = append(out, u)
+				}
+				continue
+			}
+			v := tx.Bucket(bDeliv).Bucket([]byte(sink)).Get(k[1:])
+			if v == nil {
+				return fmt.Errorf("pending %s/%x without record", sink, k[1:])
+			}
+			var d alerting.Delivery
+			if err := json.Unmarshal(v, &d); err != nil {
+				return fmt.Errorf("pending %s/%x: %w", sink, k[1:], err)
+			}
+			out = append(out, d)
 		}
-		if len(k) != 9 {
-			return fmt.Errorf("bad pending key %x", k)
-		}
-		v := tx.Bucket(bDeliv).Bucket([]byte(sink)).Get(k[1:])
-		if v == nil {
-			return fmt.Errorf("pending %s/%x without record", sink, k[1:])
-		}
-		ok = true
-		return json.Unmarshal(v, &d)
+		return nil
 	})
 	if err != nil {
-		return d, false, fmt.Errorf("journal %s: %w", j.path, err)
+		return nil, fmt.Errorf("journal %s: %w", j.path, err)
 	}
-	return d, ok, nil
+	return out, nil
 }
 
 // PendingCounts returns the number of pending deliveries per sink (sinks with none are
