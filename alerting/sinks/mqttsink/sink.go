@@ -267,6 +267,7 @@ func (s *Sink) deliver(ctx context.Context, n alerting.Notification) error {
 	if len(alarms) == 0 {
 		alarms = []alerting.Alarm{n.Alarm}
 	}
+	msgs := make([]outMsg, 0, len(alarms)+1)
 	for _, a := range alarms {
 		var payload []byte
 		if a.State != alerting.Resolved && n.Transition != alerting.ResolvedT {
@@ -276,18 +277,16 @@ func (s *Sink) deliver(ctx context.Context, n alerting.Notification) error {
 			}
 			payload = p
 		}
-		if err := s.pub.Publish(ctx, s.AlarmTopic(a.ID), QoS, true, payload); err != nil {
-			return fmt.Errorf("mqtt sink %s: alarm %s state: %w", s.cfg.Name, a.ID, err)
-		}
+		msgs = append(msgs, outMsg{topic: s.AlarmTopic(a.ID), retained: true, payload: payload, what: "alarm " + a.ID + " state"})
 	}
 	p, err := marshalEvent(n)
 	if err != nil {
 		return &alerting.Permanent{Err: fmt.Errorf("mqtt sink %s: notification %s: %w", s.cfg.Name, n.ID, err)}
 	}
-	if err := s.pub.Publish(ctx, s.events, QoS, false, p); err != nil {
-		return fmt.Errorf("mqtt sink %s: notification %s event: %w", s.cfg.Name, n.ID, err)
-	}
-	return nil
+	msgs = append(msgs, outMsg{topic: s.events, payload: p, what: "notification " + n.ID + " event"})
+	// The states and the event go out in this order on one connection; waiting for
+	// their acknowledgements together costs one round trip.
+	return s.publishAll(ctx, msgs)
 }
 
 // marshalState encodes m; a field value JSON cannot hold (NaN) drops the fields rather
