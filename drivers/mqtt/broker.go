@@ -27,6 +27,7 @@ type broker struct {
 	client paho.Client
 	routes atomic.Pointer[routeTable]
 	resync chan struct{} // cap 1: subscriptions or connection changed
+	first  *firstSync    // closed once the subscriptions were first in step
 
 	runCtx atomic.Pointer[context.Context]
 	cancel context.CancelFunc
@@ -43,7 +44,7 @@ type broker struct {
 }
 
 func newBroker(d *Driver, cfg BrokerConfig) (*broker, error) {
-	b := &broker{d: d, cfg: cfg, resync: make(chan struct{}, 1), subscribed: map[string]byte{}}
+	b := &broker{d: d, cfg: cfg, resync: make(chan struct{}, 1), first: newFirstSync(), subscribed: map[string]byte{}}
 	b.routes.Store(&routeTable{})
 	o := paho.NewClientOptions()
 	o.AddBroker(cfg.URL)
@@ -276,6 +277,7 @@ func (b *broker) sync(ctx context.Context) error {
 		}
 		b.d.log.Info("mqtt subscribed", "broker", b.cfg.Name, "filters", len(add), "resubscribe", full)
 	}
+	b.first.done()
 	if h := b.d.hooks.subscribed; h != nil {
 		b.mu.Lock()
 		cp := make(map[string]byte, len(b.subscribed))
@@ -311,7 +313,11 @@ func (b *broker) onConnect() {
 	b.mu.Lock()
 	b.connects++
 	n := b.connects
-	b.full = true
+	// A reconnect subscribes everything again (the broker may have lost the session).
+	// The first connect does not need to: nothing is subscribed yet, so the first sync
+	// asks for every filter anyway; setting full here too sent SUBSCRIBE twice at start
+	// when paho ran this handler after that sync.
+	b.full = n > 1
 	b.since = b.d.clock.Now()
 	b.mu.Unlock()
 	b.d.m.connected.WithLabelValues(b.cfg.Name).Set(1)

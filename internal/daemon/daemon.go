@@ -238,6 +238,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d.runCtx = runCtx
+	// /healthz says down until the inputs are subscribed (see awaitInputs).
+	starting := &startupHealth{}
+	d.health.Set("startup", starting)
 	if err := d.start(runCtx); err != nil {
 		cancel()
 		d.wait()
@@ -251,11 +254,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	w := &watcher{clock: d.clock, interval: d.opts.WatchInterval, paths: d.watchPaths}
 	d.goRun("config-watch", func() { w.run(runCtx, d.loadedFP, changed) })
 
-	// Everything started: tell systemd, then run the loop.
+	// Everything started and the inputs subscribed: tell systemd, then run the loop.
+	subscribed := d.awaitInputs(runCtx)
+	starting.ready()
 	d.opts.Notify("READY=1")
 	d.notifyStatus()
 	d.log.Info("campusguard ready", "site", d.cfg.Site.ID, "devices", len(d.cfg.Devices),
 		"http", d.HTTPAddr(), "startup", d.clock.Since(d.started).Round(time.Millisecond))
+	if subscribed {
+		d.log.Info("inputs ready: mqtt subscribed before READY=1")
+	}
 	if d.opts.Ready != nil {
 		d.opts.Ready(d)
 	}
