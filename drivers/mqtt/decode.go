@@ -1,7 +1,6 @@
 package mqtt
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -75,9 +74,14 @@ type Decoder struct {
 	consts event.Fields
 
 	status *statusDec
+
+	// The payload paths the decoder reads, for the scanner, and their indices.
+	paths                           scanPaths
+	devIdx, typeIdx, timeIdx, stIdx int
 }
 
 type fieldDec struct {
+	idx      int // path index in Decoder.paths
 	name     string
 	path     []string
 	typ      string
@@ -131,6 +135,22 @@ func NewDecoder(m MappingConfig) (*Decoder, error) {
 	if s := m.Status; s != nil {
 		d.status = &statusDec{path: splitPath(s.Field), online: lowerSet(s.Online), offline: lowerSet(s.Offline)}
 	}
+	d.devIdx, d.typeIdx, d.timeIdx, d.stIdx = -1, -1, -1, -1
+	if !d.devTopic {
+		d.devIdx = d.paths.add(d.devPath)
+	}
+	if d.status != nil {
+		d.stIdx = d.paths.add(d.status.path)
+	}
+	if d.typeConst == "" {
+		d.typeIdx = d.paths.add(d.typePath)
+	}
+	if d.timeFormat != TimeNone {
+		d.timeIdx = d.paths.add(d.timePath)
+	}
+	for i := range d.fields {
+		d.fields[i].idx = d.paths.add(d.fields[i].path)
+	}
 	return d, nil
 }
 
@@ -177,12 +197,14 @@ func (d *Decoder) Decode(topic string, payload []byte, now time.Time) (event.Eve
 		// Plain-text status (a last will such as "offline").
 		return d.statusEvent(e, strings.TrimSpace(string(payload)))
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(payload, &doc); err != nil || doc == nil {
+	var vals [8]any
+	var found [8]bool
+	doc := scanned{vals: vals[:0], found: found[:0]}
+	if err := scanDoc(payload, &d.paths, &doc); err != nil {
 		return e, ErrNotJSON
 	}
 	if !d.devTopic {
-		v, ok := lookup(doc, d.devPath)
+		v, ok := doc.get(d.devIdx)
 		if !ok {
 			return e, fmt.Errorf("device id %q: %w", strings.Join(d.devPath, "."), ErrMissingField)
 		}
@@ -193,7 +215,7 @@ func (d *Decoder) Decode(topic string, payload []byte, now time.Time) (event.Eve
 		e.DeviceID = d.deviceID(s)
 	}
 	if d.status != nil {
-		v, ok := lookup(doc, d.status.path)
+		v, ok := doc.get(d.stIdx)
 		if !ok {
 			return e, fmt.Errorf("status %q: %w", strings.Join(d.status.path, "."), ErrMissingField)
 		}
@@ -207,7 +229,7 @@ func (d *Decoder) Decode(topic string, payload []byte, now time.Time) (event.Eve
 	if d.typeConst != "" {
 		e.Type = d.typeConst
 	} else {
-		v, ok := lookup(doc, d.typePath)
+		v, ok := doc.get(d.typeIdx)
 		switch {
 		case ok:
 			s, err := scalarString(v, false)
@@ -234,7 +256,7 @@ func (d *Decoder) Decode(topic string, payload []byte, now time.Time) (event.Eve
 	}
 	// Device time.
 	if d.timeFormat != TimeNone {
-		v, ok := lookup(doc, d.timePath)
+		v, ok := doc.get(d.timeIdx)
 		if ok {
 			t, err := parseTime(v, d.timeFormat)
 			if err != nil {
@@ -251,7 +273,7 @@ func (d *Decoder) Decode(topic string, payload []byte, now time.Time) (event.Eve
 	}
 	for i := range d.fields {
 		f := &d.fields[i]
-		v, ok := lookup(doc, f.path)
+		v, ok := doc.get(f.idx)
 		if !ok {
 			if f.required {
 				return e, fmt.Errorf("field %q: %w", f.name, ErrMissingField)
@@ -332,21 +354,6 @@ func mapValue(m map[string]string, s string) (string, bool) {
 	}
 	t, ok := m[strings.ToLower(s)]
 	return t, ok
-}
-
-// lookup follows a dotted path through nested objects; null counts as absent.
-func lookup(doc map[string]any, path []string) (any, bool) {
-	var cur any = doc
-	for _, p := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[p]; !ok {
-			return nil, false
-		}
-	}
-	return cur, cur != nil
 }
 
 // scalarString is the text form of a string, bool or number (integers without a
