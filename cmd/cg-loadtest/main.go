@@ -31,6 +31,23 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		var err error
+		switch os.Args[1] {
+		case "alarm":
+			err = alarmMain(os.Args[2:])
+		case "relay":
+			err = relayMain(os.Args[2:])
+		default:
+			goto telemetry
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cg-loadtest:", err)
+			os.Exit(1)
+		}
+		return
+	}
+telemetry:
 	bin := flag.String("campusguard", "campusguard", "the campusguard binary to run")
 	broker := flag.String("broker", "tcp://127.0.0.1:1883", "MQTT broker (loopback)")
 	influx := flag.String("influx", "http://127.0.0.1:8086", "InfluxDB 1.8 URL (loopback)")
