@@ -267,7 +267,6 @@ func (s *Sink) deliver(ctx context.Context, n alerting.Notification) error {
 	if len(alarms) == 0 {
 		alarms = []alerting.Alarm{n.Alarm}
 	}
-	msgs := make([]outMsg, 0, len(alarms)+1)
 	for _, a := range alarms {
 		var payload []byte
 		if a.State != alerting.Resolved && n.Transition != alerting.ResolvedT {
@@ -277,16 +276,22 @@ func (s *Sink) deliver(ctx context.Context, n alerting.Notification) error {
 			}
 			payload = p
 		}
-		msgs = append(msgs, outMsg{topic: s.AlarmTopic(a.ID), retained: true, payload: payload, what: "alarm " + a.ID + " state"})
+		if err := s.pub.Publish(ctx, s.AlarmTopic(a.ID), QoS, true, payload); err != nil {
+			return fmt.Errorf("mqtt sink %s: alarm %s state: %w", s.cfg.Name, a.ID, err)
+		}
 	}
 	p, err := marshalEvent(n)
 	if err != nil {
 		return &alerting.Permanent{Err: fmt.Errorf("mqtt sink %s: notification %s: %w", s.cfg.Name, n.ID, err)}
 	}
-	msgs = append(msgs, outMsg{topic: s.events, payload: p, what: "notification " + n.ID + " event"})
-	// The states and the event go out in this order on one connection; waiting for
-	// their acknowledgements together costs one round trip.
-	return s.publishAll(ctx, msgs)
+	// One message at a time, each after the previous PUBACK: sending the state and the
+	// event back to back (PUBACKs awaited together) was measured 40 ms per
+	// notification against a default Mosquitto, whose two small PUBACK writes meet
+	// Nagle's algorithm and the client's delayed ACK (set_tcp_nodelay is off by default).
+	if err := s.pub.Publish(ctx, s.events, QoS, false, p); err != nil {
+		return fmt.Errorf("mqtt sink %s: notification %s event: %w", s.cfg.Name, n.ID, err)
+	}
+	return nil
 }
 
 // marshalState encodes m; a field value JSON cannot hold (NaN) drops the fields rather
