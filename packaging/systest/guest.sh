@@ -69,6 +69,17 @@ else
 fi
 wait_for 10 healthz && ok "/healthz answers again" || fail "/healthz after the restart"
 
+echo "== upgrade: the operator's config stays, a running daemon restarts on the new binary"
+pid=$(show MainPID)
+if DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold "$DEB" >/dev/null; then ok "dpkg -i over the installed package"; else fail "upgrade"; fi
+grep -q "listen: 127.0.0.1:$PORT" /etc/campusguard/campusguard.yaml && ok "the edited campusguard.yaml is kept" || fail "the config was replaced"
+if wait_for 15 sh -c "[ \"\$(systemctl show -p MainPID --value campusguard.service)\" != $pid ] && [ \"\$(systemctl show -p ActiveState --value campusguard.service)\" = active ]"; then
+	ok "restarted (PID $pid -> $(show MainPID))"
+else
+	fail "not restarted by the upgrade: $(show ActiveState) $(show MainPID)"
+fi
+wait_for 10 healthz && ok "/healthz answers after the upgrade" || fail "/healthz after the upgrade"
+
 echo "== clean stop"
 t0=$(date +%s)
 systemctl stop campusguard.service
@@ -77,6 +88,15 @@ took=$(($(date +%s) - t0))
 [ "$(show Result)" = success ] && ok "Result=success" || fail "Result=$(show Result)"
 journalctl -u campusguard.service -o cat | grep -q "stopped cleanly" && ok "daemon logged a clean stop" || fail "no clean stop in the journal"
 if journalctl -u campusguard.service -o cat | grep -qi "SIGSYS\|bad system call"; then fail "a filtered system call"; fi
+
+echo "== remove: stopped and disabled, the alarm journal kept"
+systemctl enable campusguard.service 2>/dev/null
+systemctl start campusguard.service
+DEBIAN_FRONTEND=noninteractive dpkg -r campusguard >/dev/null && ok "dpkg -r" || fail "dpkg -r"
+[ "$(systemctl is-active campusguard.service)" != active ] && ok "service stopped" || fail "still running after removal"
+[ ! -e /etc/systemd/system/multi-user.target.wants/campusguard.service ] && ok "service disabled" || fail "still enabled after removal"
+[ -e /var/lib/campusguard/journal.db ] && ok "alarm journal kept in /var/lib/campusguard" || fail "journal gone: $(ls /var/lib/campusguard)"
+DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB" >/dev/null && ok "installed again" || fail "reinstall"
 
 echo "== systemd-analyze security"
 rm -f /etc/systemd/system/campusguard.service.d/systest.conf
