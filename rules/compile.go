@@ -36,12 +36,58 @@ type deviceEnv struct {
 	Labels   map[string]string `expr:"labels"`
 }
 
+// runEnv is env as the VM reads it at run time. The compiled programs address env's
+// fields by name (expr tag) or index, so runEnv has the same fields, tags and order; each holds its
+// value already boxed in an interface (strings interned per engine, a device's once),
+// so reading a field hands the VM that interface instead of allocating a new one per
+// evaluation (reflect's Interface of a string field allocates). Types are still
+// checked against env at load time.
+type runEnv struct {
+	Site   any            `expr:"site"`
+	Type   any            `expr:"type"`
+	Kind   any            `expr:"kind"`
+	Source any            `expr:"source"`
+	Time   any            `expr:"time"` // set only when some rule reads time
+	Fields map[string]any `expr:"fields"`
+	Device *runDevice     `expr:"device"`
+}
+
+// runDevice is deviceEnv at run time (see runEnv); a pointer, which the VM follows.
+type runDevice struct {
+	ID       any               `expr:"id"`
+	Kind     any               `expr:"kind"`
+	Zone     any               `expr:"zone"`
+	Location any               `expr:"location"`
+	Name     any               `expr:"name"`
+	Labels   map[string]string `expr:"labels"`
+}
+
+func newRunDevice(d deviceEnv) *runDevice {
+	return &runDevice{ID: d.ID, Kind: d.Kind, Zone: d.Zone, Location: d.Location, Name: d.Name, Labels: d.Labels}
+}
+
+// readsTime reports whether an expression reads the event's time.
+func readsTime(code string) bool {
+	tree, err := parser.Parse(code)
+	if err != nil {
+		return true // not compiled anyway; err on the side of setting it
+	}
+	found := false
+	ast.Find(tree.Node, func(n ast.Node) bool {
+		if id, ok := n.(*ast.IdentifierNode); ok && id.Value == "time" {
+			found = true
+		}
+		return found
+	})
+	return found
+}
+
 // maxExprNodes bounds an expression's size (a fuzzed or pasted monster must not hang
 // the loader).
 const maxExprNodes = 2000
 
 var exprOptions = []expr.Option{
-	expr.Env(&env{}),
+	expr.Env(env{}),
 	expr.AsBool(),
 	expr.MaxNodes(maxExprNodes),
 	// has(fields.x): the field is present.
@@ -89,10 +135,12 @@ type compiled struct {
 	window        time.Duration
 	resolveAfter  time.Duration
 	msg           *template.Template
+	readsTime     bool // when or resolve reads the event's time
 }
 
 func compileRule(spec *ruleSpec, key string, form Form, errs *cfgerr.List) *compiled {
 	c := &compiled{forDur: spec.For}
+	c.readsTime = (spec.When != "" && readsTime(spec.When)) || (spec.Resolve != "" && readsTime(spec.Resolve))
 	if spec.Count != nil {
 		c.threshold, c.window = spec.Count.Threshold, spec.Count.Window
 	}

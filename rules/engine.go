@@ -24,7 +24,9 @@ type Engine struct {
 	index  map[string]*devEntry
 	timers timerHeap
 
-	env     env
+	env     runEnv
+	boxes   map[string]any // interned boxed strings for env (bounded by maxBoxes)
+	time    bool           // some rule reads the event's time
 	vm      vm.VM
 	now     time.Time // the latest time the engine was given
 	started bool
@@ -84,7 +86,8 @@ type binding struct {
 
 type devEntry struct {
 	dev    *site.Device
-	denv   deviceEnv
+	denv   *runDevice
+	kind   any // the device's kind, boxed
 	byType map[string][]binding // rules interested in an event type (including any-type rules)
 	other  []binding            // rules interested in every type
 }
@@ -137,6 +140,10 @@ func (e *Engine) install(set *RuleSet, dir *site.Directory) (dropped []*rstate, 
 		e.rules = append(e.rules, rs)
 		e.byName[r.Name] = rs
 	}
+	e.time = false
+	for _, rs := range e.rules {
+		e.time = e.time || rs.c.readsTime
+	}
 	for _, o := range old {
 		if !kept[o] {
 			dropped = append(dropped, o)
@@ -151,7 +158,7 @@ func (e *Engine) buildIndex() {
 	e.index = make(map[string]*devEntry, len(devs))
 	for i := range devs {
 		d := &devs[i]
-		ent := &devEntry{dev: d, denv: e.deviceEnv(d), byType: map[string][]binding{}}
+		ent := &devEntry{dev: d, denv: e.deviceEnv(d), kind: e.box(string(d.Kind)), byType: map[string][]binding{}}
 		var all []binding
 		for _, r := range e.rules {
 			if r.c.sel.matchDevice(d) {
@@ -179,8 +186,26 @@ func (e *Engine) buildIndex() {
 	}
 }
 
-func (e *Engine) deviceEnv(d *site.Device) deviceEnv {
-	return deviceEnv{ID: d.ID, Kind: string(d.Kind), Zone: d.Zone, Location: d.Location, Name: d.Name, Labels: d.Labels}
+func (e *Engine) deviceEnv(d *site.Device) *runDevice {
+	return newRunDevice(deviceEnv{ID: d.ID, Kind: string(d.Kind), Zone: d.Zone, Location: d.Location, Name: d.Name, Labels: d.Labels})
+}
+
+// maxBoxes bounds the interned strings: event types and sources come from devices.
+const maxBoxes = 4096
+
+// box returns s in an interface, interned so an event allocates nothing for it.
+func (e *Engine) box(s string) any {
+	if v, ok := e.boxes[s]; ok {
+		return v
+	}
+	var v any = s
+	if e.boxes == nil {
+		e.boxes = map[string]any{}
+	}
+	if len(e.boxes) < maxBoxes {
+		e.boxes[s] = v
+	}
+	return v
 }
 
 // bind computes rule r's instance key for device d.
@@ -378,12 +403,15 @@ func (e *Engine) Process(now time.Time, ev event.Event) []Change {
 	if len(binds) == 0 {
 		return e.take()
 	}
-	e.env = env{
-		Site: ev.Site, Type: ev.Type, Kind: string(ev.Kind), Source: ev.Source,
-		Time: ev.Time().In(e.loc), Fields: ev.Fields, Device: ent.denv,
+	e.env = runEnv{
+		Site: e.box(ev.Site), Type: e.box(ev.Type), Kind: ent.kind, Source: e.box(ev.Source),
+		Fields: ev.Fields, Device: ent.denv,
 	}
-	if ent.dev.Kind != "" {
-		e.env.Kind = string(ent.dev.Kind)
+	if ent.dev.Kind == "" {
+		e.env.Kind = e.box(string(ev.Kind))
+	}
+	if e.time {
+		e.env.Time = ev.Time().In(e.loc)
 	}
 	for _, b := range binds {
 		e.eventRule(now, &ev, ent.dev, b)
@@ -395,7 +423,7 @@ func (e *Engine) Process(now time.Time, ev event.Event) []Change {
 // only rules whose selector does not name devices, zones or labels can apply.
 func (e *Engine) unknownDevice(ev *event.Event) (*devEntry, []binding) {
 	d := &site.Device{ID: ev.DeviceID, Kind: ev.Kind}
-	ent := &devEntry{dev: d, denv: e.deviceEnv(d)}
+	ent := &devEntry{dev: d, denv: e.deviceEnv(d), kind: e.box(string(d.Kind))}
 	var out []binding
 	for _, r := range e.rules {
 		if r.c.sel.matchDevice(d) && (r.c.types == nil || r.c.types[ev.Type]) {
