@@ -87,7 +87,7 @@ type binding struct {
 type devEntry struct {
 	dev    *site.Device
 	denv   *runDevice
-	kind   any // the device's kind, boxed
+	kind   any                  // the device's kind, boxed
 	byType map[string][]binding // rules interested in an event type (including any-type rules)
 	other  []binding            // rules interested in every type
 }
