@@ -97,12 +97,17 @@ func (w *wiredPin) In(pull gpio.Pull, edge gpio.Edge) error {
 	return err
 }
 
+// WindowHold is how long the window scenario holds the window open past its limit:
+// longer than the contact's hold (2 s) plus the demo rule's 10 s.
+const WindowHold = 15 * time.Second
+
 // Scenarios lists the scenarios RunScenario knows, with what each shows.
 var Scenarios = map[string]string{
 	"panic":          "the gate panic button (GPIO) is pressed for 1 s, and the dorm's MQTT panic module",
 	"antifall":       "someone stands in the 3rd-floor balcony radar zone for 6 s",
-	"window":         "the 3rd-floor corridor window is opened past its limit for 4 s (GPIO contact)",
-	"kitchen":        "a burst of 20 no-chef-hat detections from kitchen camera 1",
+	"window":         "the 3rd-floor corridor window is opened past its limit for 15 s (GPIO contact; the rule wants 10 s)",
+	"kitchen":        "a burst of 20 no-chef-hat detections from kitchen camera 1 in 5 s (the burst rule fires at any hour; the hygiene rule only in kitchen hours)",
+	"perimeter":      "someone crosses the east perimeter beam for 2 s (an alarm at night, journaled only in school hours: the zone's arming schedule)",
 	"camera-offline": "kitchen camera 2 goes offline (last will) and stays silent for 5 minutes",
 	"tamper":         "the gate panic button's cable is cut for 3 s (GPIO line supervision)",
 	"patrol":         "a guard walks the demo route at the next 10-minute slot and skips the last checkpoint",
@@ -291,7 +296,9 @@ func (s *Sim) RunScenario(ctx context.Context, name string) error {
 		if d == nil {
 			return errors.New("no GPIO anti-fall contact in the site")
 		}
-		return s.hold(ctx, d.ID, false, 4*time.Second)
+		// The window rule fires after 10 s open past the limit (and the contact's own
+		// 2 s hold): 15 s shows it.
+		return s.hold(ctx, d.ID, false, WindowHold)
 	case "tamper":
 		d := s.device(event.KindPanic, "gpio")
 		if d == nil {
@@ -303,6 +310,8 @@ func (s *Sim) RunScenario(ctx context.Context, name string) error {
 		if d == nil {
 			return errors.New("no kitchen camera in the site")
 		}
+		s.log.Info("kitchen scenario: the hygiene rules count no-chef-hat detections only in kitchen hours; the demo's burst rule (kitchen-detection-burst) fires at any hour",
+			"camera", d.ID)
 		for i := 0; i < 20; i++ {
 			if err := s.publish(ctx, d, "ai", s.detection("no_hat", 0.85+0.005*float64(i%10))); err != nil {
 				return err
@@ -311,6 +320,23 @@ func (s *Sim) RunScenario(ctx context.Context, name string) error {
 				return ctx.Err()
 			}
 		}
+	case "perimeter":
+		var d *site.Device
+		for _, x := range s.devices(event.KindAntiFall, "mqtt") {
+			if x.Zone == "perimeter" {
+				d = x
+			}
+		}
+		if d == nil {
+			return errors.New("no MQTT detector in the perimeter zone")
+		}
+		if err := s.publish(ctx, d, "state", map[string]any{"occupied": true, "zone": d.Zone, "ts": s.clock.Now().UnixMilli()}); err != nil {
+			return err
+		}
+		if !s.sleep(ctx, 2*time.Second) {
+			return ctx.Err()
+		}
+		return s.publish(ctx, d, "state", map[string]any{"occupied": false, "zone": d.Zone, "ts": s.clock.Now().UnixMilli()})
 	case "camera-offline":
 		cams := s.devices(event.KindKitchenCamera, "mqtt")
 		if len(cams) == 0 {
