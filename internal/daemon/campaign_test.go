@@ -175,7 +175,7 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 	// The first start makes the gateway's persistent session: from then on the broker
 	// keeps every press the gateway has not acknowledged.
 	c := startChild(t, cfgPath, httpAddr)
-	c.await(t, "mqtt subscribed")
+	// READY comes once the MQTT subscriptions are acknowledged: publish now.
 
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(brokerURL).SetClientID("cgc-devices-" + run))
 	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

@@ -115,9 +115,8 @@ func TestCrashLosesNoAlarm(t *testing.T) {
 	}
 
 	c := startChild(t, cfgPath, httpAddr)
-	// Publish once the gateway's subscription is in place: the broker keeps nothing
-	// for a session that does not exist yet.
-	c.await(t, "mqtt subscribed")
+	// READY (awaited by startChild) comes once the gateway's subscription is in place:
+	// the broker keeps nothing for a session that does not exist yet.
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + brokerAddr).SetClientID("crash-test-pub"))
 	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("connect: %v", tok.Error())

@@ -155,7 +155,9 @@ func New(opts Options) (*Daemon, error) {
 }
 
 func loadConfig(opts Options) (*config.Config, error) {
-	cfg, err := config.Load(opts.Source, config.Options{Getenv: opts.Getenv, StateDir: opts.StateDir})
+	// A daemon on the machine's own pins is a gateway: its config is checked against
+	// this machine (GPIO chips present, rules directory there).
+	cfg, err := config.Load(opts.Source, config.Options{Getenv: opts.Getenv, StateDir: opts.StateDir, Gateway: opts.Pins == nil})
 	if err != nil {
 		return nil, err
 	}

@@ -72,6 +72,10 @@ type child struct {
 
 func startChild(t *testing.T, cfgPath, httpAddr string) *child {
 	t.Helper()
+	// A gateway's config needs its rules directory (the built-in rules need no file).
+	if err := os.MkdirAll(filepath.Join(filepath.Dir(cfgPath), "rules"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(binary, "run", "--config", cfgPath)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
