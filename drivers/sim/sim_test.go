@@ -100,7 +100,7 @@ func TestScenarios(t *testing.T) {
 	if err := clk.BlockUntilContext(ctx, 1); err != nil { // the scenario holds the window open
 		t.Fatal(err)
 	}
-	clk.Advance(4 * time.Second)
+	clk.Advance(WindowHold)
 	if l := <-p.EdgesChan; l != gpio.Low {
 		t.Errorf("window closed with level %v", l)
 	}
