@@ -158,6 +158,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "campusguard check: %v\n", err)
 		return 1
 	}
+	for _, n := range cfg.Notes.Errs {
+		fmt.Fprintf(stdout, "note: %s\n", n)
+	}
 	fmt.Fprintf(stdout, "ok: site %s (%s), %d devices, files: %s\n", cfg.Site.ID, cfg.Site.Name, len(cfg.Devices), strings.Join(cfg.Files, ", "))
 	return 0
 }

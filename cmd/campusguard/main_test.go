@@ -28,6 +28,7 @@ func TestCommands(t *testing.T) {
 	}{
 		{"version", []string{"version"}, 0, "campusguard "},
 		{"check the embedded demo", []string{"check"}, 0, "ok: site demo01"},
+		{"check says its notes", []string{"check"}, 0, "note: embedded:configs/demo/conf.d/alerting.yaml:"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"rules test needs files", []string{"rules", "test"}, 2, "name at least one test file"},
 		{"demo rule tests pass", append([]string{"rules", "test"}, rulesTests...), 0, " 0 failed"},

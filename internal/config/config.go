@@ -27,6 +27,11 @@ import (
 
 // Config is the whole gateway configuration.
 type Config struct {
+	// Notes are what check says without refusing the config (an account upper-cased,
+	// a key another receiver would read differently, a class of alarm nothing signals
+	// on site), located like errors.
+	Notes cfgerr.List `mapstructure:"-"`
+
 	Site     site.Site      `mapstructure:"site"`
 	Devices  []site.Device  `mapstructure:"devices"`
 	StateDir string         `mapstructure:"state_dir"`
@@ -173,6 +178,9 @@ func (c *Config) Validate(errs *cfgerr.List, getenv func(string) string) {
 		}
 		c.PoliceLink.Validate(l)
 		errs.Merge("policelink", l)
+		n := &cfgerr.List{}
+		c.PoliceLink.Notes(n)
+		c.Notes.Merge("policelink", n)
 		sinks = append(sinks, c.PoliceLink.Name)
 	}
 	a := &cfgerr.List{}
@@ -255,6 +263,9 @@ func (c *Config) validateSinks(errs *cfgerr.List) []string {
 		}
 		errs.Merge("sinks.siren", l)
 		names = append(names, "siren")
+		for _, w := range c.Sinks.Siren.Warnings() {
+			c.Notes.Add("sinks.siren", "%s", w)
+		}
 	}
 	if c.Sinks.MQTT != nil {
 		l := &cfgerr.List{}

@@ -248,6 +248,7 @@ func loadAll(src Source, opts Options) (*Config, error) {
 		errs.Errs = kept
 	}
 	ix.fill(errs, src.name(src.Main))
+	ix.fill(&cfg.Notes, src.name(src.Main))
 
 	// The rule files are part of the same transaction: a broken rule rejects the
 	// whole config, and their errors carry their own file and line.

@@ -148,6 +148,9 @@ func New(opts Options) (*Daemon, error) {
 		resets:    newResetQueue(),
 		pings:     make(chan chan struct{}),
 	}
+	for _, n := range cfg.Notes.Errs {
+		log.Warn("config note", "note", n.Error())
+	}
 	d.bus = event.NewBus(d.clock.Now)
 	d.metrics = newMetrics(d.bus)
 	d.setInfo(cfg, 1, "")
