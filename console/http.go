@@ -64,6 +64,9 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("GET /api/site", c.api(auth.Viewer, c.apiSite))
 	mux.Handle("GET /api/plans/site", c.api(auth.Viewer, c.apiPlan))
 	mux.Handle("GET /api/plans/{building}/{floor}", c.api(auth.Viewer, c.apiPlan))
+	mux.Handle("GET /api/policelink", c.api(auth.Viewer, c.apiPoliceLink))
+	mux.Handle("POST /api/testmode", c.api(auth.Operator, c.apiStartTest))
+	mux.Handle("POST /api/testmode/end", c.api(auth.Operator, c.apiEndTest))
 	mux.Handle("GET /api/sessions", c.api(auth.Operator, c.apiSessions))
 	mux.Handle("DELETE /api/sessions/{id}", c.api(auth.Operator, c.apiEndSession))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
