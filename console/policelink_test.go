@@ -21,9 +21,9 @@ func TestPoliceLinkPanelAndTestMode(t *testing.T) {
 		t.Fatalf("panel %+v", st)
 	}
 	for i, body := range []any{
-		map[string]any{"device": "panic-gate", "duration": "1h"},              // no reason
+		map[string]any{"device": "panic-gate", "duration": "1h"},                 // no reason
 		map[string]any{"device": "panic-gate", "reason": "测试", "duration": "9h"}, // too long
-		map[string]any{"reason": "测试", "duration": "1h"},                       // neither device nor zone
+		map[string]any{"reason": "测试", "duration": "1h"},                         // neither device nor zone
 		map[string]any{"device": "panic-gate", "reason": "测试", "duration": "x"},
 	} {
 		if resp, b := op.do("POST", "/api/testmode", body, nil); resp.StatusCode != 400 {
