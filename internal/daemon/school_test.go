@@ -1,0 +1,265 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/alerting/journal"
+	"github.com/campusguard/campusguard/alerting/records"
+	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/internal/config"
+)
+
+// The school's own rules, checked through the running daemon: sound and light on site
+// per alarm class, arming by the school calendar, patrol rounds a day, records kept
+// whole. Each scenario reads as what the school's security officer checks.
+
+var shanghai = func() *time.Location {
+	l, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
+// schoolRules are the conformance rules with a minor balcony intrusion: severity does
+// not decide the sound on site, the signalling table does.
+func schoolRules(extra string) *string {
+	r := strings.Replace(siteRules, "  - name: balcony-intrusion\n    severity: critical", "  - name: balcony-intrusion\n    severity: minor", 1)
+	r += extra
+	return &r
+}
+
+// radar puts someone on the balcony (or clears it).
+func (h *harness) radar(occupied bool) {
+	h.mqttDevice("cf/radar/radar-east/state", fmt.Sprintf(`{"occupied":%v}`, occupied))
+}
+
+// clockAt is the fake clock's time in the site's zone.
+func (h *harness) clockAt() time.Time { return h.clock.Now().In(shanghai) }
+
+// awaitOpen waits until an alarm of rule is open (one that reaches nobody, as in a
+// disarmed zone, is seen only there) and returns it.
+func (h *harness) awaitOpen(rule string) alerting.Alarm {
+	h.t.Helper()
+	for i := 0; i < 2000; i++ {
+		for _, a := range h.open() {
+			if a.Rule == rule {
+				return a
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.t.Fatalf("no open alarm of %s within 10 s", rule)
+	return alerting.Alarm{}
+}
+
+// armingTick runs the arming check as of the fake clock (RunArming's tick).
+func (h *harness) armingTick() {
+	h.t.Helper()
+	if err := h.d.p.alerts.ArmingTick(context.Background()); err != nil {
+		h.t.Fatalf("arming check: %v", err)
+	}
+	h.settle()
+}
+
+// Item 1. An intrusion on the anti-fall balcony of severity minor lights the strobe
+// on the spot: the siren's routes say where it signals, not local.severities. A panic
+// still sounds the gate siren.
+func TestSchool_SignallingPerClass(t *testing.T) {
+	h := newHarness(t, harnessOpt{rules: schoolRules("")})
+	h.radar(true)
+	a := h.staffGets(alerting.Fired, "balcony-intrusion", 1).Alarm
+	if a.Severity != alerting.Minor || a.Class != alerting.ClassIntrusion {
+		t.Fatalf("balcony alarm %+v", a)
+	}
+	if !h.strobeOn() {
+		t.Fatal("a minor intrusion on the anti-fall balcony is silent on site")
+	}
+	if h.sirenOn() {
+		t.Fatal("the balcony's alarm sounds the gate siren, which its route does not name")
+	}
+	h.reset(a.ID, "王芳")
+	h.staffGets(alerting.ResolvedT, "balcony-intrusion", 1)
+	if h.strobeOn() {
+		t.Fatal("strobe still on after the reset")
+	}
+	h.pressGate()
+	h.staffGets(alerting.Fired, "builtin-panic", 1)
+	h.awaitSiren(true)
+}
+
+// Item 2. The balcony is armed by a schedule: outside it an intrusion is journaled and
+// shown, not notified; the schedule arms the zone (journaled by "schedule"); armed,
+// the intrusion reaches staff. An operator disarms it for an hour with a reason: ten
+// minutes later the arming-reminder alarm reaches staff; when the override ends the
+// zone arms again and the reminder resolves.
+func TestSchool_ArmingSchedule(t *testing.T) {
+	now := time.Now().In(shanghai)
+	from := now.Add(30 * time.Minute).Truncate(time.Minute)
+	to := from.Add(4 * time.Hour)
+	sched := fmt.Sprintf(`schedules:
+  night-test:
+    windows: ["%s-%s"]
+alerting:
+  arming:
+    zones:
+      - {zone: balcony, armed: night-test}
+    remind_after: 10m
+`, from.Format("15:04"), to.Format("15:04"))
+	h := newHarness(t, harnessOpt{confd: map[string]string{"arming.yaml": sched}})
+	h.armingTick()
+	if h.d.p.alerts.Armed("balcony") {
+		t.Fatal("balcony armed before its schedule")
+	}
+	// Disarmed: journaled and shown, not notified, silent.
+	h.radar(true)
+	a := h.awaitOpen("balcony-intrusion")
+	h.settle()
+	if !a.Disarmed || h.staffCount(alerting.Fired, "balcony-intrusion") != 0 || h.strobeOn() {
+		t.Fatalf("disarmed zone: alarm %+v, staff %d, strobe %v", a, h.staffCount(alerting.Fired, "balcony-intrusion"), h.strobeOn())
+	}
+	h.radar(false)
+	h.reset(a.ID, "王芳")
+	h.settle()
+	// The schedule arms the zone.
+	h.advance(from.Sub(h.clockAt()) + time.Minute)
+	h.armingTick()
+	if !h.d.p.alerts.Armed("balcony") {
+		t.Fatal("balcony not armed by its schedule")
+	}
+	recs, err := h.d.p.journal.Records(journal.RecordQuery{By: alerting.ByScheduleName, Action: alerting.ActionArmed})
+	if err != nil || len(recs.Records) != 1 || recs.Records[0].Zone != "balcony" {
+		t.Fatalf("schedule's arming record %+v (%v)", recs.Records, err)
+	}
+	h.radar(true)
+	b := h.staffGets(alerting.Fired, "balcony-intrusion", 1).Alarm
+	if b.Disarmed || !h.strobeOn() {
+		t.Fatalf("armed zone: alarm %+v strobe %v", b, h.strobeOn())
+	}
+	h.radar(false)
+	h.reset(b.ID, "王芳")
+	h.staffGets(alerting.ResolvedT, "balcony-intrusion", 1)
+	// A guard may not disarm; an operator disarms for an hour with a reason.
+	ctx := context.Background()
+	if err := h.d.p.alerts.SetArming(ctx, alerting.ArmRequest{Zone: "balcony", By: "张保安", Guard: true, For: 2 * time.Hour, Reason: "x", Delay: true}); !errors.Is(err, alerting.ErrTooLong) {
+		t.Fatalf("guard's delay of an hour past delay_max: %v", err)
+	}
+	if err := h.d.p.alerts.SetArming(ctx, alerting.ArmRequest{Zone: "balcony", By: "李主任", For: time.Hour, Reason: "阳台维修"}); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(11 * time.Minute)
+	h.armingTick()
+	rem := h.staffGets(alerting.Fired, alerting.ArmingReminderRule, 1).Alarm
+	if rem.Severity != alerting.Major || rem.Class != alerting.ClassOther || !strings.Contains(rem.Message, "阳台维修") {
+		t.Fatalf("reminder %+v", rem)
+	}
+	h.advance(50 * time.Minute)
+	h.armingTick()
+	h.staffGets(alerting.ResolvedT, alerting.ArmingReminderRule, 1)
+	if !h.d.p.alerts.Armed("balcony") {
+		t.Fatal("balcony not armed again when the override ended")
+	}
+	// Who, when and why are in the journal.
+	recs, _ = h.d.p.journal.Records(journal.RecordQuery{By: "李主任"})
+	if len(recs.Records) != 1 || recs.Records[0].Action != alerting.ActionDisarmed || !strings.Contains(recs.Records[0].Note, "阳台维修") {
+		t.Fatalf("operator's record %+v", recs.Records)
+	}
+}
+
+// patrolConf is a patrol section with no reader (nobody patrols): plan "night" at
+// the given times.
+func patrolConf(times string) string {
+	return `devices:
+  - {id: reader-1, kind: patrol, name: 巡更手持机, location: 门卫室, zone: gate, driver: sim, heartbeat: -1s}
+patrol:
+  checkpoints:
+    - {id: CP-01, name: 校门, location: 校门门卫室外}
+  guards:
+    - {id: zhang, name: 张伟, cards: ["A1B2C3D4"]}
+  routes:
+    - {id: night, name: 夜间巡查路线, checkpoints: [CP-01]}
+  plans:
+    - {id: night, name: 夜间巡查, route: night, times: [` + times + `], duration: 20m, start_tolerance: 10m}
+`
+}
+
+// Item 3. check refuses a plan of one round a day for a key area (GB/T 29315: 5), with
+// the plan's file and key; live, a day that can no longer make its rounds warns the
+// duty screen (the patrol_rounds_short event, a rule's alarm) before the shift ends.
+func TestSchool_PatrolRoundsADay(t *testing.T) {
+	h := newHarness(t, harnessOpt{confd: map[string]string{"patrol.yaml": patrolConf(`"01:00", "02:00", "03:00", "04:00", "05:00"`)},
+		rules: schoolRules(`  - name: patrol-rounds-short
+    severity: major
+    select: {kinds: [patrol]}
+    when: type == "patrol_rounds_short"
+    resolve_after: 12h
+    message: "{{.Fields.reason}}"
+`)})
+	// check: one round a day is refused, located at the plan.
+	h.write("conf.d/patrol.yaml", patrolConf(`"01:00"`))
+	_, err := config.Load(config.DiskSource(h.cfg), config.Options{})
+	l := cfgerr.As(err)
+	if l == nil || !strings.Contains(l.Error(), "patrol.plans[0]") || !strings.Contains(l.Error(), "fewer than the 5 a day") {
+		t.Fatalf("check of a one-round plan: %v", err)
+	}
+	// Live: the first round of tomorrow is not started; four remain: the day cannot
+	// make 5. The duty screen hears it at 01:10, hours before the shift ends.
+	local := h.clockAt()
+	next := time.Date(local.Year(), local.Month(), local.Day()+1, 1, 11, 0, 0, shanghai)
+	h.advance(next.Sub(local))
+	m := h.staffGets(alerting.Fired, "patrol-rounds-short", 1)
+	if !strings.Contains(m.Alarm.Message, "达不到每日至少5次") {
+		t.Fatalf("rounds-short alarm %+v", m.Alarm)
+	}
+}
+
+// Item 4. An alarm nobody reset for 100 days keeps its whole history through
+// compaction, while a resolved one of the same age goes; the export of the day lists
+// the open alarm with Chinese headers.
+func TestSchool_RecordsKeptWhole(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	h.pressGate()
+	open := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
+	h.ack(open.ID, "王芳")
+	h.staffGets(alerting.Acked, "builtin-panic", 1)
+	h.radar(true)
+	done := h.staffGets(alerting.Fired, "balcony-intrusion", 1).Alarm
+	h.radar(false)
+	h.reset(done.ID, "王芳")
+	h.staffGets(alerting.ResolvedT, "balcony-intrusion", 1)
+	before := h.history(open.ID)
+	later := h.clock.Now().Add(100 * 24 * time.Hour)
+	if _, err := h.d.p.journal.CompactWith(later, journal.Uniform(90*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.history(open.ID); strings.Join(got, ",") != strings.Join(before, ",") || len(got) < 2 {
+		t.Fatalf("open alarm's history %v after compaction, was %v", got, before)
+	}
+	if _, err := h.d.p.journal.Alarm(done.ID); err == nil {
+		t.Fatal("a resolved alarm older than retention was kept")
+	}
+	day := h.clockAt().Format(time.DateOnly)
+	from, to, err := records.Range(day, day, shanghai)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := records.Collect(h.d.p.journal, from, to, shanghai)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := e.WriteCSV(&b, records.TableAlarms); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "报警编号,发生时间,类别") || !strings.Contains(b.String(), open.ID+",") ||
+		!strings.Contains(b.String(), "紧急求助") {
+		t.Fatalf("export:\n%s", b.String())
+	}
+}
