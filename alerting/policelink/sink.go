@@ -125,9 +125,12 @@ type Sink struct {
 	paths []*path // main, then backup
 	// pendingSaved is len(pending) when the state was last saved.
 	pendingSaved int
-	rcvs         []*receiver
-	kick         chan struct{}
-	wake         chan struct{} // Wake: a failed path answers again
+	// via remembers which receiver acknowledged each of the last notifications.
+	via      map[string]string
+	viaOrder []string
+	rcvs     []*receiver
+	kick     chan struct{}
+	wake     chan struct{} // Wake: a failed path answers again
 
 	saveMu   sync.Mutex // orders saves
 	mu       sync.Mutex
@@ -191,7 +194,7 @@ func New(cfg Config, opt Options) (*Sink, error) {
 	s := &Sink{
 		cfg: cfg, key: key, clock: opt.Clock, log: opt.Logger.With("sink", cfg.Name),
 		pub: opt.Publisher, store: opt.Store, site: opt.Site, loc: opt.Location,
-		pad: opt.Pad, m: m, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1), ids: map[string]int{},
+		pad: opt.Pad, m: m, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1), ids: map[string]int{}, via: map[string]string{},
 	}
 	s.dir.Store(opt.Directory)
 	s.paths = append(s.paths, s.newPath("main", 1, cfg.Main))
@@ -259,6 +262,12 @@ func (s *Sink) Deliver(ctx context.Context, n alerting.Notification) error {
 	s.mu.Lock()
 	s.deliveries++
 	s.nakRejected = false
+	s.via[n.ID] = res.rcv.String()
+	s.viaOrder = append(s.viaOrder, n.ID)
+	for len(s.viaOrder) > maxIDs {
+		delete(s.via, s.viaOrder[0])
+		s.viaOrder = s.viaOrder[1:]
+	}
 	s.mu.Unlock()
 	s.log.Info("policelink: report acknowledged", "notification", n.ID, "alarm", n.Alarm.ID,
 		"data", msg.Data, "seq", msg.Seq, "receiver", res.rcv.String(), "rtt", res.rtt)
@@ -407,3 +416,11 @@ func (s *Sink) Mandatory() bool { return true }
 // SetDirectory takes the devices and zones of a reloaded site: reports from now on
 // carry the zone numbers it gives.
 func (s *Sink) SetDirectory(dir *site.Directory) { s.dir.Store(dir) }
+
+// Via names the receiver (path, role and address) that acknowledged notification id
+// ("" when unknown): the duty console shows by which path the police got an alarm.
+func (s *Sink) Via(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.via[id]
+}
