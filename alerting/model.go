@@ -202,6 +202,11 @@ type Waker interface {
 	Wake() <-chan struct{}
 }
 
+// ViaSink is implemented by sinks that can say which receiver took a notification.
+type ViaSink interface {
+	Via(notificationID string) string
+}
+
 // OrderedSink is implemented by sinks whose receiver must get notifications strictly
 // in commit order (the police link: in order per account), not critical first.
 type OrderedSink interface {

@@ -92,9 +92,12 @@ type Delivery struct {
 	State        DeliveryState `json:"state"`
 	Attempts     int           `json:"attempts"`
 	LastError    string        `json:"last_error,omitempty"`
-	LastAttempt  time.Time     `json:"last_attempt,omitzero"`
-	CreatedAt    time.Time     `json:"created_at"`
-	DoneAt       time.Time     `json:"done_at,omitzero"`
+	// Via is the receiver that took it, when the sink says (the police link: path,
+	// role and address).
+	Via         string    `json:"via,omitempty"`
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+	CreatedAt   time.Time `json:"created_at"`
+	DoneAt      time.Time `json:"done_at,omitzero"`
 }
 
 // ZoneArming is a zone's persisted arming state (GB 50394: restored after a power cut).
