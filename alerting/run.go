@@ -394,6 +394,9 @@ func (w *worker) run(ctx context.Context) {
 		switch {
 		case derr == nil:
 			d.State, d.DoneAt, d.LastError = Delivered, m.clock.Now(), ""
+			if vs, ok := w.sink.(ViaSink); ok {
+				d.Via = vs.Via(d.Notification.ID)
+			}
 		case errors.As(derr, &perm):
 			d.State, d.DoneAt, d.LastError = Rejected, m.clock.Now(), derr.Error()
 		default:
