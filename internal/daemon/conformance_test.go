@@ -723,3 +723,28 @@ func TestScenario_GB50394_AlarmLatchesUntilReset(t *testing.T) {
 		t.Fatalf("journal: who reset it? %+v %v", det.Alarm, err)
 	}
 }
+
+// The duty card shows by which path the police got the alarm: the delivery record
+// names the receiver that acknowledged it.
+func TestScenario_PoliceDeliveryNamesItsPath(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	h.pressGate()
+	a := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
+	h.policeGot(1)
+	for i := 0; i < 200; i++ {
+		det, err := h.d.p.journal.Alarm(a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range det.Deliveries {
+			if d.Sink == "police" && d.State == alerting.Delivered {
+				if !strings.HasPrefix(d.Via, "main primary 127.0.0.1:") {
+					t.Fatalf("police delivery via %q", d.Via)
+				}
+				return
+			}
+		}
+		h.settle()
+	}
+	t.Fatal("the police delivery was never recorded as delivered")
+}
