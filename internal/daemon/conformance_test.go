@@ -744,7 +744,7 @@ func TestScenario_PoliceDeliveryNamesItsPath(t *testing.T) {
 				return
 			}
 		}
-		h.settle()
+		time.Sleep(25 * time.Millisecond) // delivery records are written in batches
 	}
 	t.Fatal("the police delivery was never recorded as delivered")
 }
