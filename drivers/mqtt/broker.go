@@ -77,6 +77,9 @@ func newBroker(d *Driver, cfg BrokerConfig) (*broker, error) {
 	if tc != nil {
 		o.SetTLSConfig(tc)
 	}
+	if open := bufferedOpener(cfg.URL); open != nil {
+		o.SetCustomOpenConnectionFn(open)
+	}
 	o.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { d.handle(b, m) })
 	o.SetOnConnectHandler(func(paho.Client) { b.onConnect() })
 	o.SetConnectionLostHandler(func(_ paho.Client, err error) { b.onLost(err) })
