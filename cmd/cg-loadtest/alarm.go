@@ -59,7 +59,8 @@ type alarmRun struct {
 	rate    float64
 	timeout time.Duration
 	keep    bool
-	verbose bool // print the daemon's journal and handle metrics after the run
+	verbose bool  // print the daemon's journal and handle metrics after the run
+	exclude []int // other processes of the measurement (broker, database): not foreign load
 }
 
 // alarmResult is what one run measured.
@@ -74,12 +75,13 @@ type alarmResult struct {
 	Lag     time.Duration
 	PeakRSS int64 // KiB
 	CPU     time.Duration
+	Foreign float64 // cores busy with other processes during the run
 }
 
 func (r alarmResult) String() string {
-	return fmt.Sprintf("target=%s alarms=%d/%d rate=%.0f/s p50=%s p99=%s max=%s queue_growth=%s peak_rss=%.1fMiB cpu_per_alarm=%s",
+	return fmt.Sprintf("target=%s alarms=%d/%d rate=%.0f/s p50=%s p99=%s max=%s queue_growth=%s peak_rss=%.1fMiB cpu_per_alarm=%s foreign_cpu=%.2f",
 		r.Target, r.Got, r.N, r.Rate, ms(r.P50), ms(r.P99), ms(r.Max), ms(r.Lag), float64(r.PeakRSS)/1024,
-		time.Duration(int64(r.CPU)/int64(max(r.Got, 1))).Round(time.Microsecond))
+		ms(time.Duration(int64(r.CPU)/int64(max(r.Got, 1)))), r.Foreign)
 }
 
 // printMetrics prints the daemon's metric lines that start with one of prefixes.
@@ -101,7 +103,7 @@ func printMetrics(addr string, prefixes ...string) {
 	}
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+func ms(d time.Duration) string { return fmt.Sprintf("%.3fms", float64(d)/float64(time.Millisecond)) }
 
 func alarmMain(args []string) error {
 	fs := flag.NewFlagSet("alarm", flag.ExitOnError)
@@ -113,8 +115,10 @@ func alarmMain(args []string) error {
 	fs.Float64Var(&a.rate, "rate", 200, "presses per second")
 	fs.DurationVar(&a.timeout, "timeout", 2*time.Minute, "give up after this long")
 	fs.BoolVar(&a.keep, "keep", false, "keep the daemon's temp directory")
+	excl := fs.String("exclude-pids", "", "comma-separated pids that belong to the measurement (the broker): their CPU is not foreign load")
 	fs.BoolVar(&a.verbose, "v", false, "print the daemon's journal, handle and delivery metrics after the run")
 	_ = fs.Parse(args)
+	a.exclude = pidList(*excl)
 	res, err := a.run()
 	if err != nil {
 		return err
@@ -191,6 +195,7 @@ func (a alarmRun) run() (alarmResult, error) {
 		_ = cmd.Wait()
 	}()
 	cpu0 := procCPU(cmd.Process.Pid)
+	watch := newCPUWatch(append([]int{os.Getpid(), cmd.Process.Pid}, a.exclude...)...)
 
 	// The staff app: reads the alarm messages back; latency by device.
 	var mu sync.Mutex
@@ -257,6 +262,7 @@ func (a alarmRun) run() (alarmResult, error) {
 		printMetrics(httpAddr, "campusguard_journal_", "campusguard_alarm_handle_seconds_sum", "campusguard_alarm_handle_seconds_count", "campusguard_sink_delivery_seconds_sum", "campusguard_sink_delivery_seconds_count")
 	}
 	res.CPU = procCPU(cmd.Process.Pid) - cpu0
+	res.Foreign = watch.Foreign()
 	mu.Lock()
 	defer mu.Unlock()
 	res.Got = len(lat)

@@ -38,6 +38,8 @@ func main() {
 			err = alarmMain(os.Args[2:])
 		case "relay":
 			err = relayMain(os.Args[2:])
+		case "start":
+			err = startMain(os.Args[2:])
 		default:
 			goto telemetry
 		}
@@ -57,7 +59,9 @@ telemetry:
 	publishers := flag.Int("publishers", 4, "concurrent publishing clients")
 	timeout := flag.Duration("timeout", 3*time.Minute, "give up after this long")
 	keep := flag.Bool("keep", false, "keep the daemon's temp directory")
+	excl := flag.String("exclude-pids", "", "comma-separated pids that belong to the measurement (broker, InfluxDB): their CPU is not foreign load")
 	flag.Parse()
+	excludePids = pidList(*excl)
 	if err := run(*bin, *broker, *influx, *n, *devices, byte(*qos), *publishers, *timeout, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "cg-loadtest:", err)
 		os.Exit(1)
@@ -96,6 +100,9 @@ telemetry:
 rules_dir: rules
 `
 
+// excludePids are the broker's and the database's: their CPU is not foreign load.
+var excludePids []int
+
 func run(bin, broker, influx string, n, devices int, qos byte, publishers int, timeout time.Duration, keep bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -122,6 +129,9 @@ func run(bin, broker, influx string, n, devices int, qos byte, publishers int, t
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
+		return err
+	}
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfgPath)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -140,6 +150,7 @@ func run(bin, broker, influx string, n, devices int, qos byte, publishers int, t
 		return b
 	}
 	start := time.Now()
+	watch := newCPUWatch(append([]int{os.Getpid(), cmd.Process.Pid}, excludePids...)...)
 	var sent atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, publishers)
@@ -203,8 +214,8 @@ func run(bin, broker, influx string, n, devices int, qos byte, publishers int, t
 	}
 	total := time.Since(start)
 	hwm := vmHWM(cmd.Process.Pid)
-	fmt.Printf("qos=%d messages=%d devices=%d publish=%.2fs end-to-end=%.2fs points/s=%.0f daemon_peak_rss=%s\n",
-		qos, n, devices, pubDur.Seconds(), total.Seconds(), float64(n)/total.Seconds(), hwm)
+	fmt.Printf("qos=%d messages=%d devices=%d publish=%.2fs end-to-end=%.2fs points/s=%.0f daemon_peak_rss=%s foreign_cpu=%.2f\n",
+		qos, n, devices, pubDur.Seconds(), total.Seconds(), float64(n)/total.Seconds(), hwm, watch.Foreign())
 	return nil
 }
 

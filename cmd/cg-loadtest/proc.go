@@ -74,3 +74,72 @@ func freeAddr() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// cpuWatch measures the CPU the machine spent on processes other than ours during a
+// run (foreign load), from /proc/stat and our processes' own counters.
+type cpuWatch struct {
+	pids  []int
+	start time.Time
+	busy0 time.Duration
+	ours0 time.Duration
+}
+
+func newCPUWatch(pids ...int) *cpuWatch {
+	w := &cpuWatch{pids: pids, start: time.Now()}
+	w.busy0, w.ours0 = machineBusy(), w.ours()
+	return w
+}
+
+func (w *cpuWatch) ours() time.Duration {
+	var t time.Duration
+	for _, p := range w.pids {
+		t += procCPU(p)
+	}
+	return t
+}
+
+// Foreign is the average number of cores busy with other processes since the start.
+func (w *cpuWatch) Foreign() float64 {
+	el := time.Since(w.start)
+	if el <= 0 {
+		return 0
+	}
+	f := (machineBusy() - w.busy0) - (w.ours() - w.ours0)
+	return max(float64(f)/float64(el), 0)
+}
+
+// machineBusy is the CPU time all cores spent outside idle and iowait.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, s := range f[1:] {
+		v, _ := strconv.ParseInt(s, 10, 64)
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		busy += v
+	}
+	return time.Duration(busy) * (time.Second / 100)
+}
+
+// pidList parses "1,2,3".
+func pidList(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if v, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && v > 0 {
+			out = append(out, v)
+		}
+	}
+	return out
+}
