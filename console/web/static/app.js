@@ -655,7 +655,21 @@
       h('label', {}, t('history.by'), h('input', { name: 'by', size: 12 })),
       h('button', { type: 'submit', class: 'primary', text: t('act.search') }));
     const rout = h('div', { id: 'records-results' });
-    show(main, h('h1', { text: t('history.title') }), form, out, h('h2', { text: t('history.records') }), rform, rout);
+    // The records of a date range for the school's archive or an inspection (operators).
+    const eform = h('form', { class: 'filters', id: 'export-form' },
+      h('label', {}, t('history.from'), h('input', { type: 'date', name: 'from', required: true })),
+      h('label', {}, t('history.to'), h('input', { type: 'date', name: 'to', required: true })),
+      select('table', [['alarms', t('history.export_alarms')], ['records', t('history.records')]], t('history.export_table')),
+      select('format', [['csv', 'CSV'], ['json', 'JSON']], t('history.export_format')),
+      h('button', { type: 'submit', class: 'primary', text: t('history.export') }));
+    eform.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const q = new URLSearchParams();
+      for (const [k, v] of new FormData(eform)) if (v) q.set(k, v);
+      location.href = '/api/records/export?' + q;
+    });
+    const exportPart = boot.can_silence ? [h('h2', { text: t('history.export') }), eform] : [];
+    show(main, h('h1', { text: t('history.title') }), form, out, h('h2', { text: t('history.records') }), rform, rout, ...exportPart);
     const run = async (f, path, into, cols, cells, key, cursor, more) => {
       const q = new URLSearchParams();
       for (const [k, v] of new FormData(f)) if (v) q.set(k, v);
@@ -797,6 +811,33 @@
       parts.push(h('h2', { text: t('silences.new') }), form);
     }
     parts.push(h('h2', { text: t('zones.title') }), h('p', { class: 'muted', text: t('zones.note') }), zoneList);
+    // A bounded override with a reason: guards arm or delay a scheduled arming,
+    // operators also disarm (docs/arming.md).
+    let armForm = null;
+    if (boot.can_ack) {
+      const actions = boot.can_silence ? ['arm', 'delay', 'disarm'] : ['arm', 'delay'];
+      const actionText = { arm: t('zones.do_arm'), delay: t('zones.do_delay'), disarm: t('zones.do_disarm') };
+      armForm = h('form', { class: 'panel', id: 'arming-form' },
+        h('div', { class: 'row' },
+          h('label', {}, t('alarm.zone'), h('select', { name: 'zone' })),
+          h('label', {}, t('zones.action'), h('select', { name: 'action' }, actions.map((a) => h('option', { value: a, text: actionText[a] })))),
+          h('label', {}, t('silences.duration'), h('select', { name: 'duration' },
+            ['', '30m', '1h', '2h', '4h', '8h', '12h'].map((d) => h('option', { value: d, text: d ? durationText(d.endsWith('m') ? d : d.replace('h', 'h0m0s')) : t('zones.until_schedule') })))),
+          h('label', {}, t('silences.reason'), h('input', { name: 'reason', maxlength: 200, size: 24 })),
+          h('button', { type: 'submit', class: 'primary', text: t('zones.override') })));
+      armForm.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        const f = armForm;
+        const a = f.action.value;
+        try {
+          await api('POST', `/api/zones/${encodeURIComponent(f.zone.value)}/arming`,
+            { armed: a === 'arm', delay: a === 'delay', duration: f.duration.value, reason: f.reason.value });
+          f.reason.value = '';
+          load();
+        } catch (err) { toast(err.message, true); }
+      });
+      parts.push(h('h2', { text: t('zones.override_title') }), armForm);
+    }
     const sessions = h('div', { id: 'session-list' });
     if (boot.can_silence) parts.push(h('h2', { text: t('sessions.title') }), sessions);
     show(main, parts);
@@ -810,9 +851,16 @@
             try { await api('DELETE', '/api/silences/' + encodeURIComponent(s.id)); load(); } catch (err) { toast(err.message, true); }
           } }) : ''], 'silences'));
         const z = await api('GET', '/api/zones');
-        show(zoneList, table(['alarm.zone', 'alarm.state', 'history.by', 'history.time', ''], z.zones, (x) => [
+        if (armForm) {
+          const sel = armForm.zone;
+          const cur = sel.value;
+          sel.replaceChildren(...z.zones.filter((x) => !x.panic).map((x) => h('option', { value: x.zone, text: x.name || x.zone, selected: x.zone === cur })));
+        }
+        show(zoneList, table(['alarm.zone', 'alarm.state', 'zones.schedule', 'history.by', 'history.time', ''], z.zones, (x) => [
           h('span', {}, h('b', { text: x.name || x.zone }), x.name ? h('span', { class: 'muted id', text: ' ' + x.zone }) : null),
           h('span', { class: x.armed ? 'st-online' : 'st-offline', text: t(x.armed ? 'zones.armed' : 'zones.disarmed') }),
+          x.panic ? t('zones.panic') : h('span', {}, x.schedule ? x.schedule + ' → ' + t(x.should ? 'zones.armed' : 'zones.disarmed') : '',
+            x.override ? h('span', { class: 'chip', text: t('zones.override_until') + ' ' + fmtShort(x.override.until) + (x.override.reason ? '：' + x.override.reason : '') }) : null),
           person(x.by), fmtShort(x.at), boot.can_silence ? h('button', { type: 'button', text: t(x.armed ? 'act.disarm' : 'act.arm'), onclick: async () => {
             try { await api('POST', `/api/zones/${encodeURIComponent(x.zone)}/${x.armed ? 'disarm' : 'arm'}`); load(); } catch (err) { toast(err.message, true); }
           } }) : ''], 'zones'));
