@@ -37,6 +37,9 @@ type Config struct {
 	Delivery DeliveryConfig `mapstructure:"delivery"`
 	// Retention is how long alarm history is kept (default 90 days, at least 30).
 	Retention time.Duration `mapstructure:"retention"`
+	// RetentionClasses keeps a class of records its own period instead of Retention
+	// (0: Retention); none less than 30 days.
+	RetentionClasses RetentionClasses `mapstructure:"retention_classes"`
 	// MaxSize bounds the journal (bytes, default 256 MiB); health warns near it.
 	MaxSize int64 `mapstructure:"max_size"`
 	// JournalReserve is the disk space (bytes) the journal keeps for itself beside its
@@ -102,6 +105,16 @@ type InhibitRule struct {
 	Equal       []string `mapstructure:"equal"`
 }
 
+// RetentionClasses are the retention periods per record class: alarms and their
+// lifecycle, what people did (acknowledge, reset, silence, arm, log in), patrol alarms,
+// device faults (tamper, fault, offline, link).
+type RetentionClasses struct {
+	Alarm    time.Duration `mapstructure:"alarm"`
+	Operator time.Duration `mapstructure:"operator"`
+	Patrol   time.Duration `mapstructure:"patrol"`
+	Fault    time.Duration `mapstructure:"fault"`
+}
+
 // LocalConfig selects the alarms that sound the local output (siren) at once.
 type LocalConfig struct {
 	// Severities that sound (default [critical]); panic alarms always sound.
@@ -148,6 +161,15 @@ func (c *Config) SetDefaults() {
 func (c *Config) Validate(errs *cfgerr.List) {
 	if c.Retention < MinRetention {
 		errs.Add("retention", "%s is shorter than the 30 days records must be kept", c.Retention)
+	}
+	rc := c.RetentionClasses
+	for _, x := range []struct {
+		key string
+		d   time.Duration
+	}{{"alarm", rc.Alarm}, {"operator", rc.Operator}, {"patrol", rc.Patrol}, {"fault", rc.Fault}} {
+		if x.d != 0 && x.d < MinRetention {
+			errs.Add("retention_classes."+x.key, "%s is shorter than the 30 days records must be kept", x.d)
+		}
 	}
 	if c.MaxSize < 1<<20 {
 		errs.Add("max_size", "%d bytes is too small (at least 1 MiB)", c.MaxSize)
