@@ -67,6 +67,23 @@ func (c *Config) Warnings() []string {
 	return out
 }
 
+// Notes records, for `campusguard check` (printed as notes, not refused), each class of
+// LocalClasses that makes no sound or light anywhere on site and each route that stays
+// silent for lower severities while its schedule is active; keys are relative to the
+// siren section. Call after SetDefaults.
+func (c *Config) Notes(n *cfgerr.List) {
+	for _, cl := range LocalClasses {
+		if !c.Signalled(cl) {
+			n.Add("routes", "no route signals %s alarms on site (GB 50394: sound and light where an alarm fires); add %q to a route's classes", cl, cl)
+		}
+	}
+	for i := range c.Routes {
+		if r := &c.Routes[i]; r.Schedule != "" && r.MinSeverity != "" {
+			n.Add(cfgerr.Index("routes", i), "signals only %s and above while schedule %q is active", r.MinSeverity, r.Schedule)
+		}
+	}
+}
+
 // CheckSchedules records routes that name a schedule the rules do not define; keys
 // are relative to the siren section. known reports whether a schedule exists.
 func (c *Config) CheckSchedules(known func(name string) bool, errs *cfgerr.List) {

@@ -10,6 +10,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/internal/cfgerr"
 )
 
 // schoolHours is a stand-in schedule set: "school-hours" is active 08:00-18:00.
@@ -108,5 +109,16 @@ func TestDefaultTable(t *testing.T) {
 		if !strings.Contains(w, "no route signals "+cl) {
 			t.Errorf("no warning for %s in %q", cl, w)
 		}
+	}
+}
+
+func TestNotes(t *testing.T) {
+	c := Config{Outputs: []OutputConfig{{ID: "o", PatternConfig: PatternConfig{Pattern: Steady}}},
+		Routes: []Route{{Classes: []alerting.Class{alerting.ClassPanic, alerting.ClassIntrusion, alerting.ClassTamper, alerting.ClassFault}, Outputs: []string{"o"}}}}
+	c.SetDefaults()
+	var n cfgerr.List
+	c.Notes(&n)
+	if n.Len() != 1 || n.Errs[0].Key != "routes" || !strings.Contains(n.Errs[0].Msg, "no route signals offline") {
+		t.Errorf("notes %v", n.Errs)
 	}
 }
