@@ -59,6 +59,7 @@ type alarmRun struct {
 	rate    float64
 	timeout time.Duration
 	keep    bool
+	warmup  int
 	verbose bool  // print the daemon's journal and handle metrics after the run
 	exclude []int // other processes of the measurement (broker, database): not foreign load
 }
@@ -115,6 +116,7 @@ func alarmMain(args []string) error {
 	fs.Float64Var(&a.rate, "rate", 200, "presses per second")
 	fs.DurationVar(&a.timeout, "timeout", 2*time.Minute, "give up after this long")
 	fs.BoolVar(&a.keep, "keep", false, "keep the daemon's temp directory")
+	fs.IntVar(&a.warmup, "warmup", 20, "uncounted presses (devices of their own) sent one at a time before the measurement")
 	excl := fs.String("exclude-pids", "", "comma-separated pids that belong to the measurement (the broker): their CPU is not foreign load")
 	fs.BoolVar(&a.verbose, "v", false, "print the daemon's journal, handle and delivery metrics after the run")
 	_ = fs.Parse(args)
@@ -148,6 +150,9 @@ func (a alarmRun) run() (alarmResult, error) {
 		var devs strings.Builder
 		for i := 0; i < a.n; i++ {
 			fmt.Fprintf(&devs, "  - {id: p%05d, kind: panic, zone: school, number: %d, driver: mqtt, heartbeat: -1s}\n", i, i%999+1)
+		}
+		for i := 0; i < a.warmup; i++ {
+			fmt.Fprintf(&devs, "  - {id: w%05d, kind: panic, zone: school, number: %d, driver: mqtt, heartbeat: -1s}\n", i, i%999+1)
 		}
 		httpAddr, err = freeAddr()
 		if err != nil {
@@ -194,8 +199,6 @@ func (a alarmRun) run() (alarmResult, error) {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 	}()
-	cpu0 := procCPU(cmd.Process.Pid)
-	watch := newCPUWatch(append([]int{os.Getpid(), cmd.Process.Pid}, a.exclude...)...)
 
 	// The staff app: reads the alarm messages back; latency by device.
 	var mu sync.Mutex
@@ -205,6 +208,7 @@ func (a alarmRun) run() (alarmResult, error) {
 	order := make([]time.Duration, 0, a.n) // in send order of the device numbers, for the lag
 	seen := map[string]bool{}
 	done := make(chan struct{})
+	warm := make(chan struct{}, 1)
 	sub := paho.NewClient(paho.NewClientOptions().AddBroker(a.broker).SetClientID("cgl-staff-" + run).SetCleanSession(true))
 	if t := sub.Connect(); !t.WaitTimeout(10*time.Second) || t.Error() != nil {
 		return alarmResult{}, fmt.Errorf("staff connect: %v", t.Error())
@@ -213,6 +217,13 @@ func (a alarmRun) run() (alarmResult, error) {
 	t := sub.Subscribe(outFilter, 1, func(_ paho.Client, m paho.Message) {
 		now := time.Now()
 		dev := deviceOf(m.Topic(), m.Payload())
+		if strings.HasPrefix(dev, "w") {
+			select {
+			case warm <- struct{}{}:
+			default:
+			}
+			return
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		at, ok := sent[dev]
@@ -240,6 +251,19 @@ func (a alarmRun) run() (alarmResult, error) {
 		return alarmResult{}, fmt.Errorf("devices connect: %v", t.Error())
 	}
 	defer pub.Disconnect(100)
+	// Warm-up presses, one at a time, not counted: first connections and first writes
+	// (the broker's as much as the daemon's) are not what is measured.
+	for i := 0; i < a.warmup; i++ {
+		pub.Publish(inTopic(fmt.Sprintf("w%05d", i)), 1, false, `{"pressed":true}`)
+		select {
+		case <-warm:
+		case <-time.After(10 * time.Second):
+			return alarmResult{}, fmt.Errorf("warm-up press %d came back in no 10 s", i)
+		}
+	}
+	cpu0 := procCPU(cmd.Process.Pid)
+	watch := newCPUWatch(append([]int{os.Getpid(), cmd.Process.Pid}, a.exclude...)...)
+	t0 = time.Now()
 	iv := time.Duration(float64(time.Second) / a.rate)
 	start := time.Now()
 	for i := 0; i < a.n; i++ {
