@@ -466,6 +466,10 @@ func (c *Console) apiArm(armed bool) apiHandler {
 		case errors.Is(err, alerting.ErrUnknownZone):
 			apiError(w, http.StatusNotFound, "not_found", "no such zone")
 			return
+		case errors.Is(err, alerting.ErrNoReason), errors.Is(err, alerting.ErrTooLong), errors.Is(err, alerting.ErrPanicZone):
+			// a zone with an arming schedule is disarmed with a reason (POST .../arming)
+			apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+			return
 		case err != nil:
 			c.met.actions.WithLabelValues(action, "error").Inc()
 			c.log.Error("console: "+action, "zone", zone, "by", s.User, "err", err)
