@@ -263,9 +263,9 @@ func (c *Config) validateSinks(errs *cfgerr.List) []string {
 		}
 		errs.Merge("sinks.siren", l)
 		names = append(names, "siren")
-		for _, w := range c.Sinks.Siren.Warnings() {
-			c.Notes.Add("sinks.siren", "%s", w)
-		}
+		sn := &cfgerr.List{}
+		c.Sinks.Siren.Notes(sn)
+		c.Notes.Merge("sinks.siren", sn)
 	}
 	if c.Sinks.MQTT != nil {
 		l := &cfgerr.List{}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/campusguard/campusguard/event"
 	"io/fs"
 	"os"
 	"path"
@@ -268,6 +269,14 @@ func loadAll(src Source, opts Options) (*Config, error) {
 					errs.Add(cfgerr.Join("patrol", key), "unknown schedule %q", name)
 				}
 			}
+			if cfg.Sinks.Siren != nil {
+				l := &cfgerr.List{}
+				cfg.Sinks.Siren.CheckSchedules(set.Has, l)
+				errs.Merge("sinks.siren", l)
+			}
+			a := &cfgerr.List{}
+			cfg.Alerting.CheckArming(cfg.zoneKinds, set.Has, a)
+			errs.Merge("alerting", a)
 			ix.fill(errs, src.name(src.Main))
 		}
 	}
@@ -482,4 +491,18 @@ func friendly(msg string) string {
 	msg = strings.TrimPrefix(msg, "decoding failed due to the following error(s):\n\n")
 	msg = strings.ReplaceAll(msg, "time: ", "")
 	return msg
+}
+
+// zoneKinds returns the kinds of the devices in zone z, and whether the site has it.
+func (c *Config) zoneKinds(z string) ([]event.Kind, bool) {
+	if c.Site.Zone(z) == nil {
+		return nil, false
+	}
+	var out []event.Kind
+	for _, d := range c.Devices {
+		if d.Zone == z {
+			out = append(out, d.Kind)
+		}
+	}
+	return out, true
 }

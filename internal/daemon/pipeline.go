@@ -19,6 +19,7 @@ import (
 	"github.com/campusguard/campusguard/alerting/policelink"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/records"
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	"github.com/campusguard/campusguard/alerting/sinks/siren"
 	"github.com/campusguard/campusguard/alerting/sinks/webhook"
@@ -89,7 +90,11 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 	}
 	p.journal = j
 	d.health.Set("journal", j)
-	d.goRun("journal", func() { _ = j.Run(ctx) })
+	// Retention per record class (alarm, operator action, patrol, fault), 30 days at
+	// least; the history of an open alarm is never compacted.
+	rc := cfg.Alerting.RetentionClasses
+	ret := journal.Retention{Default: cfg.Alerting.Retention, Alarm: rc.Alarm, Operator: rc.Operator, Patrol: rc.Patrol, Fault: rc.Fault}
+	d.goRun("journal", func() { _ = j.RunRetention(ctx, ret) })
 
 	// The consumers' queues exist before any producer starts (the police link's path
 	// check, a button held at start): no event is published to nobody.
@@ -131,7 +136,11 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		for _, o := range sc.Outputs {
 			outs[o.ID] = gpioOutput{p: p, id: o.ID}
 		}
-		s, err := siren.New(*sc, outs, siren.Options{Site: &cfg.Site, Clock: d.clock, Registerer: reg, Logger: d.log})
+		var sch alerting.Schedules // not a typed nil: no schedule set means none
+		if cfg.ScheduleSet != nil {
+			sch = cfg.ScheduleSet
+		}
+		s, err := siren.New(*sc, outs, siren.Options{Site: &cfg.Site, Clock: d.clock, Registerer: reg, Logger: d.log, Schedules: sch})
 		if err != nil {
 			return fmt.Errorf("siren: %w", err)
 		}
@@ -215,6 +224,9 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		d.health.Set("sink/"+name, rep)
 	}
 	d.goRun("alerting", func() { _ = m.Run(ctx) })
+	// Zones follow their arming schedules; a zone that should be armed and is not
+	// raises a reminder.
+	d.goRun("arming", func() { _ = m.RunArming(ctx) })
 
 	// The rule engine, with its open instances restored from the journal.
 	p.engine = rules.New(cfg.Rules, dir, cfg.Site.Location())
@@ -280,6 +292,8 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 	d.mux.Handle("/-/test-mode", loopbackOnly(http.HandlerFunc(d.serveTestMode)))
 	// Tools on the gateway itself (campusguard patrol report) read it without a login.
 	d.mux.Handle("GET /-/patrol/report", loopbackOnly(patrolReport))
+	// campusguard records export reads the journal through the daemon that holds it.
+	d.mux.Handle("GET /-/records/export", loopbackOnly(&records.Handler{Source: j, Location: cfg.Site.Location()}))
 
 	// Producers last: every consumer is subscribed before the first event (a button
 	// held at start is read and published when its input starts).
