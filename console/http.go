@@ -30,7 +30,7 @@ const (
 func (c *Console) routes() http.Handler {
 	mux := http.NewServeMux()
 	// Pages.
-	for _, p := range []string{"/{$}", "/alarms/{id}", "/history", "/devices", "/patrols", "/silences", "/plan", "/report"} {
+	for _, p := range []string{"/{$}", "/alarms/{id}", "/history", "/devices", "/patrols", "/silences", "/plan", "/report", "/link"} {
 		mux.HandleFunc("GET "+p, c.page)
 	}
 	mux.HandleFunc("GET /login", c.loginPage)

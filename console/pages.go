@@ -134,7 +134,7 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{
 		"Lang": lang, "Page": name, "User": s.DisplayName, "Role": string(s.Role), "CSRF": s.CSRF,
 		"Site": c.site, "Boot": boot, "Version": assetVersion, "Path": r.URL.Path, "Kiosk": s.Kiosk != "",
-		"Nav": []string{"alarms", "plan", "history", "devices", "patrols", "silences", "report"},
+		"Nav": []string{"alarms", "plan", "history", "devices", "patrols", "silences", "link", "report"},
 	}
 	c.render(w, http.StatusOK, "app.html", lang, data)
 }

@@ -432,7 +432,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	for _, v := range []struct{ name, path, ready string }{
 		{"history", "/history", `#records-results table`}, {"devices", "/devices", `#devices`},
-		{"patrols", "/patrols", `#patrol-report`}, {"silences", "/silences", `#zones`},
+		{"patrols", "/patrols", `#patrol-report`}, {"silences", "/silences", `#zones`}, {"link", "/link", `#link-paths`},
 	} {
 		step(v.name, viewport(1366, 768, false), chromedp.Navigate(base+v.path), chromedp.WaitVisible(chromedp.CSS(`body[data-live="on"]`)),
 			chromedp.WaitVisible(chromedp.CSS(v.ready)), snap(v.name+"-1366"))

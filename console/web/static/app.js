@@ -703,6 +703,67 @@
     run(rform, '/api/records', rout, recCols, recCells, 'records');
   }
 
+  // The police link: each path's state, last ACK, backlog, last rejection, and the
+  // test windows of the quarterly test of the alarm path (operators start and end them).
+  async function pageLink() {
+    const load = async () => {
+      let r;
+      try { r = await api('GET', '/api/policelink'); } catch (e) {
+        if (!e.network) show(main, h('h1', { text: t('link.title') }), h('div', { class: 'empty', text: e.message }));
+        return;
+      }
+      const parts = [h('h1', { text: t('link.title') }), h('p', { class: 'muted', text: t('link.note') })];
+      if (!r.enabled) {
+        parts.push(h('div', { class: 'empty', text: t('link.disabled') }));
+        show(main, ...parts);
+        return;
+      }
+      const det = (r.health && r.health.detail) || {};
+      const own = (det.sink && det.sink.detail) || {};
+      const paths = own.paths || {};
+      const names = Object.keys(paths).sort((a, b) => (a === 'main' ? -1 : b === 'main' ? 1 : a.localeCompare(b)));
+      parts.push(h('div', { class: 'row' },
+        h('span', { class: 'chip ' + (r.health.state === 'up' ? 'st-online' : 'warn'), text: t('link.state_' + r.health.state) }),
+        h('span', { class: 'chip', text: tf('link.backlog', det.backlog || 0) }),
+        h('span', { class: 'chip', text: tf('link.delivered', own.delivered || 0) }),
+        own.last_periodic_test ? h('span', { class: 'chip', text: tf('link.last_test', fmtShort(own.last_periodic_test)) }) : null));
+      const rej = (p) => ((p.receivers || []).find((x) => x.rejected) || {}).rejected || '';
+      parts.push(table(['link.path', 'link.state', 'link.last_ack', 'link.down_since', 'link.rejected'], names, (n) => {
+        const p = paths[n];
+        return [t('link.path_' + n), h('span', { class: p.state === 'up' ? 'st-online' : p.state === 'down' ? 'st-offline' : '', text: t('link.pstate_' + p.state) }),
+          p.last_ack ? fmtShort(p.last_ack) : '—', p.down_since ? fmtShort(p.down_since) : '—', rej(p) ? note(rej(p)) : '—'];
+      }, 'link-paths'));
+      parts.push(h('h2', { text: t('link.tests') }), h('p', { class: 'muted', text: t('link.tests_note') }));
+      const tests = r.tests || [];
+      parts.push(tests.length === 0 ? h('div', { class: 'empty', text: t('link.no_tests') }) :
+        table(['link.what', 'link.until', 'link.by', 'silences.reason', ''], tests, (w) => [
+          w.device ? deviceName(w.device) : zoneName(w.zone), fmt(w.until), person(w.by), w.reason,
+          boot.can_silence ? h('button', { type: 'button', text: t('link.end'), onclick: async () => {
+            try { await api('POST', '/api/testmode/end', w.device ? { device: w.device } : { zone: w.zone }); load(); } catch (err) { toast(err.message, true); }
+          } }) : ''], 'link-tests'));
+      if (boot.can_silence) {
+        const devs = [...siteInfo.devices.keys()].filter((id) => !synthetic(id));
+        const form = h('form', { class: 'panel', id: 'test-form' }, h('div', { class: 'row' },
+          h('label', {}, t('alarm.device'), h('select', { name: 'device' }, devs.map((id) => h('option', { value: id, text: deviceName(id) })))),
+          h('label', {}, t('silences.duration'), h('select', { name: 'duration' },
+            ['30m', '1h', '2h', '4h', '8h'].map((d) => h('option', { value: d, text: durationText(d.endsWith('m') ? d : d.replace('h', 'h0m0s')), selected: d === '1h' })))),
+          h('label', {}, t('silences.reason'), h('input', { name: 'reason', required: true, maxlength: 200, size: 28, placeholder: t('link.reason_hint') })),
+          h('button', { type: 'submit', class: 'primary', text: t('link.start') })));
+        form.addEventListener('submit', async (e) => {
+          e.preventDefault();
+          try {
+            await api('POST', '/api/testmode', { device: form.device.value, duration: form.duration.value, reason: form.reason.value });
+            load();
+          } catch (err) { toast(err.message, true); }
+        });
+        parts.push(h('h2', { text: t('link.new_test') }), form);
+      }
+      show(main, ...parts);
+    };
+    await load();
+    setInterval(load, 15000);
+  }
+
   async function pageDevices() {
     const load = async () => {
       let r;
@@ -1026,7 +1087,7 @@
   }, () => {});
   window.cgConsole = { sound, active, live, takeover, note, lost };
   const pages = { alarms: pageAlarms, detail: pageDetail, history: pageHistory, devices: pageDevices, patrols: pagePatrols,
-    silences: pageSilences, plan: pagePlan, report: pageReport };
+    silences: pageSilences, plan: pagePlan, report: pageReport, link: pageLink };
   document.getElementById('sound-banner').addEventListener('click', unlock);
   document.body.dataset.sound = 'off';
   setLive(false);
