@@ -25,6 +25,7 @@ type Engine struct {
 	timers timerHeap
 
 	env     runEnv
+	in      evalIn         // the event as fast expressions read it
 	boxes   map[string]any // interned boxed strings for env (bounded by maxBoxes)
 	time    bool           // some rule reads the event's time
 	vm      vm.VM
@@ -413,6 +414,10 @@ func (e *Engine) Process(now time.Time, ev event.Event) []Change {
 	if e.time {
 		e.env.Time = ev.Time().In(e.loc)
 	}
+	e.in = evalIn{ev: ev, dev: ent.dev, kind: string(ent.dev.Kind)}
+	if ent.dev.Kind == "" {
+		e.in.kind = string(ev.Kind)
+	}
 	for _, b := range binds {
 		e.eventRule(now, &ev, ent.dev, b)
 	}
@@ -433,11 +438,14 @@ func (e *Engine) unknownDevice(ev *event.Event) (*devEntry, []binding) {
 	return ent, out
 }
 
-func (e *Engine) eval(p *vmProgram) bool {
+func (e *Engine) eval(p *vmProgram, fast fastExpr) bool {
 	if p == nil {
 		return true
 	}
 	e.stats.Evaluated++
+	if fast != nil {
+		return fast(&e.in)
+	}
 	out, err := e.vm.Run(p, &e.env)
 	if err != nil {
 		e.stats.EvalErrors++
@@ -455,11 +463,11 @@ func (e *Engine) eventRule(now time.Time, ev *event.Event, dev *site.Device, b b
 	in := r.inst[b.key]
 	switch r.rule.Form {
 	case FormMatch:
-		if in != nil && in.firing && c.resolve != nil && e.eval(c.resolve) {
+		if in != nil && in.firing && c.resolve != nil && e.eval(c.resolve, c.resolveFast) {
 			e.resolve(in, now, ev, dev, "resolved by a "+ev.Type+" event")
 			return
 		}
-		if !e.eval(c.when) || !e.active(r, now) {
+		if !e.eval(c.when, c.whenFast) || !e.active(r, now) {
 			return
 		}
 		if in == nil {
@@ -472,7 +480,7 @@ func (e *Engine) eventRule(now time.Time, ev *event.Event, dev *site.Device, b b
 			e.emitOccurrence(in, now, ev, dev)
 		}
 	case FormFor:
-		if in != nil && in.holding && e.eval(c.resolve) {
+		if in != nil && in.holding && e.eval(c.resolve, c.resolveFast) {
 			if in.firing {
 				e.resolve(in, now, ev, dev, "resolved by a "+ev.Type+" event")
 			} else {
@@ -480,7 +488,7 @@ func (e *Engine) eventRule(now time.Time, ev *event.Event, dev *site.Device, b b
 			}
 			return
 		}
-		if !e.eval(c.when) {
+		if !e.eval(c.when, c.whenFast) {
 			return
 		}
 		if in == nil {
@@ -493,11 +501,11 @@ func (e *Engine) eventRule(now time.Time, ev *event.Event, dev *site.Device, b b
 			e.fire(in, now, ev, dev, "", 0)
 		}
 	case FormCount:
-		if in != nil && in.firing && c.resolve != nil && e.eval(c.resolve) {
+		if in != nil && in.firing && c.resolve != nil && e.eval(c.resolve, c.resolveFast) {
 			e.resolve(in, now, ev, dev, "resolved by a "+ev.Type+" event")
 			return
 		}
-		if !e.eval(c.when) || !e.active(r, now) {
+		if !e.eval(c.when, c.whenFast) || !e.active(r, now) {
 			return
 		}
 		if in == nil {
@@ -519,7 +527,7 @@ func (e *Engine) eventRule(now time.Time, ev *event.Event, dev *site.Device, b b
 			e.fire(in, now, ev, dev, "", n)
 		}
 	case FormAbsence:
-		if !e.eval(c.when) {
+		if !e.eval(c.when, c.whenFast) {
 			return
 		}
 		if in == nil {
