@@ -295,8 +295,17 @@ func instKey(rule, key string) string { return rule + "\x00" + key }
 // first; Handle returns once the change is journaled (fsynced). Network deliveries
 // start from the journal after that.
 func (m *Manager) Handle(ctx context.Context, t Trigger) error {
+	return m.HandleAsync(ctx, t)()
+}
+
+// HandleAsync applies a trigger as Handle does (the local output is told at once, the
+// change is queued for the journal in call order) and returns the wait for its commit:
+// it returns once the change is fsynced, then wakes the sinks. A caller with several
+// triggers queues them all and waits for each, so they share one fsync. Nothing
+// leaves for a sink before its commit is durable.
+func (m *Manager) HandleAsync(ctx context.Context, t Trigger) (wait func() error) {
 	if t.Rule == "" {
-		return errors.New("trigger without rule")
+		return func() error { return errors.New("trigger without rule") }
 	}
 	start := time.Now()
 	now := m.clock.Now()
@@ -327,11 +336,13 @@ func (m *Manager) Handle(ctx context.Context, t Trigger) error {
 	default:
 		m.resolve(rec, "rule", t.Reason, t.At, now, &c)
 	}
-	wait := m.enqueue(&c)
+	w := m.enqueue(&c)
 	m.mu.Unlock()
-	err := m.settle(&c, wait)
-	m.met.handleSecs.Observe(time.Since(start).Seconds())
-	return err
+	return func() error {
+		err := m.settle(&c, w)
+		m.met.handleSecs.Observe(time.Since(start).Seconds())
+		return err
+	}
 }
 
 // SetDirectory replaces the site's devices after a config reload: alarms raised from

@@ -386,7 +386,8 @@ func (d *Daemon) loop(ctx context.Context, hup <-chan os.Signal, changed <-chan 
 			if !ok {
 				return nil
 			}
-			d.handleEvent(ctx, ev)
+			// Events already queued behind this one share its journal fsync.
+			d.handleEvents(ctx, drainBatch(ev, in.C()))
 			if !timer.Stop() {
 				select {
 				case <-timer.Chan():

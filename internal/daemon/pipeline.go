@@ -428,12 +428,51 @@ func (o gpioOutput) Off() error {
 // watermark is held, so inputs stop acknowledging and their sources keep what they
 // sent.
 func (d *Daemon) handleEvent(ctx context.Context, ev event.Event) {
-	d.metrics.loopEvents.Inc()
+	d.handleEvents(ctx, []event.Event{ev})
+}
+
+// maxBatch bounds the events the main loop takes in one round when they are already
+// queued: their journal commits share one fsync.
+const maxBatch = 64
+
+// handleEvents runs a batch of events (in bus order) through the rule engine, queues
+// every change with alerting, waits for all their commits at once, and only then moves
+// the watermark past the last event.
+func (d *Daemon) handleEvents(ctx context.Context, evs []event.Event) {
 	now := d.clock.Now()
-	d.handleChanges(ctx, d.p.engine.Process(now, ev))
-	d.lastSeq = ev.Seq
-	d.done.Store(ev.Seq)
+	var waits []commitWait
+	changed := false
+	for _, ev := range evs {
+		d.metrics.loopEvents.Inc()
+		cs := d.p.engine.Process(now, ev)
+		changed = changed || len(cs) > 0
+		waits = d.queueChanges(ctx, cs, waits)
+	}
+	d.awaitCommits(ctx, waits)
+	if changed {
+		d.saveRuleState(false)
+	}
+	last := evs[len(evs)-1].Seq
+	d.lastSeq = last
+	d.done.Store(last)
 	d.settleWatermark()
+}
+
+// drainBatch takes ev and the events already waiting behind it, up to maxBatch.
+func drainBatch(ev event.Event, in <-chan event.Event) []event.Event {
+	batch := []event.Event{ev}
+	for len(batch) < maxBatch {
+		select {
+		case e, ok := <-in:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, e)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // settleWatermark moves the watermark to the last processed event, or holds it while
@@ -504,6 +543,21 @@ func (d *Daemon) handleTimer(ctx context.Context) {
 }
 
 func (d *Daemon) handleChanges(ctx context.Context, cs []rules.Change) {
+	d.awaitCommits(ctx, d.queueChanges(ctx, cs, nil))
+	if len(cs) > 0 {
+		d.saveRuleState(false)
+	}
+}
+
+// commitWait is one change's journal commit being awaited.
+type commitWait struct {
+	c    rules.Change
+	wait func() error
+}
+
+// queueChanges hands the engine's changes to alerting (the siren sounds at once) and
+// appends the waits for their journal commits.
+func (d *Daemon) queueChanges(ctx context.Context, cs []rules.Change, waits []commitWait) []commitWait {
 	for _, c := range cs {
 		switch {
 		case c.Renotify:
@@ -518,14 +572,18 @@ func (d *Daemon) handleChanges(ctx context.Context, cs []rules.Change) {
 		t := alerting.Trigger{Rule: c.Rule, Key: c.Key, Firing: c.Firing, At: c.At, Severity: alerting.Severity(c.Severity),
 			Labels: c.Labels, Message: c.Message, DeviceID: c.DeviceID, Event: c.Event, Reason: c.Reason, Latch: c.Latch,
 			Renotify: c.Renotify, Occurrence: c.Occurrence}
-		// Handle returns once the alarm is journaled (the siren already sounds). A
-		// failed commit is kept in memory and retried by alerting; it is logged here.
-		if err := d.p.alerts.Handle(ctx, t); err != nil && ctx.Err() == nil {
-			d.log.Error("alarm not journaled yet; kept in memory, delivered from memory, retried", "rule", c.Rule, "key", c.Key, "err", err)
-		}
+		waits = append(waits, commitWait{c: c, wait: d.p.alerts.HandleAsync(ctx, t)})
 	}
-	if len(cs) > 0 {
-		d.saveRuleState(false)
+	return waits
+}
+
+// awaitCommits waits for the queued changes' journal commits (they share an fsync). A
+// failed commit is kept in memory and retried by alerting; it is logged here.
+func (d *Daemon) awaitCommits(ctx context.Context, waits []commitWait) {
+	for _, w := range waits {
+		if err := w.wait(); err != nil && ctx.Err() == nil {
+			d.log.Error("alarm not journaled yet; kept in memory, delivered from memory, retried", "rule", w.c.Rule, "key", w.c.Key, "err", err)
+		}
 	}
 }
 
