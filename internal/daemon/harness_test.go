@@ -151,13 +151,27 @@ type recPin struct {
 	gpiotest.Pin
 	mu     sync.Mutex
 	writes []gpio.Level
+	onOut  func(gpio.Level)
 }
 
 func (p *recPin) Out(l gpio.Level) error {
 	p.mu.Lock()
 	p.writes = append(p.writes, l)
+	hook := p.onOut
 	p.mu.Unlock()
-	return p.Pin.Out(l)
+	err := p.Pin.Out(l)
+	if hook != nil {
+		hook(l)
+	}
+	return err
+}
+
+// setOnOut installs a hook called after every level written (benchmarks await it
+// instead of polling the line).
+func (p *recPin) setOnOut(f func(gpio.Level)) {
+	p.mu.Lock()
+	p.onOut = f
+	p.mu.Unlock()
 }
 
 // In configures the pin as an input. Unlike a bare gpiotest pin (an open pin follows
