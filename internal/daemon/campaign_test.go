@@ -95,17 +95,30 @@ func campaignBroker(t *testing.T) string {
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-c", conf)
+	cmd := exec.Command(bin, "-c", conf, "-v")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
+	running := make(chan struct{})
+	go func() { // mosquitto says "running" once it listens
+		sc := bufio.NewScanner(stderr)
+		told := false
+		for sc.Scan() {
+			if !told && strings.Contains(sc.Text(), " running") {
+				close(running)
+				told = true
+			}
 		}
-		time.Sleep(50 * time.Millisecond)
+	}()
+	select {
+	case <-running:
+	case <-time.After(10 * time.Second):
+		t.Fatal("mosquitto did not start within 10 s")
 	}
 	return "tcp://" + addr
 }
@@ -135,6 +148,7 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 	// The staff's app: a persistent QoS 1 subscriber to the alarm messages.
 	var smu sync.Mutex
 	staff := map[string]map[string]bool{} // device → alarm ids fired
+	arrived := make(chan struct{}, 1)     // a staff message or a police frame arrived
 	sub := paho.NewClient(paho.NewClientOptions().AddBroker(brokerURL).SetClientID("cgc-staff-" + run).SetCleanSession(false))
 	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("staff connect: %v", tok.Error())
@@ -151,6 +165,10 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 		}
 		staff[n.Alarm.DeviceID][n.Alarm.ID] = true
 		smu.Unlock()
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
 	})
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("staff subscribe: %v", tok.Error())
@@ -192,14 +210,14 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 				sent++
 			}
 			if i%10 == 0 {
-				time.Sleep(20 * time.Millisecond) // a burst spread over the first kills
+				time.Sleep(20 * time.Millisecond) // the scenario's pacing: a burst spread over the first kills
 			}
 		}
 	}()
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	for k := 0; k < campaignKills; k++ {
-		time.Sleep(time.Duration(rng.IntN(250)) * time.Millisecond)
+		time.Sleep(time.Duration(rng.IntN(250)) * time.Millisecond) // the scenario: a kill at a random moment
 		if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +230,20 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 	}
 
 	// The last run takes the rest: every press journaled, to staff and to the police.
-	deadline := time.Now().Add(90 * time.Second)
+	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	go func() { // a signal per frame the receiving centre takes
+		for n := 1; ; n++ {
+			if _, err := police.Wait(wctx, n); err != nil {
+				return
+			}
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	deadline := time.After(90 * time.Second)
 	var policeZones map[int]int
 	for {
 		policeZones = map[int]int{}
@@ -230,10 +261,11 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 		if len(policeZones) == campaignDevices && staffN == campaignDevices {
 			break
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-arrived:
+		case <-deadline:
 			t.Fatalf("after the campaign: police has %d of %d panics, staff %d", len(policeZones), campaignDevices, staffN)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	_, _ = c.cmd.Process.Wait()

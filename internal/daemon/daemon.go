@@ -76,8 +76,9 @@ type Daemon struct {
 	// mark is the durability watermark of the bus: inputs acknowledge an event to its
 	// source only once the main loop processed it and its journal writes are on disk.
 	mark    *event.Watermark
-	lastSeq uint64        // the last event the main loop processed
-	done    atomic.Uint64 // lastSeq, for readers outside the loop
+	// processed is how far the main loop has handled the bus (written or not): the
+	// durability watermark follows it unless the journal cannot write.
+	processed *event.Watermark
 	resets  *resetQueue   // a person's resets, for the main loop's rule engine
 	pings   chan chan struct{}
 	// testPrepare, when set by a test, is one more reload step that may refuse.
@@ -145,6 +146,7 @@ func New(opts Options) (*Daemon, error) {
 		reloadReq: make(chan reloadRequest, 1),
 		loadedFP:  fp,
 		mark:      event.NewWatermark(),
+		processed: event.NewWatermark(),
 		resets:    newResetQueue(),
 		pings:     make(chan chan struct{}),
 	}

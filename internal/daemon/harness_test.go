@@ -447,17 +447,14 @@ func (h *harness) advance(d time.Duration) {
 func (h *harness) settle() {
 	h.t.Helper()
 	want := h.d.bus.Published()
-	for i := 0; h.d.done.Load() < want; i++ {
-		if i == 4000 {
-			if os.Getenv("CG_TEST_DUMP") != "" {
-				_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
-			}
-			h.t.Fatalf("main loop did not process event %d within 20 s", want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	if err := h.d.processed.Wait(ctx, want); err != nil {
+		if os.Getenv("CG_TEST_DUMP") != "" {
+			_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+		}
+		h.t.Fatalf("main loop did not process event %d within 20 s", want)
+	}
 	// One more round trip through the loop: a reload request that does nothing is
 	// answered only after everything queued before it.
 	done := make(chan struct{})
@@ -583,16 +580,26 @@ func (h *harness) policeCount() int {
 func (h *harness) sirenOn() bool { return h.pins["GPIO5"].Read() == gpio.High }
 
 // awaitSiren waits until the gate siren's line is on (or off): an output's own timers
-// (max-on, patterns) run on their goroutines.
+// (max-on, patterns) write it on their goroutines, so wait for the write.
 func (h *harness) awaitSiren(on bool) {
 	h.t.Helper()
-	for i := 0; i < 2000; i++ {
-		if h.sirenOn() == on {
-			return
+	p := h.pins["GPIO5"]
+	wrote := make(chan struct{}, 1)
+	p.setOnOut(func(gpio.Level) {
+		select {
+		case wrote <- struct{}{}:
+		default:
 		}
-		time.Sleep(5 * time.Millisecond)
+	})
+	defer p.setOnOut(nil)
+	deadline := time.After(10 * time.Second)
+	for h.sirenOn() != on {
+		select {
+		case <-wrote:
+		case <-deadline:
+			h.t.Fatalf("siren on=%v, want %v", h.sirenOn(), on)
+		}
 	}
-	h.t.Fatalf("siren on=%v, want %v", h.sirenOn(), on)
 }
 
 // strobeOn is the balcony strobe (active low).

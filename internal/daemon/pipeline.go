@@ -453,8 +453,7 @@ func (d *Daemon) handleEvents(ctx context.Context, evs []event.Event) {
 		d.saveRuleState(false)
 	}
 	last := evs[len(evs)-1].Seq
-	d.lastSeq = last
-	d.done.Store(last)
+	d.processed.Advance(last)
 	d.settleWatermark()
 }
 
@@ -486,11 +485,11 @@ func (d *Daemon) settleWatermark() {
 		return
 	}
 	if d.mark.Held() {
-		d.log.Info("journal writes again: input is acknowledged again", "durable", d.lastSeq)
-		d.mark.Release(d.lastSeq)
+		d.log.Info("journal writes again: input is acknowledged again", "durable", d.processed.Durable())
+		d.mark.Release(d.processed.Durable())
 		return
 	}
-	d.mark.Advance(d.lastSeq)
+	d.mark.Advance(d.processed.Durable())
 }
 
 // applyResets re-arms the rule instances of alarms a person reset (the console, the
