@@ -75,12 +75,12 @@ type Daemon struct {
 
 	// mark is the durability watermark of the bus: inputs acknowledge an event to its
 	// source only once the main loop processed it and its journal writes are on disk.
-	mark    *event.Watermark
+	mark *event.Watermark
 	// processed is how far the main loop has handled the bus (written or not): the
 	// durability watermark follows it unless the journal cannot write.
 	processed *event.Watermark
-	resets  *resetQueue   // a person's resets, for the main loop's rule engine
-	pings   chan chan struct{}
+	resets    *resetQueue // a person's resets, for the main loop's rule engine
+	pings     chan chan struct{}
 	// testPrepare, when set by a test, is one more reload step that may refuse.
 	testPrepare func(*config.Config) error
 }
