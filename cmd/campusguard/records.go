@@ -3,21 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/alerting/records"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/config"
 )
 
 func init() {
@@ -63,19 +58,9 @@ func cmdRecords(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "campusguard records export: unknown table %q\n", *table)
 		return 2
 	}
-	sd := *stateDir
-	if *cfgPath == "" && sd == "" {
-		sd = demoStateDir()
-	}
-	cfg, err := config.Load(source(*cfgPath), config.Options{StateDir: sd})
-	if err != nil {
-		var l *cfgerr.List
-		if errors.As(err, &l) {
-			fmt.Fprintf(stderr, "%d problem(s):\n%s\n", l.Len(), indent(l.Error()))
-			return 3
-		}
-		fmt.Fprintf(stderr, "campusguard records export: %v\n", err)
-		return 1
+	cfg, code := loadToolConfig("records export", *cfgPath, *stateDir, stderr)
+	if cfg == nil {
+		return code
 	}
 	loc := cfg.Site.Location()
 	fromT, toT, err := records.Range(*from, *to, loc)
@@ -86,15 +71,9 @@ func cmdRecords(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	q := url.Values{"from": {*from}, "to": {*to}, "format": {*format}, "table": {*table}}
 	body, err := exportFromDaemon(ctx, cfg.HTTP.Listen, q)
 	if err != nil {
-		path := filepath.Join(cfg.StateDir, "journal.db")
-		if _, serr := os.Stat(path); serr != nil {
-			fmt.Fprintf(stderr, "campusguard records export: no daemon on %s (%v) and no journal at %s\n", cfg.HTTP.Listen, err, path)
-			return 1
-		}
-		j, jerr := journal.Open(path, journal.Options{})
-		if jerr != nil {
-			fmt.Fprintf(stderr, "campusguard records export: %v\n", jerr)
-			return 1
+		j, code := openToolJournal("records export", cfg, err, stderr)
+		if j == nil {
+			return code
 		}
 		defer j.Close()
 		e, cerr := records.Collect(j, fromT, toT, loc)

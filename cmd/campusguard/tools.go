@@ -87,19 +87,9 @@ func cmdPatrol(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	sd := *stateDir
-	if *cfgPath == "" && sd == "" {
-		sd = demoStateDir()
-	}
-	cfg, err := config.Load(source(*cfgPath), config.Options{StateDir: sd})
-	if err != nil {
-		var l *cfgerr.List
-		if errors.As(err, &l) {
-			fmt.Fprintf(stderr, "%d problem(s):\n%s\n", l.Len(), indent(l.Error()))
-			return 3
-		}
-		fmt.Fprintf(stderr, "campusguard patrol report: %v\n", err)
-		return 1
+	cfg, code := loadToolConfig("patrol report", *cfgPath, *stateDir, stderr)
+	if cfg == nil {
+		return code
 	}
 	loc := cfg.Site.Location()
 	if *date == "" {
@@ -112,15 +102,9 @@ func cmdPatrol(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// A running daemon holds the journal: ask it first; read the file when it is down.
 	r, err := reportFromDaemon(ctx, cfg.HTTP.Listen, *date)
 	if err != nil {
-		path := filepath.Join(cfg.StateDir, "journal.db")
-		if _, serr := os.Stat(path); serr != nil {
-			fmt.Fprintf(stderr, "campusguard patrol report: no daemon on %s (%v) and no journal at %s\n", cfg.HTTP.Listen, err, path)
-			return 1
-		}
-		j, jerr := journal.Open(path, journal.Options{})
-		if jerr != nil {
-			fmt.Fprintf(stderr, "campusguard patrol report: %v\n", jerr)
-			return 1
+		j, code := openToolJournal("patrol report", cfg, err, stderr)
+		if j == nil {
+			return code
 		}
 		defer j.Close()
 		r, err = report.Load(j, *date)
@@ -224,4 +208,41 @@ func readLine(r io.Reader) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// loadToolConfig loads the config for a tool that reads the gateway's state (the
+// embedded demo's state dir when no config is named). On failure it has said why and
+// returns the exit code (3: the config's problems, 1: anything else).
+func loadToolConfig(name, cfgPath, stateDir string, stderr io.Writer) (*config.Config, int) {
+	sd := stateDir
+	if cfgPath == "" && sd == "" {
+		sd = demoStateDir()
+	}
+	cfg, err := config.Load(source(cfgPath), config.Options{StateDir: sd})
+	if err != nil {
+		var l *cfgerr.List
+		if errors.As(err, &l) {
+			fmt.Fprintf(stderr, "%d problem(s):\n%s\n", l.Len(), indent(l.Error()))
+			return nil, 3
+		}
+		fmt.Fprintf(stderr, "campusguard %s: %v\n", name, err)
+		return nil, 1
+	}
+	return cfg, 0
+}
+
+// openToolJournal opens the journal file when the daemon that holds it did not answer
+// (daemonErr). On failure it has said why and returns exit code 1.
+func openToolJournal(name string, cfg *config.Config, daemonErr error, stderr io.Writer) (*journal.Journal, int) {
+	path := filepath.Join(cfg.StateDir, "journal.db")
+	if _, err := os.Stat(path); err != nil {
+		fmt.Fprintf(stderr, "campusguard %s: no daemon on %s (%v) and no journal at %s\n", name, cfg.HTTP.Listen, daemonErr, path)
+		return nil, 1
+	}
+	j, err := journal.Open(path, journal.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "campusguard %s: %v\n", name, err)
+		return nil, 1
+	}
+	return j, 0
 }
