@@ -11,88 +11,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/console/consoletest"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/patrol"
 )
 
-// chromium returns the headless browser's path; without one the e2e tests skip, except
-// under CI=true where a missing browser fails them.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (apt-get install -y chromium): the e2e tests cannot run under CI")
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium): skipping the browser tests")
-	return ""
-}
-
 // browser starts a fresh headless Chromium for the test.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"), // as on the duty-room kiosk
-		chromedp.Flag("lang", "zh-CN"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 768),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelB := chromedp.NewContext(actx)
-	ctx, cancelC := context.WithTimeout(ctx, 3*time.Minute) // guards a hung browser only
-	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	logPageErrors(t, ctx)
-	return ctx
-}
-
-// logPageErrors reports the page's uncaught script errors when the test ends.
-func logPageErrors(t *testing.T, ctx context.Context) {
-	var mu sync.Mutex
-	var errs []string
-	err := chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-			msg := e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				msg += " " + e.ExceptionDetails.Exception.Description
-			}
-			mu.Lock()
-			errs = append(errs, fmt.Sprintf("%s (line %d)", msg, e.ExceptionDetails.LineNumber))
-			mu.Unlock()
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, e := range errs {
-			t.Errorf("page script error: %s", e)
-		}
-	})
+	return consoletest.Browser(t, 1366, 768, 3*time.Minute)
 }
 
 // snapshotServer stands in for a kitchen camera's snapshot URL.

@@ -20,7 +20,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,13 +27,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/console"
+	"github.com/campusguard/campusguard/console/consoletest"
 	"github.com/campusguard/campusguard/internal/config"
 )
 
@@ -163,66 +162,11 @@ func devicePublisher(t *testing.T, broker string) func(topic string, payload any
 	}
 }
 
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (apt-get install -y chromium fonts-wqy-microhei)")
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium fonts-wqy-microhei): skipping the browser test")
-	return ""
-}
-
-// dutyBrowser starts headless Chromium as on the duty-room kiosk (audio without a
-// click) and collects the page's script errors, reported when the test ends.
+// dutyBrowser starts headless Chromium as on the duty-room kiosk; the page's script
+// errors are reported when the test ends.
 func dutyBrowser(t *testing.T) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.Flag("lang", "zh-CN"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 900),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelB := chromedp.NewContext(actx)
-	ctx, cancelC := context.WithTimeout(ctx, 4*time.Minute) // guards a hung browser only
-	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	var mu sync.Mutex
-	var errs []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-			msg := e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				msg += " " + e.ExceptionDetails.Exception.Description
-			}
-			mu.Lock()
-			errs = append(errs, msg)
-			mu.Unlock()
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, e := range errs {
-			t.Errorf("page script error: %s", e)
-		}
-	})
-	return ctx
+	return consoletest.Browser(t, 1400, 900, 4*time.Minute)
 }
 
 // store runs a and keeps its result in dst.
