@@ -377,6 +377,12 @@ func (d *Driver) ack(ctx context.Context) {
 	}
 }
 
+// ackNothing acknowledges a message that raises no event (no mapping, malformed, an
+// unknown device, a kind mismatch, a rate-limited repeat of a state already passed):
+// nothing of it needs to be durable, so the broker may forget it at once. A message
+// that became an event is acknowledged by ackNow, once its event is durable.
+func (d *Driver) ackNothing(m paho.Message) { m.Ack() }
+
 func (d *Driver) ackNow(m paho.Message, seq uint64) {
 	m.Ack()
 	if h := d.hooks.acked; h != nil {
@@ -426,7 +432,7 @@ func (d *Driver) handle(b *broker, m paho.Message) {
 	r := b.routes.Load().match(topic)
 	if r == nil {
 		d.m.dropped.WithLabelValues(unknownDevice, "no_mapping").Inc()
-		m.Ack()
+		d.ackNothing(m)
 		return
 	}
 	now := d.clock.Now()
@@ -441,19 +447,19 @@ func (d *Driver) handle(b *broker, m paho.Message) {
 		reason := Reason(err)
 		d.m.invalid.WithLabelValues(label, reason).Inc()
 		d.logGated(label, now, "mqtt payload rejected", "broker", b.cfg.Name, "mapping", r.name, "topic", topic, "device", ev.DeviceID, "reason", reason, "err", err)
-		m.Ack()
+		d.ackNothing(m)
 		return
 	}
 	if dev == nil {
 		d.m.dropped.WithLabelValues(unknownDevice, "unknown_device").Inc()
 		d.logGated(unknownDevice, now, "mqtt message from a device not in the site config", "broker", b.cfg.Name, "mapping", r.name, "topic", topic, "device", ev.DeviceID)
-		m.Ack()
+		d.ackNothing(m)
 		return
 	}
 	if dev.Kind != r.dec.Kind() {
 		d.m.dropped.WithLabelValues(label, "kind_mismatch").Inc()
 		d.logGated(label, now, "mqtt mapping kind differs from the device's kind", "mapping", r.name, "device", dev.ID, "mapping_kind", r.dec.Kind(), "device_kind", dev.Kind)
-		m.Ack()
+		d.ackNothing(m)
 		return
 	}
 	if dir.Site != nil {
@@ -465,7 +471,7 @@ func (d *Driver) handle(b *broker, m paho.Message) {
 	}
 	if !v.allow {
 		d.m.dropped.WithLabelValues(label, "rate").Inc()
-		m.Ack() // a repeat of a state already passed: it raises nothing
+		d.ackNothing(m) // a repeat of a state already passed
 		if v.started {
 			d.log.Warn("mqtt device floods: repeats over its rate limit are dropped; raising a device fault",
 				"broker", b.cfg.Name, "mapping", r.name, "device", dev.ID, "type", ev.Type, "rate", r.rate.Rate, "burst", r.rate.Burst)
