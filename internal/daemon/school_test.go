@@ -56,16 +56,22 @@ func (h *harness) clockAt() time.Time { return h.clock.Now().In(shanghai) }
 // disarmed zone, is seen only there) and returns it.
 func (h *harness) awaitOpen(rule string) alerting.Alarm {
 	h.t.Helper()
-	for i := 0; i < 2000; i++ {
+	sub := h.d.p.alerts.Subscribe(64) // before the look, so no change is missed
+	defer sub.Close()
+	deadline := time.After(10 * time.Second)
+	for {
 		for _, a := range h.open() {
 			if a.Rule == rule {
 				return a
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-sub.C():
+		case <-deadline:
+			h.t.Fatalf("no open alarm of %s within 10 s", rule)
+			return alerting.Alarm{}
+		}
 	}
-	h.t.Fatalf("no open alarm of %s within 10 s", rule)
-	return alerting.Alarm{}
 }
 
 // armingTick runs the arming check as of the fake clock (RunArming's tick).
