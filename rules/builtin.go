@@ -71,9 +71,11 @@ func checkPanicShadow(r *Rule, key string, dir *site.Directory, errs *cfgerr.Lis
 	} else {
 		devs = []site.Device{{ID: "panic-probe", Kind: event.KindPanic}}
 	}
+	// One engine for the rule (instances are per device): a site with hundreds of panic
+	// buttons costs one index build per rule, not one per button.
+	e := New(&RuleSet{Rules: []*Rule{r}}, dir, time.UTC)
+	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 	for _, d := range devs {
-		e := New(&RuleSet{Rules: []*Rule{r}}, dir, time.UTC)
-		now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 		ev := event.Event{DeviceID: d.ID, Kind: event.KindPanic, Type: event.TypePressed, ReceivedAt: now, Fields: event.Fields{"pressed": true}}
 		for _, c := range e.Process(now, ev) {
 			if c.Firing {
