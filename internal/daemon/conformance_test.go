@@ -752,3 +752,28 @@ func TestScenario_PoliceDeliveryNamesItsPath(t *testing.T) {
 	}
 	t.Fatalf("no police delivery of the fire in %+v", det.Deliveries)
 }
+
+// The staff's app acknowledges over MQTT (signed): the acknowledgement is journaled
+// with who, every app sees it, and a press after it is notified and reported again.
+func TestScenario_StaffAckOverMQTTThenPressAgain(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	h.pressGate()
+	a := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
+	h.policeGot(1)
+	h.ackOverMQTT(a.ID, "王师傅")
+	acked := h.staffGets(alerting.Acked, "builtin-panic", 1)
+	if acked.Alarm.AckedBy != "王师傅" {
+		t.Fatalf("acked by %q", acked.Alarm.AckedBy)
+	}
+	if hist := h.history(a.ID); !slices.Contains(hist, string(alerting.Acked)) {
+		t.Fatalf("history %v: the MQTT acknowledgement is not journaled", hist)
+	}
+	h.releaseGate()
+	h.pressGate()
+	if again := h.staffGets(alerting.Refired, "builtin-panic", 1); again.Alarm.ID != a.ID || again.Alarm.State != alerting.Firing {
+		t.Fatalf("press after the MQTT ack: %+v", again.Alarm)
+	}
+	if got := h.policeGot(2); got[1].String() != "120/1 zone 11" {
+		t.Fatalf("police got %v", got)
+	}
+}

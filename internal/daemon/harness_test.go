@@ -106,6 +106,7 @@ sinks:
     name: staff
     topic_prefix: cg/cf
     client: {url: "tcp://%[3]s", client_id: cg-cf-alarms}
+    ack: {enabled: true, auth: hmac, secret: conformance-ack-secret-0123}
 policelink:
   enabled: true
   account: "5678"
@@ -427,6 +428,19 @@ func (h *harness) ack(id, by string) {
 	if err := h.d.p.alerts.Ack(context.Background(), id, by, "已到现场"); err != nil {
 		h.t.Fatalf("ack %s: %v", id, err)
 	}
+}
+
+// ackOverMQTT is a staff app's signed acknowledgement on the alarm sink's ack topic.
+func (h *harness) ackOverMQTT(id, by string) {
+	h.t.Helper()
+	topic := "cg/cf/ack"
+	m := mqttsink.AckMessage{AlarmID: id, By: by, Note: "已到现场", TS: h.clock.Now().Unix()}
+	m.Sig = mqttsink.SignAck("conformance-ack-secret-0123", topic, m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.mqttDevice(topic, string(b))
 }
 
 func (h *harness) reset(id, by string) {
