@@ -61,15 +61,23 @@ type testModeRequest struct {
 	Reason   string `json:"reason"`
 }
 
-func (c *Console) apiStartTest(w http.ResponseWriter, r *http.Request, s *auth.Session) {
-	tm, ok := c.deps.Alarms.(testModer)
+// testModeCall reads a test-mode request; ok is false when it has answered already.
+func (c *Console) testModeCall(w http.ResponseWriter, r *http.Request) (tm testModer, req testModeRequest, ok bool) {
+	tm, ok = c.deps.Alarms.(testModer)
 	if !ok {
 		apiError(w, http.StatusNotImplemented, "unavailable", "test mode is not available")
-		return
+		return nil, req, false
 	}
-	var req testModeRequest
 	if err := readJSON(w, r, &req); err != nil {
 		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return nil, req, false
+	}
+	return tm, req, true
+}
+
+func (c *Console) apiStartTest(w http.ResponseWriter, r *http.Request, s *auth.Session) {
+	tm, req, ok := c.testModeCall(w, r)
+	if !ok {
 		return
 	}
 	d, err := time.ParseDuration(req.Duration)
@@ -90,14 +98,8 @@ func (c *Console) apiStartTest(w http.ResponseWriter, r *http.Request, s *auth.S
 }
 
 func (c *Console) apiEndTest(w http.ResponseWriter, r *http.Request, s *auth.Session) {
-	tm, ok := c.deps.Alarms.(testModer)
+	tm, req, ok := c.testModeCall(w, r)
 	if !ok {
-		apiError(w, http.StatusNotImplemented, "unavailable", "test mode is not available")
-		return
-	}
-	var req testModeRequest
-	if err := readJSON(w, r, &req); err != nil {
-		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	if err := tm.EndTest(r.Context(), req.Device, req.Zone, s.User); err != nil {
