@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 // Apply takes a reloaded config's routes, escalation, inhibition, static silences and

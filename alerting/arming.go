@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/cfgerr"
 )
 
 // Arming defaults.

@@ -3,7 +3,7 @@ package alerting
 import (
 	"time"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 // Config defaults.

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/health"
+	"github.com/campusguard/campusguard/health"
 )
 
 // Run starts one delivery worker per sink (resuming the deliveries pending in the

@@ -13,7 +13,7 @@ import (
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/console/auth"
-	"github.com/campusguard/campusguard/drivers/devhealth"
+	"github.com/campusguard/campusguard/devhealth"
 	"github.com/campusguard/campusguard/patrol"
 )
 

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/console/auth"
-	"github.com/campusguard/campusguard/internal/cfgerr"
 )
 
 // Defaults.

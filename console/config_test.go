@@ -22,9 +22,9 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"gopkg.in/yaml.v3"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/console"
 	"github.com/campusguard/campusguard/console/auth"
-	"github.com/campusguard/campusguard/internal/cfgerr"
 )
 
 func TestConfigValidate(t *testing.T) {

@@ -35,12 +35,12 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/journal"
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/console/auth"
-	"github.com/campusguard/campusguard/drivers/devhealth"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/health"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/devhealth"
+	"github.com/campusguard/campusguard/health"
 	"github.com/campusguard/campusguard/patrol"
+	"github.com/campusguard/campusguard/site"
 )
 
 // Alarms is the alarm state and its operations (implemented by *alerting.Manager).

@@ -23,11 +23,11 @@ import (
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/console"
 	"github.com/campusguard/campusguard/console/auth"
-	"github.com/campusguard/campusguard/drivers/devhealth"
+	"github.com/campusguard/campusguard/devhealth"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/site"
 	"github.com/campusguard/campusguard/patrol"
 	"github.com/campusguard/campusguard/patrol/report"
+	"github.com/campusguard/campusguard/site"
 )
 
 var quiet = slog.New(slog.DiscardHandler)

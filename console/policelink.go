@@ -8,7 +8,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/console/auth"
-	"github.com/campusguard/campusguard/internal/health"
+	"github.com/campusguard/campusguard/health"
 )
 
 // The police-link panel and test mode: what the duty room needs to see of the link

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/campusguard/campusguard/console/auth"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 )
 
 // maxPlan bounds a plan image the console serves.

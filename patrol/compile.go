@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 // Days says whether a named schedule is active at t (rules/schedule.Set satisfies it).

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/cfgerr"
 )
 
 // DefaultMinRounds is the rounds a day of each key area GB/T 29315 asks for: the

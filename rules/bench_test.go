@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 )
 
 // benchSite has 500 devices in 20 zones.

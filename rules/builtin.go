@@ -6,9 +6,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 )
 
 // BuiltinFile is the name the built-in rules carry in errors and listings.

@@ -12,9 +12,9 @@ import (
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 )
 
 // env is what an expression sees: the event and its device. Expressions are

@@ -9,8 +9,8 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/site"
 	"github.com/campusguard/campusguard/rules/schedule"
+	"github.com/campusguard/campusguard/site"
 )
 
 // Engine evaluates a RuleSet. See the package doc.

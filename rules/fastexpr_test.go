@@ -8,7 +8,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 )
 
 // TestFastMatchesVM: every expression compileFast takes gives the VM's answer on

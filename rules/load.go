@@ -17,10 +17,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/site"
 	"github.com/campusguard/campusguard/rules/schedule"
+	"github.com/campusguard/campusguard/site"
 )
 
 // Options says what a rule set is checked against.

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

@@ -4,7 +4,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 )
 
 // Reload swaps in a new rule set (and device directory; nil keeps the current one).

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 // EnvToken names the environment variable that overrides the configured token.

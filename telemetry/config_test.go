@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 func TestConfigValidate(t *testing.T) {

@@ -25,8 +25,8 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/health"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/site"
 	"github.com/campusguard/campusguard/telemetry/spool"
 )
 

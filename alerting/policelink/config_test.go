@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 func validConfig() Config {

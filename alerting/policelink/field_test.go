@@ -14,10 +14,10 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
-	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/health"
+	"github.com/campusguard/campusguard/health"
 )
 
 // haKey is a key as an installer types it into Home Assistant's SIA integration:
@@ -26,9 +26,9 @@ import (
 const haKey = "000102030405060708090A0B0C0D0E0F"
 
 // startField starts a receiver that answers like the field receiver library.
-func startField(t testing.TB, network string, fc dc09test.FieldConfig) *dc09test.Receiver {
+func startField(t testing.TB, network string, fc centre.FieldConfig) *centre.Receiver {
 	t.Helper()
-	return startReceiver(t, network, false, func(c *dc09test.Config) { c.Field = &fc })
+	return startReceiver(t, network, false, func(c *centre.Config) { c.Field = &fc })
 }
 
 // logBuffer is a logger whose output the test reads.
@@ -45,13 +45,13 @@ func logBuffer() (*slog.Logger, *bytes.Buffer) {
 func TestFieldNAKIsRejection(t *testing.T) {
 	cases := []struct {
 		name   string
-		fc     dc09test.FieldConfig
+		fc     centre.FieldConfig
 		mod    func(*Config)
 		answer string
 	}{
-		{"wrong key encoding", dc09test.FieldConfig{Key: haKey}, func(c *Config) { c.Key, c.KeyEncoding = haKey, "hex" }, `"NAK"0000L0R0A0[]_`},
-		{"unknown account", dc09test.FieldConfig{Accounts: []string{"9999"}}, func(c *Config) {}, `"NAK"`},
-		{"ADM-CID with a time block", dc09test.FieldConfig{Key: haKey}, func(c *Config) { c.Key, c.KeyEncoding = haKey, "ascii" }, "omit_time_block"},
+		{"wrong key encoding", centre.FieldConfig{Key: haKey}, func(c *Config) { c.Key, c.KeyEncoding = haKey, "hex" }, `"NAK"0000L0R0A0[]_`},
+		{"unknown account", centre.FieldConfig{Accounts: []string{"9999"}}, func(c *Config) {}, `"NAK"`},
+		{"ADM-CID with a time block", centre.FieldConfig{Key: haKey}, func(c *Config) { c.Key, c.KeyEncoding = haKey, "ascii" }, "omit_time_block"},
 	}
 	for _, tc := range cases {
 		for _, network := range []string{"tcp", "udp"} {
@@ -109,7 +109,7 @@ func TestFieldNAKIsRejection(t *testing.T) {
 // NAK: the clock is corrected and nothing is reported as a rejection.
 func TestClockNAKIsNotRejection(t *testing.T) {
 	ctx := ctxT(t)
-	rcv := startField(t, "tcp", dc09test.FieldConfig{Key: haKey})
+	rcv := startField(t, "tcp", centre.FieldConfig{Key: haKey})
 	rcv.SetClockOffset(-3 * time.Minute)
 	cfg := baseConfig("tcp", false, rcv.TCPAddr())
 	cfg.Key, cfg.KeyEncoding, cfg.OmitTimeBlock = haKey, "ascii", true
@@ -130,7 +130,7 @@ func TestKeyEncodingASCII(t *testing.T) {
 		for _, proto := range []string{ProtocolCID, ProtocolSIA} {
 			t.Run(network+"/"+proto, func(t *testing.T) {
 				ctx := ctxT(t)
-				rcv := startField(t, network, dc09test.FieldConfig{Key: haKey, Accounts: []string{"1234"}})
+				rcv := startField(t, network, centre.FieldConfig{Key: haKey, Accounts: []string{"1234"}})
 				cfg := baseConfig(network, false, addr(rcv, network))
 				cfg.Key, cfg.KeyEncoding, cfg.Protocol = haKey, "ascii", proto
 				cfg.OmitTimeBlock = proto == ProtocolCID // the field library's ADM-CID pattern refuses extended blocks
@@ -138,7 +138,7 @@ func TestKeyEncodingASCII(t *testing.T) {
 				if err := s.Deliver(ctx, fired("k1", time.Now())); err != nil {
 					t.Fatal(err)
 				}
-				if r := rcv.Received()[0]; r.Answer != dc09test.ACK || !r.Message.Encrypted {
+				if r := rcv.Received()[0]; r.Answer != centre.ACK || !r.Message.Encrypted {
 					t.Errorf("receiver %+v", r)
 				}
 			})
@@ -151,7 +151,7 @@ func TestKeyEncodingASCII(t *testing.T) {
 // test's output nor the sink's log shows it.
 func TestKeyEchoRedacted(t *testing.T) {
 	ctx := ctxT(t)
-	rcv := startField(t, "tcp", dc09test.FieldConfig{Key: haKey})
+	rcv := startField(t, "tcp", centre.FieldConfig{Key: haKey})
 	cfg := baseConfig("tcp", false, rcv.TCPAddr())
 	cfg.Key, cfg.KeyEncoding, cfg.Protocol = haKey, "ascii", ProtocolSIA
 	var out strings.Builder
@@ -161,7 +161,7 @@ func TestKeyEchoRedacted(t *testing.T) {
 	if strings.Contains(out.String(), haKey) || !strings.Contains(out.String(), "[K"+dc09.Redacted+"]") {
 		t.Errorf("output shows the key or no redacted echo:\n%s", out.String())
 	}
-	rcv.Script(dc09test.ACK, dc09test.DUH) // the field DUH echoes the key in clear
+	rcv.Script(centre.ACK, centre.DUH) // the field DUH echoes the key in clear
 	log, logs := logBuffer()
 	s := newSink(t, cfg, Options{Logger: log})
 	if err := s.Deliver(ctx, fired("e1", time.Now())); err != nil {
@@ -175,7 +175,7 @@ func TestKeyEchoRedacted(t *testing.T) {
 		t.Errorf("the key is logged or in health:\n%s", logs)
 	}
 	for _, r := range rcv.Received() {
-		if !bytes.Contains(r.Reply, []byte(haKey)) && r.Message.Data != "" && r.Answer == dc09test.DUH {
+		if !bytes.Contains(r.Reply, []byte(haKey)) && r.Message.Data != "" && r.Answer == centre.DUH {
 			t.Errorf("the field receiver did not echo the key in its DUH %q: the test proves nothing", r.Reply)
 		}
 	}
@@ -186,7 +186,7 @@ func TestKeyEchoRedacted(t *testing.T) {
 // field receiver matches accounts in upper case) and check notes it.
 func TestAccountUpperCase(t *testing.T) {
 	ctx := ctxT(t)
-	rcv := startField(t, "udp", dc09test.FieldConfig{Accounts: []string{"12AB"}})
+	rcv := startField(t, "udp", centre.FieldConfig{Accounts: []string{"12AB"}})
 	cfg := baseConfig("udp", false, rcv.UDPAddr())
 	cfg.Account, cfg.OmitTimeBlock = "12ab", true
 	s := newSink(t, cfg, Options{})
@@ -212,7 +212,7 @@ func TestAccountUpperCase(t *testing.T) {
 func TestWrongKeyAtStart(t *testing.T) {
 	ctx := ctxT(t)
 	clock := clockwork.NewFakeClockAt(time.Now())
-	rcv := startField(t, "tcp", dc09test.FieldConfig{Key: haKey})
+	rcv := startField(t, "tcp", centre.FieldConfig{Key: haKey})
 	cfg := baseConfig("tcp", false, rcv.TCPAddr())
 	cfg.Key, cfg.KeyEncoding = haKey, "hex"
 	cfg.PeriodicTest.Disabled = true

@@ -14,7 +14,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
-	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 	"github.com/campusguard/campusguard/event"
 )
 
@@ -35,16 +35,16 @@ func testKey(t testing.TB) *dc09.Key {
 }
 
 // startReceiver starts a loopback receiver on network; encrypted gives it the test key.
-func startReceiver(t testing.TB, network string, encrypted bool, mod func(*dc09test.Config)) *dc09test.Receiver {
+func startReceiver(t testing.TB, network string, encrypted bool, mod func(*centre.Config)) *centre.Receiver {
 	t.Helper()
-	cfg := dc09test.Config{Network: network}
+	cfg := centre.Config{Network: network}
 	if encrypted {
 		cfg.Key = testKey(t)
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	r := dc09test.New(cfg)
+	r := centre.New(cfg)
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func startReceiver(t testing.TB, network string, encrypted bool, mod func(*dc09t
 	return r
 }
 
-func addr(r *dc09test.Receiver, network string) string {
+func addr(r *centre.Receiver, network string) string {
 	if network == "udp" {
 		return r.UDPAddr()
 	}
@@ -160,7 +160,7 @@ func ctxT(t *testing.T) context.Context {
 }
 
 // messages returns the decoded messages of recs that are not NULL.
-func messages(recs []dc09test.Received) []dc09.Message {
+func messages(recs []centre.Received) []dc09.Message {
 	var out []dc09.Message
 	for _, r := range recs {
 		if r.Message.ID != dc09.TokenNULL {
@@ -171,7 +171,7 @@ func messages(recs []dc09test.Received) []dc09.Message {
 }
 
 // newRawServer is a hand-written TCP receiver that answers each clear frame with
-// the frames reply returns, for answers dc09test does not script (stale ACKs).
+// the frames reply returns, for answers the centre does not script (stale ACKs).
 func newRawServer(t *testing.T, reply func(dc09.Message) [][]byte) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -14,7 +14,7 @@ import (
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
-	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 	"github.com/campusguard/campusguard/event"
 )
 
@@ -51,7 +51,7 @@ func TestDeliverACK(t *testing.T) {
 			}{{"#1234|1120 00 000", firedAt}, {"#1234|3120 00 000", resolvedAt}, {"#1234|1120 00 000", firedAt}}
 			for i, w := range want {
 				r := recs[i]
-				if r.Err != nil || r.Answer != dc09test.ACK {
+				if r.Err != nil || r.Answer != centre.ACK {
 					t.Fatalf("frame %d: err %v answer %v", i, r.Err, r.Answer)
 				}
 				m := r.Message
@@ -83,7 +83,7 @@ func TestNAKCorrectsClock(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(fmt.Sprintf("%s/encrypted=%v", tr.network, tr.encrypted), func(t *testing.T) {
 			ctx := ctxT(t)
-			rcv := startReceiver(t, tr.network, tr.encrypted, func(c *dc09test.Config) { c.ClockOffset = 2 * time.Minute })
+			rcv := startReceiver(t, tr.network, tr.encrypted, func(c *centre.Config) { c.ClockOffset = 2 * time.Minute })
 			s := newSink(t, baseConfig(tr.network, tr.encrypted, addr(rcv, tr.network)), Options{})
 			if err := s.Deliver(ctx, fired("n1", time.Now())); err != nil {
 				t.Fatal(err)
@@ -95,7 +95,7 @@ func TestNAKCorrectsClock(t *testing.T) {
 			if len(recs) != 3 {
 				t.Fatalf("got %d frames, want NAKed + resent + next", len(recs))
 			}
-			if recs[0].Answer != dc09test.NAK || recs[1].Answer != dc09test.ACK || recs[2].Answer != dc09test.ACK {
+			if recs[0].Answer != centre.NAK || recs[1].Answer != centre.ACK || recs[2].Answer != centre.ACK {
 				t.Fatalf("answers %v %v %v, want NAK ACK ACK", recs[0].Answer, recs[1].Answer, recs[2].Answer)
 			}
 			if recs[0].Message.Seq != recs[1].Message.Seq {
@@ -120,7 +120,7 @@ func TestNAKCorrectsClock(t *testing.T) {
 // the delivery fails (to be retried by the pipeline), never Permanent.
 func TestNAKCapped(t *testing.T) {
 	ctx := ctxT(t)
-	rcv := startReceiver(t, "tcp", false, func(c *dc09test.Config) { c.Behavior = dc09test.NAK })
+	rcv := startReceiver(t, "tcp", false, func(c *centre.Config) { c.Behavior = centre.NAK })
 	cfg := baseConfig("tcp", false, rcv.TCPAddr())
 	cfg.NAKRetries = 2
 	s := newSink(t, cfg, Options{})
@@ -140,7 +140,7 @@ func TestDUHPermanent(t *testing.T) {
 	for _, network := range []string{"tcp", "udp"} {
 		t.Run(network, func(t *testing.T) {
 			ctx := ctxT(t)
-			rcv := startReceiver(t, network, true, func(c *dc09test.Config) { c.Behavior = dc09test.DUH })
+			rcv := startReceiver(t, network, true, func(c *centre.Config) { c.Behavior = centre.DUH })
 			second := startReceiver(t, network, true, nil)
 			bus := event.NewBus(time.Now)
 			sub := bus.Subscribe("test", 16, event.Block)
@@ -176,7 +176,7 @@ func TestSilentPrimaryFailover(t *testing.T) {
 	for _, network := range []string{"tcp", "udp"} {
 		t.Run(network, func(t *testing.T) {
 			ctx := ctxT(t)
-			prim := startReceiver(t, network, false, func(c *dc09test.Config) { c.Behavior = dc09test.Silent })
+			prim := startReceiver(t, network, false, func(c *centre.Config) { c.Behavior = centre.Silent })
 			sec := startReceiver(t, network, false, nil)
 			cfg := baseConfig(network, false, addr(prim, network))
 			cfg.Main.Secondary = addr(sec, network)
@@ -236,10 +236,10 @@ func TestStaleACKIsNotACK(t *testing.T) {
 func TestMainPathFailsOverToBackup(t *testing.T) {
 	ctx := ctxT(t)
 	clock := clockwork.NewFakeClockAt(time.Now())
-	silent := func(c *dc09test.Config) { c.Behavior = dc09test.Silent; c.Now = clock.Now }
+	silent := func(c *centre.Config) { c.Behavior = centre.Silent; c.Now = clock.Now }
 	m1 := startReceiver(t, "tcp", true, silent)
 	m2 := startReceiver(t, "tcp", true, silent)
-	b1 := startReceiver(t, "tcp", true, func(c *dc09test.Config) { c.Now = clock.Now })
+	b1 := startReceiver(t, "tcp", true, func(c *centre.Config) { c.Now = clock.Now })
 	bus := event.NewBus(clock.Now)
 	sub := bus.Subscribe("test", 64, event.Block)
 	cfg := baseConfig("tcp", true, m1.TCPAddr())
@@ -286,8 +286,8 @@ func TestMainPathFailsOverToBackup(t *testing.T) {
 		t.Fatal("backup not polled at the main interval while main is down")
 	}
 	// Main comes back: the next main poll restores it.
-	m1.SetBehavior(dc09test.ACK)
-	m2.SetBehavior(dc09test.ACK)
+	m1.SetBehavior(centre.ACK)
+	m2.SetBehavior(centre.ACK)
 	if err := clock.BlockUntilContext(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -312,16 +312,16 @@ func TestMainPathFailsOverToBackup(t *testing.T) {
 	}
 }
 
-func hasData(recs []dc09test.Received, data string) bool {
+func hasData(recs []centre.Received, data string) bool {
 	for _, r := range recs {
-		if r.Message.Data == data && r.Answer == dc09test.ACK {
+		if r.Message.Data == data && r.Answer == centre.ACK {
 			return true
 		}
 	}
 	return false
 }
 
-func dataOf(recs []dc09test.Received) []string {
+func dataOf(recs []centre.Received) []string {
 	var out []string
 	for _, r := range recs {
 		out = append(out, string(r.Message.ID)+":"+r.Message.Data)
@@ -404,7 +404,7 @@ func TestBacklogInOrder(t *testing.T) {
 			}
 			var got []dc09.Message
 			for _, r := range rcv.Received() {
-				if r.Answer == dc09test.ACK {
+				if r.Answer == centre.ACK {
 					got = append(got, r.Message)
 				}
 			}
@@ -458,8 +458,8 @@ func TestSequencePersisted(t *testing.T) {
 // TestTestReport: the installer's test prints each receiver's answer.
 func TestTestReport(t *testing.T) {
 	ctx := ctxT(t)
-	ok := startReceiver(t, "tcp", true, func(c *dc09test.Config) { c.ClockOffset = 2 * time.Minute })
-	duh := startReceiver(t, "tcp", true, func(c *dc09test.Config) { c.Behavior = dc09test.DUH })
+	ok := startReceiver(t, "tcp", true, func(c *centre.Config) { c.ClockOffset = 2 * time.Minute })
+	duh := startReceiver(t, "tcp", true, func(c *centre.Config) { c.Behavior = centre.DUH })
 	cfg := baseConfig("tcp", true, ok.TCPAddr())
 	cfg.Main.Secondary = duh.TCPAddr()
 	cfg.Backup = &Path{Primary: "127.0.0.1:1"} // nothing listens
@@ -497,7 +497,7 @@ func TestTestReport(t *testing.T) {
 func TestPeriodicTestReport(t *testing.T) {
 	ctx := ctxT(t)
 	clock := clockwork.NewFakeClockAt(time.Now())
-	rcv := startReceiver(t, "udp", false, func(c *dc09test.Config) { c.Now = clock.Now })
+	rcv := startReceiver(t, "udp", false, func(c *centre.Config) { c.Now = clock.Now })
 	j, err := journal.Open(filepath.Join(t.TempDir(), "journal.db"), journal.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 // Notes records what `campusguard check` should tell the installer without failing

@@ -10,9 +10,9 @@ import (
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
-	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 )
 
 // fifoLanded reports whether the journal hands the police sink its deliveries in
@@ -87,7 +87,7 @@ func TestInOrderThroughJournal(t *testing.T) {
 		}
 		got = got[:0]
 		for _, r := range recs {
-			if r.Answer == dc09test.ACK && r.Message.ID != dc09.TokenNULL {
+			if r.Answer == centre.ACK && r.Message.ID != dc09.TokenNULL {
 				got = append(got, r.Message.Data)
 			}
 		}

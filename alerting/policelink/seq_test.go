@@ -12,7 +12,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
-	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 )
 
 // crashCopy returns a copy of the journal file as a kill -9 leaves it: the
@@ -125,7 +125,7 @@ func TestSequenceAcrossRestart(t *testing.T) {
 			if len(seen) != 9 { // a1, a1 restore, a2 (twice, one number), 350, 602, two 601, a3, a3 restore
 				t.Errorf("%d distinct numbers, want 9:\n%s", len(seen), strings.Join(got, "\n"))
 			}
-			if r := recs[len(recs)-1]; r.Answer != dc09test.ACK || s2.LastSeq() != r.Message.Seq {
+			if r := recs[len(recs)-1]; r.Answer != centre.ACK || s2.LastSeq() != r.Message.Seq {
 				t.Errorf("last report %+v, counter at %d", r.Message, s2.LastSeq())
 			}
 			t.Log("\n" + strings.Join(got, "\n"))
@@ -196,7 +196,7 @@ func TestServeTest(t *testing.T) {
 	if fmt.Sprint(seqs) != "[1 2 3]" {
 		t.Errorf("sequence numbers %v, want the test's between the alarms'", seqs)
 	}
-	rcv.SetBehavior(dc09test.DUH)
+	rcv.SetBehavior(centre.DUH)
 	w = httptest.NewRecorder()
 	s.ServeTest(w, httptest.NewRequest("POST", "/-/policelink/test?periodic=1", nil))
 	if w.Code != 502 || !strings.Contains(w.Body.String(), "1602 00 000") || !strings.Contains(w.Body.String(), "DUH") {

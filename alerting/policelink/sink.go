@@ -15,10 +15,10 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/health"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/site"
 )
 
 // DeviceID is the DeviceID of the events the sink publishes.

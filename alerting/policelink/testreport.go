@@ -14,7 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 // TestOptions tune TestReport; the zero value sends a manual test (CID 601).

@@ -12,7 +12,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
-	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 	"github.com/campusguard/campusguard/event"
 )
 
@@ -56,7 +56,7 @@ func TestRestoreWakesBacklog(t *testing.T) {
 		t.Run(network, func(t *testing.T) {
 			ctx := ctxT(t)
 			clock := clockwork.NewFakeClockAt(time.Now())
-			rcv := startReceiver(t, network, true, func(c *dc09test.Config) { c.NoTimeCheck = true })
+			rcv := startReceiver(t, network, true, func(c *centre.Config) { c.NoTimeCheck = true })
 			rcv.Stop()
 			cfg := baseConfig(network, true, addr(rcv, network))
 			cfg.Timeout = 200 * time.Millisecond
@@ -95,7 +95,7 @@ func TestRestoreWakesBacklog(t *testing.T) {
 			drained := time.Since(restored)
 			var got []dc09.Message
 			for _, r := range rcv.Received() {
-				if r.Answer == dc09test.ACK && strings.Contains(r.Message.Data, "|1120") { // not NULL, not the 350 path reports
+				if r.Answer == centre.ACK && strings.Contains(r.Message.Data, "|1120") { // not NULL, not the 350 path reports
 					got = append(got, r.Message)
 				}
 			}
@@ -118,8 +118,8 @@ func TestRestoreWakesBacklog(t *testing.T) {
 func TestProbeMainAfterFailover(t *testing.T) {
 	ctx := ctxT(t)
 	clock := clockwork.NewFakeClockAt(time.Now())
-	m1 := startReceiver(t, "tcp", false, func(c *dc09test.Config) { c.Behavior = dc09test.Silent; c.Now = clock.Now })
-	b1 := startReceiver(t, "tcp", false, func(c *dc09test.Config) { c.Now = clock.Now })
+	m1 := startReceiver(t, "tcp", false, func(c *centre.Config) { c.Behavior = centre.Silent; c.Now = clock.Now })
+	b1 := startReceiver(t, "tcp", false, func(c *centre.Config) { c.Now = clock.Now })
 	bus := event.NewBus(clock.Now)
 	sub := bus.Subscribe("test", 64, event.Block)
 	cfg := baseConfig("tcp", false, m1.TCPAddr())
@@ -133,7 +133,7 @@ func TestProbeMainAfterFailover(t *testing.T) {
 	go func() { done <- s.Run(runCtx) }()
 	defer func() { stop(); <-done }()
 	waitEvent(t, sub, TypePathFail)
-	m1.SetBehavior(dc09test.ACK)
+	m1.SetBehavior(centre.ACK)
 	wake := s.Wake()
 	for range 2 { // the first advance may land before Run's poll of the backup
 		if err := clock.BlockUntilContext(ctx, 1); err != nil {

@@ -14,8 +14,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/configs/production"
-	"github.com/campusguard/campusguard/internal/cfgerr"
 	"github.com/campusguard/campusguard/internal/config"
 )
 

@@ -20,8 +20,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/configs"
-	"github.com/campusguard/campusguard/internal/cfgerr"
 	"github.com/campusguard/campusguard/internal/config"
 	"github.com/campusguard/campusguard/internal/daemon"
 )

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -59,7 +59,7 @@ func TestPoliceLinkTestDisabled(t *testing.T) {
 // TestPoliceLinkTest: the installer's test report reaches a loopback receiving centre
 // and its answer is printed.
 func TestPoliceLinkTest(t *testing.T) {
-	r := dc09test.New(dc09test.Config{Network: "tcp"})
+	r := centre.New(centre.Config{Network: "tcp"})
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

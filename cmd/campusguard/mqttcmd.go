@@ -18,10 +18,10 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	mqttdrv "github.com/campusguard/campusguard/drivers/mqtt"
-	"github.com/campusguard/campusguard/internal/cfgerr"
 	"github.com/campusguard/campusguard/internal/config"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 )
 
 // cmdMQTT: mqtt watch MAPPING.

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/campusguard/campusguard/alerting/policelink"
-	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 )
 
 // TestPoliceLinkTestFieldReceiver: against a receiver that reads keys as ASCII (Home
@@ -17,7 +17,7 @@ import (
 // and the other key_encoding. Two runs take consecutive numbers from the journal.
 func TestPoliceLinkTestFieldReceiver(t *testing.T) {
 	const key = "3F2A9C41D07B6E58A1C4F0925B7D3E86"
-	r := dc09test.New(dc09test.Config{Network: "tcp", Field: &dc09test.FieldConfig{Key: key}})
+	r := centre.New(centre.Config{Network: "tcp", Field: &centre.FieldConfig{Key: key}})
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

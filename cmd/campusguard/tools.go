@@ -16,9 +16,9 @@ import (
 
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/alerting/policelink"
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/console"
 	"github.com/campusguard/campusguard/drivers/sim"
-	"github.com/campusguard/campusguard/internal/cfgerr"
 	"github.com/campusguard/campusguard/internal/config"
 	"github.com/campusguard/campusguard/patrol/report"
 )

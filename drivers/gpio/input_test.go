@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/health"
+	"github.com/campusguard/campusguard/health"
 	"periph.io/x/conn/v3/gpio"
 )
 

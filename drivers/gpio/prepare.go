@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 // Prepare checks cfg as Apply would, changing nothing, and returns the commit that

@@ -13,7 +13,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/campusguard/campusguard/internal/health"
+	"github.com/campusguard/campusguard/health"
 )
 
 // subscribeRetry is how long the broker goroutine waits before retrying a failed

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 )
 
 // TestWaitSubscribedAndSubscribeOnce: WaitSubscribed returns once the broker

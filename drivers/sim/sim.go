@@ -26,7 +26,7 @@ import (
 
 	gpiodrv "github.com/campusguard/campusguard/drivers/gpio"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 )
 
 // MQTT publishes a device message to a broker and waits for the broker's PUBACK

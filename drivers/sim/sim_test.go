@@ -13,7 +13,7 @@ import (
 
 	gpiodrv "github.com/campusguard/campusguard/drivers/gpio"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 )
 
 // recorder keeps what the simulator published (the daemon tests run it against the

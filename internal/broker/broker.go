@@ -22,7 +22,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"go.etcd.io/bbolt"
 
-	"github.com/campusguard/campusguard/internal/health"
+	"github.com/campusguard/campusguard/health"
 )
 
 // Broker is a running embedded broker.

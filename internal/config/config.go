@@ -14,14 +14,14 @@ import (
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	"github.com/campusguard/campusguard/alerting/sinks/siren"
 	"github.com/campusguard/campusguard/alerting/sinks/webhook"
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/console"
 	"github.com/campusguard/campusguard/drivers/gpio"
 	mqttdrv "github.com/campusguard/campusguard/drivers/mqtt"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/site"
 	"github.com/campusguard/campusguard/patrol"
 	"github.com/campusguard/campusguard/rules"
 	"github.com/campusguard/campusguard/rules/schedule"
+	"github.com/campusguard/campusguard/site"
 	"github.com/campusguard/campusguard/telemetry"
 )
 

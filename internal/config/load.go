@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/rules"
 	"github.com/campusguard/campusguard/rules/schedule"
 )

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/configs"
 	"github.com/campusguard/campusguard/configs/production"
-	"github.com/campusguard/campusguard/internal/cfgerr"
 )
 
 // skeletonFS copies the production skeleton, with edit applied to every file.

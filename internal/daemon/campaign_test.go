@@ -21,7 +21,7 @@ import (
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
-	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 )
 
 // campaignDevices and campaignKills size the crash campaign: distinct QoS 1 panic
@@ -139,7 +139,7 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	police := dc09test.New(dc09test.Config{Network: "tcp", Key: key})
+	police := centre.New(centre.Config{Network: "tcp", Key: key})
 	if err := police.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

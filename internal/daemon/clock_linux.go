@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/health"
+	"github.com/campusguard/campusguard/health"
 )
 
 // timesyncFlag is the file systemd-timesyncd creates (and touches again at each

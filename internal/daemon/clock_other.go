@@ -2,7 +2,7 @@
 
 package daemon
 
-import "github.com/campusguard/campusguard/internal/health"
+import "github.com/campusguard/campusguard/health"
 
 // clockHealth is unknown off Linux.
 func clockHealth() health.Status {

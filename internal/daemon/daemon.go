@@ -25,9 +25,9 @@ import (
 
 	gpiodrv "github.com/campusguard/campusguard/drivers/gpio"
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/health"
 	"github.com/campusguard/campusguard/internal/broker"
 	"github.com/campusguard/campusguard/internal/config"
-	"github.com/campusguard/campusguard/internal/health"
 )
 
 // Options configures a daemon run.

@@ -19,7 +19,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
-	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	"github.com/campusguard/campusguard/internal/config"
 )
@@ -248,13 +248,13 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(q(0.99), "p99-ms")
 }
 
-func startReceiver(t testing.TB) *dc09test.Receiver {
+func startReceiver(t testing.TB) *centre.Receiver {
 	t.Helper()
 	key, err := dc09.ParseKey("ABCDABCDABCDABCDABCDABCDABCDABCD", dc09.KeyHex)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := dc09test.New(dc09test.Config{Network: "tcp", Key: key})
+	r := centre.New(centre.Config{Network: "tcp", Key: key})
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestPanicReachesPolice(t *testing.T) {
 }
 
 // waitCIDs waits until the receiver holds k Contact ID reports (link tests aside).
-func waitCIDs(t testing.TB, r *dc09test.Receiver, k int) []dc09.Message {
+func waitCIDs(t testing.TB, r *centre.Receiver, k int) []dc09.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

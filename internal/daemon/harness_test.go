@@ -21,11 +21,11 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
-	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	gpiodrv "github.com/campusguard/campusguard/drivers/gpio"
+	"github.com/campusguard/campusguard/health"
 	"github.com/campusguard/campusguard/internal/config"
-	"github.com/campusguard/campusguard/internal/health"
 )
 
 // The alarm conformance suite drives the real daemon wiring from the outside: periph's
@@ -205,7 +205,7 @@ type harness struct {
 	d      *Daemon
 	clock  *clockwork.FakeClock
 	pins   map[string]*recPin
-	police *dc09test.Receiver
+	police *centre.Receiver
 	broker string
 	dev    paho.Client // publishes device messages
 
@@ -221,7 +221,7 @@ type harnessOpt struct {
 	extra    string            // more top-level config
 	confd    map[string]string // files in conf.d
 	rules    *string
-	police   *dc09test.Receiver
+	police   *centre.Receiver
 	noPolice bool   // no receiver at all (the police path is down for the whole scenario)
 	stateDir string // "" = a temp dir
 	// journalReserve sets alerting.journal_reserve ("" = the default).

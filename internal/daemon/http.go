@@ -14,7 +14,7 @@ import (
 
 	"github.com/campusguard/campusguard/drivers/sim"
 
-	"github.com/campusguard/campusguard/internal/health"
+	"github.com/campusguard/campusguard/health"
 )
 
 // serveHealth answers /healthz: 200 while the gateway is up or degraded, 503 when a

@@ -18,13 +18,13 @@ import (
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/alerting/policelink"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
-	"github.com/campusguard/campusguard/alerting/policelink/dc09test"
+	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 	"github.com/campusguard/campusguard/alerting/records"
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	"github.com/campusguard/campusguard/alerting/sinks/siren"
 	"github.com/campusguard/campusguard/alerting/sinks/webhook"
 	"github.com/campusguard/campusguard/console"
-	"github.com/campusguard/campusguard/drivers/devhealth"
+	"github.com/campusguard/campusguard/devhealth"
 	gpiodrv "github.com/campusguard/campusguard/drivers/gpio"
 	mqttdrv "github.com/campusguard/campusguard/drivers/mqtt"
 	"github.com/campusguard/campusguard/drivers/sim"
@@ -787,7 +787,7 @@ func (d *Daemon) statusLoop(ctx context.Context) {
 // startPoliceReceiver runs the demo's stand-in receiving centre and logs each report
 // it takes, decoded, so the demo shows what the police would see.
 func (d *Daemon) startPoliceReceiver(ctx context.Context, cfg *config.Config) error {
-	rc := dc09test.Config{Listen: cfg.Simulator.PoliceReceiver, NoTimeCheck: true}
+	rc := centre.Config{Listen: cfg.Simulator.PoliceReceiver, NoTimeCheck: true}
 	if cfg.PoliceLink.Key != "" {
 		enc, err := dc09.ParseKeyEncoding(cfg.PoliceLink.KeyEncoding)
 		if err != nil {
@@ -799,7 +799,7 @@ func (d *Daemon) startPoliceReceiver(ctx context.Context, cfg *config.Config) er
 		}
 		rc.Key = k
 	}
-	r := dc09test.New(rc)
+	r := centre.New(rc)
 	if err := r.Start(ctx); err != nil {
 		return fmt.Errorf("simulated receiving centre: %w", err)
 	}

@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/health"
+	"github.com/campusguard/campusguard/health"
 )
 
 // inputsWait bounds how long the start waits for the MQTT brokers to acknowledge the

@@ -18,9 +18,9 @@ import (
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/alerting/records"
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/configs"
 	"github.com/campusguard/campusguard/drivers/sim"
-	"github.com/campusguard/campusguard/internal/cfgerr"
 	"github.com/campusguard/campusguard/internal/config"
 )
 

@@ -41,10 +41,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/site"
 	"github.com/campusguard/campusguard/rules"
+	"github.com/campusguard/campusguard/site"
 )
 
 // Options tune a run.

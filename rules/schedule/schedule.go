@@ -39,7 +39,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 // Schedule is one named schedule as written in config.

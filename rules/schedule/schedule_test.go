@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 var shanghai, _ = time.LoadLocation("Asia/Shanghai")

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/site"
 )
 
 // Defaults applied by SetDefaults.

@@ -12,7 +12,7 @@ import (
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/site"
 )
 
 // timedSink records when the inner sink's Deliver returned: for this sink, when

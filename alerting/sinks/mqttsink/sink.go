@@ -38,8 +38,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/campusguard/campusguard/alerting"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/health"
+	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/health"
 )
 
 // Publisher is the MQTT client the sink needs: PahoClient, or the daemon's shared

@@ -47,9 +47,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/campusguard/campusguard/alerting"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/health"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/site"
 )
 
 // Output is one sounder or strobe. Sound starts p (replacing whatever plays) and turns

@@ -16,10 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/health"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/site"
 )
 
 // recorder is an in-process Output that records its calls.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/alerting"
-	"github.com/campusguard/campusguard/internal/cfgerr"
+	"github.com/campusguard/campusguard/cfgerr"
 )
 
 // The default table's patterns: an alarm sounds steady, a trouble condition (a device

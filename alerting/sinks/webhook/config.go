@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/site"
 )
 
 // Format is the body format of a webhook.

@@ -52,8 +52,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/campusguard/campusguard/alerting"
-	"github.com/campusguard/campusguard/internal/cfgerr"
-	"github.com/campusguard/campusguard/internal/health"
+	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/health"
 )
 
 // NotificationHeader carries the notification id on every request.

@@ -1,4 +1,4 @@
-package dc09test
+package centre
 
 import (
 	"context"
@@ -159,7 +159,7 @@ func (r *Receiver) Wait(ctx context.Context, n int) ([]Received, error) {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("dc09test: waiting for %d frames, have %d: %w", n, have, ctx.Err())
+			return nil, fmt.Errorf("centre: waiting for %d frames, have %d: %w", n, have, ctx.Err())
 		}
 	}
 }
@@ -203,7 +203,7 @@ func (r *Receiver) handle(network, from string, raw []byte) []byte {
 	if rec.Answer != Silent {
 		reply, err := dc09.Encode(resp, r.cfg.Key, nil)
 		if err != nil && rec.Err == nil {
-			rec.Err = fmt.Errorf("dc09test: building %v: %w", rec.Answer, err)
+			rec.Err = fmt.Errorf("centre: building %v: %w", rec.Answer, err)
 		}
 		rec.Reply = reply
 	}

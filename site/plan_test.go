@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/cfgerr"
 )
 
 func planSite() *Site {

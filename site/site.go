@@ -8,8 +8,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/cfgerr"
 )
 
 // DefaultTimezone is the site timezone when the config names none.

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/health"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/site"
 )
 
 // Source is the event Source of the events the tracker emits.

@@ -1,4 +1,4 @@
-package dc09test
+package centre
 
 import (
 	"bufio"
@@ -43,12 +43,12 @@ func (r *Receiver) Start(ctx context.Context) error {
 		select {
 		case <-old.done: // ended by its context; start afresh
 		default:
-			return errors.New("dc09test: receiver already running")
+			return errors.New("centre: receiver already running")
 		}
 	}
 	serveTCP, serveUDP := network == "" || network == "tcp", network == "" || network == "udp"
 	if !serveTCP && !serveUDP {
-		return fmt.Errorf("dc09test: network %q, want \"tcp\", \"udp\" or \"\"", network)
+		return fmt.Errorf("centre: network %q, want \"tcp\", \"udp\" or \"\"", network)
 	}
 	rn := &run{done: make(chan struct{}), conns: map[net.Conn]struct{}{}}
 	var lc net.ListenConfig
@@ -58,7 +58,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 		}
 		ln, err := lc.Listen(ctx, "tcp", tcpAddr)
 		if err != nil {
-			return fmt.Errorf("dc09test: listen tcp %s: %w", tcpAddr, err)
+			return fmt.Errorf("centre: listen tcp %s: %w", tcpAddr, err)
 		}
 		rn.ln, tcpAddr = ln, ln.Addr().String()
 	}
@@ -71,7 +71,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 			if rn.ln != nil {
 				rn.ln.Close()
 			}
-			return fmt.Errorf("dc09test: listen udp %s: %w", udpAddr, err)
+			return fmt.Errorf("centre: listen udp %s: %w", udpAddr, err)
 		}
 		rn.pc, udpAddr = pc, pc.LocalAddr().String()
 	}

@@ -1,4 +1,4 @@
-package dc09test
+package centre
 
 import (
 	"bufio"

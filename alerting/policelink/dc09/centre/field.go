@@ -1,4 +1,4 @@
-package dc09test
+package centre
 
 import (
 	"crypto/aes"
@@ -47,7 +47,7 @@ func (r *Receiver) fieldHandle(rec *Received, now time.Time) {
 	if fc.Key != "" {
 		k, err := dc09.ParseKey(fc.Key, dc09.KeyASCII)
 		if err != nil {
-			rec.Err = fmt.Errorf("dc09test: field key: %w", err)
+			rec.Err = fmt.Errorf("centre: field key: %w", err)
 			rec.Answer, rec.Reply = NAK, dc09.NewFieldNAK(now)
 			return
 		}
@@ -59,16 +59,16 @@ func (r *Receiver) fieldHandle(rec *Received, now time.Time) {
 	switch {
 	case rec.Err != nil, m.Encrypted && (!known || key == nil):
 		if rec.Err == nil {
-			rec.Err = fmt.Errorf("dc09test: field receiver has no key for account %q: %w", m.Account, dc09.ErrNoKey)
+			rec.Err = fmt.Errorf("centre: field receiver has no key for account %q: %w", m.Account, dc09.ErrNoKey)
 		}
 		rec.Answer, rec.Reply = NAK, dc09.NewFieldNAK(now)
 		return
 	case !known:
-		rec.Err = fmt.Errorf("dc09test: unknown account %q", m.Account)
+		rec.Err = fmt.Errorf("centre: unknown account %q", m.Account)
 		rec.Answer, rec.Reply = NAK, []byte(`"NAK"`)
 		return
 	case m.ID == dc09.TokenADMCID && !cidExtOK(m.Ext):
-		rec.Err = fmt.Errorf("dc09test: the field receiver cannot parse ADM-CID extended blocks %v: %w", m.Ext, dc09.ErrFormat)
+		rec.Err = fmt.Errorf("centre: the field receiver cannot parse ADM-CID extended blocks %v: %w", m.Ext, dc09.ErrFormat)
 		rec.Answer, rec.Reply = NAK, dc09.NewFieldNAK(now)
 		return
 	case len(r.script) > 0:
@@ -139,7 +139,7 @@ func orZero(s string) string {
 func zeroPadEncrypt(key []byte, plain string) (string, error) {
 	b, err := aes.NewCipher(key)
 	if err != nil {
-		return "", fmt.Errorf("dc09test: field key: %w", err)
+		return "", fmt.Errorf("centre: field key: %w", err)
 	}
 	n := len(plain) + 16 - len(plain)%16
 	buf := []byte(strings.Repeat("0", n-len(plain)) + plain)

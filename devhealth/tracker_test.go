@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/internal/health"
-	"github.com/campusguard/campusguard/internal/site"
+	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/site"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
