@@ -1,25 +1,19 @@
 package telemetry
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
-	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/influxdata/influxdb-client-go/v2/api"
-	http2 "github.com/influxdata/influxdb-client-go/v2/api/http"
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -36,12 +30,6 @@ const (
 	classStatus spool.Class = 1 // device health, patrol results, gateway stats
 	classAlarm  spool.Class = 2 // alarm transitions
 	numClasses              = 3
-)
-
-// Reconnect backoff while InfluxDB is unreachable.
-const (
-	minBackoff = 500 * time.Millisecond
-	maxBackoff = 15 * time.Second
 )
 
 // Directory looks devices up for their zone tag; *site.Directory implements it.
@@ -199,21 +187,6 @@ func (f *Forwarder) zone(device string) string {
 	return ""
 }
 
-func (f *Forwarder) newBatch(c spool.Class) *batch {
-	if b, ok := f.pool.Get().(*batch); ok {
-		b.class, b.n, b.buf = c, 0, b.buf[:0]
-		return b
-	}
-	return &batch{class: c, buf: make([]byte, 0, 64*1024)}
-}
-
-func (f *Forwarder) release(b *batch) {
-	if b.done != nil || cap(b.buf) > 16<<20 {
-		return
-	}
-	f.pool.Put(b)
-}
-
 // Run forwards events from in (a DropOldest bus subscription) and everything recorded
 // through the other methods, until ctx ends. On the way out it puts whatever was not
 // written into the spool and closes it. Run may be called once.
@@ -304,82 +277,6 @@ loop:
 	return nil
 }
 
-// submit hands a batch to the writer without waiting: when the writer's queue is full
-// (InfluxDB slow) the batch goes to the spool instead.
-func (f *Forwarder) submit(b *batch) {
-	f.stopMu.RLock()
-	if !f.stopped {
-		q := f.live
-		if b.class == classAlarm {
-			q = f.urgent
-		}
-		select {
-		case q <- b:
-			f.stopMu.RUnlock()
-			return
-		default:
-		}
-	}
-	f.stopMu.RUnlock()
-	f.toSpool(b)
-}
-
-func (f *Forwarder) flushStatus() {
-	f.mu.Lock()
-	b := f.status
-	f.status = nil
-	f.mu.Unlock()
-	if b != nil && b.n > 0 {
-		f.submit(b)
-	}
-}
-
-// addStatus appends one status point through fn.
-func (f *Forwarder) addStatus(fn func([]byte) []byte) {
-	f.mu.Lock()
-	if f.status == nil {
-		f.status = f.newBatch(classStatus)
-	}
-	b := f.status
-	b.buf = fn(b.buf)
-	b.n++
-	full := b.n >= f.cfg.BatchSize
-	if full {
-		f.status = nil
-	}
-	f.mu.Unlock()
-	if full {
-		f.submit(b)
-	}
-}
-
-// RecordDeviceHealth queues a device health snapshot (never blocks).
-func (f *Forwarder) RecordDeviceHealth(h DeviceHealth) {
-	now, u := f.clock.Now(), f.uniq.Add(1)
-	f.addStatus(func(b []byte) []byte { return f.enc.appendDeviceHealth(b, &h, now, u) })
-}
-
-// RecordPatrol queues a patrol result (never blocks).
-func (f *Forwarder) RecordPatrol(p PatrolResult) {
-	now := f.clock.Now()
-	f.addStatus(func(b []byte) []byte { return f.enc.appendPatrol(b, &p, now) })
-}
-
-// RecordGateway queues the gateway's stats, with the forwarder's own added (fields
-// telemetry_spool_bytes, telemetry_spool_points, telemetry_points_written,
-// telemetry_points_dropped). Never blocks.
-func (f *Forwarder) RecordGateway(g GatewayStats) {
-	now, u := f.clock.Now(), f.uniq.Add(1)
-	st := f.spool.Stats()
-	extra := map[string]float64{
-		"telemetry_spool_bytes":    float64(st.Bytes),
-		"telemetry_spool_points":   float64(st.Points),
-		"telemetry_points_written": float64(f.written.Load()),
-		"telemetry_points_dropped": float64(f.dropped.Load()),
-	}
-	f.addStatus(func(b []byte) []byte { return f.enc.appendGateway(b, &g, extra, now, u) })
-}
-
 // Name is the sink name alerting routes alarm history to.
 func (f *Forwarder) Name() string { return "influx" }
 
@@ -404,297 +301,6 @@ func (f *Forwarder) Deliver(ctx context.Context, n alerting.Notification) error 
 		return err
 	case <-ctx.Done():
 		return fmt.Errorf("telemetry: alarm %s: %w", n.ID, ctx.Err())
-	}
-}
-
-// finish reports a batch's outcome to whoever waits for it and recycles it.
-func (f *Forwarder) finish(b *batch, err error) {
-	if b.done != nil {
-		b.done <- err
-		return
-	}
-	f.release(b)
-}
-
-// toSpool puts a batch into the spool (fsynced for alarms).
-func (f *Forwarder) toSpool(b *batch) {
-	err := f.spool.Append(b.class, b.n, b.buf)
-	if err == nil && b.class == classAlarm {
-		err = f.spool.Sync()
-	}
-	switch {
-	case errors.Is(err, spool.ErrTooLarge):
-		// counted by OnDrop
-		err = fmt.Errorf("telemetry: %w", err)
-	case errors.Is(err, spool.ErrClosed):
-		f.drop("stopped", b.n)
-		err = errors.New("telemetry: forwarder stopped")
-	case err != nil:
-		f.drop("spool_error", b.n)
-		f.setSpoolErr(err)
-		f.log.Error("telemetry spool write failed, batch lost", "points", b.n, "err", err)
-	default:
-		f.setSpoolErr(nil)
-	}
-	f.finish(b, err)
-	select {
-	case f.kick <- struct{}{}:
-	default:
-	}
-}
-
-// writer sends live batches while InfluxDB answers, and spools them while it does not.
-func (f *Forwarder) writer(ctx context.Context) {
-	for {
-		var b *batch
-		select {
-		case b = <-f.urgent:
-		default:
-			select {
-			case b = <-f.urgent:
-			case b = <-f.live:
-			case <-ctx.Done():
-				return
-			}
-		}
-		if !f.connected.Load() {
-			f.toSpool(b)
-			continue
-		}
-		switch out, err := f.write(ctx, b.buf, b.n); out {
-		case sent:
-			f.finish(b, nil)
-		case rejected:
-			f.finish(b, &alerting.Permanent{Err: err})
-		default:
-			f.toSpool(b)
-		}
-	}
-}
-
-// drainer watches the link: while InfluxDB is unreachable it probes (with the oldest
-// spooled batch, or a ping) with backoff; while it is reachable it sends spooled batches
-// in order at DrainRate.
-func (f *Forwarder) drainer(ctx context.Context) {
-	backoff := minBackoff
-	interval := time.Duration(float64(time.Second) / f.cfg.DrainRate)
-	for ctx.Err() == nil {
-		if !f.connected.Load() {
-			if f.probe(ctx) {
-				backoff = minBackoff
-				continue
-			}
-			wait := max(backoff, time.Duration(f.retryAfter.Swap(0)))
-			backoff = min(backoff*2, maxBackoff)
-			f.sleep(ctx, wait)
-			continue
-		}
-		rec, ok, err := f.spool.Peek()
-		if err != nil {
-			f.setSpoolErr(err)
-			f.sleep(ctx, time.Second)
-			continue
-		}
-		if !ok {
-			select {
-			case <-f.kick:
-			case <-ctx.Done():
-			}
-			continue
-		}
-		f.sendSpooled(ctx, rec)
-		f.sleep(ctx, interval)
-	}
-}
-
-func (f *Forwarder) sleep(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := f.clock.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.Chan():
-	case <-ctx.Done():
-	}
-}
-
-// probe tests the link; true when InfluxDB answered.
-func (f *Forwarder) probe(ctx context.Context) bool {
-	rec, ok, err := f.spool.Peek()
-	if err != nil {
-		f.setSpoolErr(err)
-	}
-	if ok {
-		return f.sendSpooled(ctx, rec) != failed
-	}
-	pctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
-	defer cancel()
-	if _, err := f.client.Ping(pctx); err != nil {
-		f.setErr(fmt.Errorf("ping %s: %w", f.cfg.URL, err))
-		return false
-	}
-	f.setConnected(true)
-	return true
-}
-
-// sendSpooled writes one spooled record and commits it when InfluxDB took it (or
-// rejected it for good).
-func (f *Forwarder) sendSpooled(ctx context.Context, rec spool.Record) outcome {
-	out, _ := f.write(ctx, rec.Data, rec.Points)
-	if out != failed {
-		if err := f.spool.Commit(rec); err != nil {
-			f.setSpoolErr(err)
-		}
-	}
-	return out
-}
-
-type outcome int
-
-const (
-	sent     outcome = iota // InfluxDB took the batch
-	rejected                // InfluxDB refused (some of) its points for good
-	failed                  // not written: keep it and retry
-)
-
-var droppedRe = regexp.MustCompile(`dropped=(\d+)`)
-
-// write sends one batch and classifies the outcome, keeping the link state, metrics
-// and logs. When InfluxDB refuses a batch as a whole for a bad point (a field type
-// conflict inside the batch), the batch is split in halves and each half written, so
-// only the bad points are dropped. Writing a half twice is harmless: points are unique
-// and overwrite themselves.
-func (f *Forwarder) write(ctx context.Context, data []byte, points int) (outcome, error) {
-	out, err, bad := f.post(ctx, data, points)
-	if out != rejected {
-		return out, err
-	}
-	if bad < 0 && points > 1 {
-		if i := splitLines(data, points/2); i > 0 && i < len(data) {
-			o1, err1 := f.write(ctx, data[:i], points/2)
-			if o1 == failed {
-				return failed, err1
-			}
-			o2, err2 := f.write(ctx, data[i:], points-points/2)
-			switch {
-			case o2 == failed:
-				return failed, err2
-			case o1 == rejected:
-				return rejected, err1
-			case o2 == rejected:
-				return rejected, err2
-			}
-			return sent, nil
-		}
-	}
-	if bad < 0 {
-		bad = points
-	}
-	bad = min(bad, points)
-	f.written.Add(uint64(points - bad))
-	f.m.written.Add(float64(points - bad))
-	f.drop("rejected", bad)
-	f.log.Error("InfluxDB rejected points, dropped", "dropped", bad, "err", err, "point", badPoint(err.Error(), data))
-	return rejected, err
-}
-
-// splitLines returns the offset after the n-th line of data.
-func splitLines(data []byte, n int) int {
-	off := 0
-	for range n {
-		i := bytes.IndexByte(data[off:], '\n')
-		if i < 0 {
-			return len(data)
-		}
-		off += i + 1
-	}
-	return off
-}
-
-// post is one write request. For a rejection, bad is the number of points InfluxDB
-// says it dropped, or -1 when it refused the whole batch without saying.
-func (f *Forwarder) post(ctx context.Context, data []byte, points int) (outcome, error, int) {
-	wctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
-	err := f.wapi.WriteRecord(wctx, string(data))
-	cancel()
-	if err == nil {
-		f.written.Add(uint64(points))
-		f.m.written.Add(float64(points))
-		f.setConnected(true)
-		return sent, nil, 0
-	}
-	code := 0
-	var he *http2.Error
-	if errors.As(err, &he) {
-		code = he.StatusCode
-		if he.RetryAfter > 0 {
-			f.retryAfter.Store(int64(time.Duration(he.RetryAfter) * time.Second))
-		}
-	}
-	label := "network"
-	if code != 0 {
-		label = strconv.Itoa(code)
-	}
-	f.m.failed.WithLabelValues(label).Inc()
-	err = fmt.Errorf("influx write %s: %w", f.cfg.URL, err)
-	switch code {
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
-		// Bad points: never taken, whatever we do.
-		f.setConnected(true)
-		msg := err.Error()
-		if m := droppedRe.FindStringSubmatch(msg); m != nil {
-			n, _ := strconv.Atoi(m[1]) // a partial write: the good points are in
-			return rejected, err, n
-		}
-		if c := strings.Count(msg, "unable to parse"); c > 0 && strings.Contains(msg, "partial write") {
-			return rejected, err, c
-		}
-		return rejected, err, -1
-	}
-	if ctx.Err() == nil {
-		f.setErr(err)
-		f.setConnected(false)
-		if code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusNotFound {
-			f.log.Error("InfluxDB refuses the writes: check url, org, bucket and token; spooling meanwhile", "status", code, "err", err)
-		}
-	}
-	return failed, err, 0
-}
-
-// badPoint picks the point to log for a rejection: the line InfluxDB quotes, else the
-// batch's first line.
-func badPoint(msg string, data []byte) string {
-	if i := strings.Index(msg, "unable to parse '"); i >= 0 {
-		rest := msg[i+len("unable to parse '"):]
-		if j := strings.Index(rest, "': "); j >= 0 {
-			return rest[:j]
-		}
-	}
-	line := string(data)
-	if i := strings.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
-	}
-	if len(line) > 1024 {
-		line = line[:1024]
-	}
-	return line
-}
-
-func (f *Forwarder) setConnected(up bool) {
-	if f.connected.Swap(up) != up {
-		if up {
-			f.log.Info("InfluxDB reachable", "url", f.cfg.URL)
-		} else {
-			f.errMu.Lock()
-			last := f.lastErr
-			f.errMu.Unlock()
-			f.log.Warn("InfluxDB unreachable, spooling telemetry", "url", f.cfg.URL, "err", last)
-		}
-		select {
-		case f.kick <- struct{}{}:
-		default:
-		}
 	}
 }
 
