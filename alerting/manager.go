@@ -226,7 +226,7 @@ func (m *Manager) restore() error {
 		}
 		if r.Alarm.State != Resolved {
 			m.open[r.Alarm.ID] = r
-			m.byInst[instKey(r.Alarm.Rule, r.Alarm.Key)] = r.Alarm.ID
+			m.byInst[instanceKey(r.Alarm.Rule, r.Alarm.Key)] = r.Alarm.ID
 			if r.Sounded && r.Alarm.State == Firing {
 				m.resound = append(m.resound, r.Alarm.ID)
 			}
@@ -286,8 +286,6 @@ func (m *Manager) findNode(path string) *node {
 	return find(m.root)
 }
 
-func instKey(rule, key string) string { return rule + "\x00" + key }
-
 // Handle applies a rule trigger: a new alarm; another occurrence of an open one (a
 // record of its own; notified again when staff had it in hand); a renotify (a repeat
 // of an open alarm's notification, never a new alarm); the condition clearing (a
@@ -318,7 +316,7 @@ func (m *Manager) HandleAsync(ctx context.Context, t Trigger) (wait func() error
 	}
 	var c Commit
 	m.mu.Lock()
-	id := m.byInst[instKey(t.Rule, t.Key)]
+	id := m.byInst[instanceKey(t.Rule, t.Key)]
 	rec := m.open[id]
 	switch {
 	case t.Renotify:
@@ -386,13 +384,7 @@ func (m *Manager) fire(t *Trigger, now time.Time, c *Commit) {
 		a.Zone = t.Labels["zone"]
 	}
 	a.Class = ClassOf(t, a.DeviceKind)
-	a.Latched = latchesByDefault(a.Class)
-	if t.Latch != nil {
-		a.Latched = *t.Latch
-	}
-	if a.Class == ClassPanic {
-		a.Latched = true // GB 50394: a panic alarm stays until a person resets it
-	}
+	a.Latched = latches(a.Class, t.Latch)
 	a.Test = t.Labels["test"] == "true" || m.inTest(a.DeviceID, a.Zone, now)
 	if v, ok := a.Fields["test"].(bool); ok && v {
 		a.Test = true
@@ -401,13 +393,10 @@ func (m *Manager) fire(t *Trigger, now time.Time, c *Commit) {
 		a.Message = testPrefix + a.Message // staff read it as a test, not as an emergency
 	}
 	rec := &AlarmRecord{Alarm: a, Transitions: 1, Tamper: a.Class.Trouble(), LastNotified: map[string]time.Time{}}
-	// GB 50394: panic zones are never disarmable; tamper, line faults and a lost
-	// transmission path alarm whether armed or not. Other alarms of a disarmed zone are
-	// journaled, not notified.
-	rec.Alarm.Disarmed = !isPanic(&rec.Alarm) && !rec.Tamper && !m.armed(rec.Alarm.Zone)
+	rec.Alarm.Disarmed = disarmedBy(a.Class, m.armed(a.Zone))
 	m.suppression(rec, now)
 	m.open[a.ID] = rec
-	m.byInst[instKey(a.Rule, a.Key)] = a.ID
+	m.byInst[instanceKey(a.Rule, a.Key)] = a.ID
 	m.sound(rec, now)
 	m.met.alarms.WithLabelValues(string(a.Severity)).Inc()
 	m.met.active.Set(float64(len(m.open)))
@@ -478,7 +467,7 @@ func (m *Manager) occur(rec *AlarmRecord, t *Trigger, now time.Time, c *Commit) 
 // the police: only a new trigger does.
 func (m *Manager) renotify(rec *AlarmRecord, now time.Time, c *Commit) {
 	a := &rec.Alarm
-	if a.State != Firing || suppressed(a) {
+	if a.State != Firing || Muted(a) {
 		return
 	}
 	rec.Transitions++
@@ -528,8 +517,8 @@ func (m *Manager) resolve(rec *AlarmRecord, by, reason string, at, now time.Time
 	m.notify(rec, ResolvedT, now, c)
 	c.History = append(c.History, m.hist(rec, string(ResolvedT), by, reason, now))
 	delete(m.open, a.ID)
-	if m.byInst[instKey(a.Rule, a.Key)] == a.ID {
-		delete(m.byInst, instKey(a.Rule, a.Key))
+	if m.byInst[instanceKey(a.Rule, a.Key)] == a.ID {
+		delete(m.byInst, instanceKey(a.Rule, a.Key))
 	}
 	m.met.active.Set(float64(len(m.open)))
 	if m.isInhibitSource(a) {
@@ -551,10 +540,6 @@ func (m *Manager) snapshot(rec *AlarmRecord) AlarmRecord {
 	return r
 }
 
-// ResoundAfter is how long after staff silenced an alarm's siren a new trigger of the
-// same alarm sounds it again (GB 50394: a new trigger more than 30 s later).
-const ResoundAfter = 30 * time.Second
-
 // sound starts the local output for an alarm that should be heard: panic alarms
 // always (GB 50394), others when not muted and either of the configured severities or
 // signalled by the local output's table (LocalRouter); not again within ResoundAfter
@@ -564,10 +549,10 @@ func (m *Manager) sound(rec *AlarmRecord, now time.Time) {
 		return
 	}
 	a := &rec.Alarm
-	if !isPanic(a) && (suppressed(a) || !m.signals(a)) {
+	if !AlwaysSounds(a.Class) && (Muted(a) || !m.signals(a)) {
 		return
 	}
-	if !rec.QuietAt.IsZero() && now.Sub(rec.QuietAt) <= ResoundAfter {
+	if !Resounds(rec.QuietAt, now) {
 		return
 	}
 	rec.Sounded = true
@@ -588,8 +573,6 @@ func (m *Manager) quiet(rec *AlarmRecord, now time.Time, person bool) {
 	}
 	m.local.Off(rec.Alarm)
 }
-
-func suppressed(a *Alarm) bool { return a.Silenced || a.Inhibited || a.Disarmed }
 
 // armed reports a zone's arming state now: an override in force, else its arming
 // schedule, else armed unless an operator disarmed it (see armedAt). Call with m.mu
@@ -665,7 +648,7 @@ func (m *Manager) reevaluate(now time.Time, c *Commit) {
 			continue
 		}
 		a := &rec.Alarm
-		if !suppressed(a) && !rec.Notified && a.State == Firing && !a.Cleared {
+		if !Muted(a) && !rec.Notified && a.State == Firing && !a.Cleared {
 			rec.Transitions++
 			m.notify(rec, Fired, now, c)
 			m.sound(rec, now)
@@ -696,15 +679,16 @@ func (m *Manager) notifyOccurrence(rec *AlarmRecord, now time.Time, c *Commit) {
 
 func (m *Manager) notifyN(rec *AlarmRecord, tr Transition, occurrence bool, now time.Time, c *Commit) {
 	a := rec.Alarm
-	n := Notification{ID: fmt.Sprintf("%s/%d", a.ID, rec.Transitions), Transition: tr, Alarm: a, Count: 1, At: now, Occurrence: occurrence}
+	n := Notification{ID: fmt.Sprintf("%s/%d", a.ID, rec.Transitions), Transition: tr, Alarm: a, Count: 1, At: now, Occurrence: occurrence,
+		Quiet: occurrence && !Resounds(rec.QuietAt, now)}
 	sent := map[string]bool{}
-	routed := !suppressed(&a) && (rec.Notified || tr == Fired || tr == Refired)
+	routed := !Muted(&a) && (rec.Notified || tr == Fired || tr == Refired)
 	if routed {
 		for _, r := range m.root.routes(&a, now, m.sch) {
 			grouped := len(r.groupBy) > 0 && a.Severity != Critical && (tr == Fired || tr == Refired || tr == ResolvedT)
 			var fresh []string
 			for _, s := range r.sinks {
-				if a.Class == ClassLink && m.isMandatory(s) {
+				if !overLink(a.Class) && m.isMandatory(s) {
 					continue // a report about the police link does not go over it
 				}
 				if !sent[s] {
@@ -730,7 +714,7 @@ func (m *Manager) notifyN(rec *AlarmRecord, tr Transition, occurrence bool, now 
 			rec.Notified = true
 		}
 	}
-	if isPanic(&a) {
+	if mandatoryReport(a.Class) {
 		for _, s := range m.mand {
 			if !sent[s] {
 				sent[s] = true
@@ -796,7 +780,7 @@ func (m *Manager) settle(c *Commit, wait func() error) error {
 func (m *Manager) IsOpen(rule, key string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, ok := m.byInst[instKey(rule, key)]
+	_, ok := m.byInst[instanceKey(rule, key)]
 	return ok
 }
 

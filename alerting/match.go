@@ -112,11 +112,6 @@ func (s *Silence) Active(now time.Time) bool {
 // Expired reports whether the silence is over at now.
 func (s *Silence) Expired(now time.Time) bool { return !now.Before(s.End) }
 
-// isPanic reports whether the alarm is a panic (emergency) alarm: never disarmable,
-// never muted at Mandatory sinks (GB 50394). It is the class of what happened, not
-// the device's kind: a panic button's cut cable is a tamper alarm.
-func isPanic(a *Alarm) bool { return a.Class == ClassPanic }
-
 // ClassOf says what a trigger is about: the trigger's own class, else the rule's
 // label class, else the triggering event's type (tamper, fault, offline, the police
 // link's path and rejection events), else the device's kind (a press of a panic
@@ -158,11 +153,4 @@ func ClassOf(t *Trigger, kind event.Kind) Class {
 		return ClassKitchen
 	}
 	return ClassOther
-}
-
-// latchesByDefault reports whether alarms of class c latch until a person resets them
-// (GB 50394: panic and intrusion zones; the anti-fall sensors are the campus's
-// intrusion detectors).
-func latchesByDefault(c Class) bool {
-	return c == ClassPanic || c == ClassIntrusion
 }

@@ -104,13 +104,6 @@ func (c Class) Valid() bool {
 	return false
 }
 
-// Trouble reports whether the class is a trouble condition that alarms whether the
-// zone is armed or not (GB 50394: tamper, a cut or shorted line, loss of the
-// transmission path).
-func (c Class) Trouble() bool {
-	return c == ClassTamper || c == ClassFault || c == ClassOffline || c == ClassLink
-}
-
 // State is an alarm's lifecycle state.
 type State string
 
@@ -185,6 +178,10 @@ type Notification struct {
 	// Occurrence is set on a Refired notification that is a new trigger of the alarm
 	// (another press), not a reminder: the police link reports it as a new event.
 	Occurrence bool `json:"occurrence,omitempty"`
+	// Quiet is set on a new trigger of an alarm a person silenced less than
+	// ResoundAfter ago: the local output keeps quiet (GB 50394, decided by the
+	// alarm's policy, see Resounds). Sinks that sound nothing ignore it.
+	Quiet bool `json:"quiet,omitempty"`
 }
 
 // Sink delivers notifications somewhere. Deliver returns nil only when the receiver

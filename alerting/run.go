@@ -161,7 +161,7 @@ func (m *Manager) escalate(now time.Time, c *Commit) {
 	for _, id := range m.openIDs() {
 		rec := m.open[id]
 		a := &rec.Alarm
-		if a.State != Firing || !m.requireAck[a.Severity] || suppressed(a) {
+		if a.State != Firing || !m.requireAck[a.Severity] || Muted(a) {
 			continue
 		}
 		changed := false
@@ -202,7 +202,7 @@ func (m *Manager) repeat(now time.Time, c *Commit) {
 	for _, id := range m.openIDs() {
 		rec := m.open[id]
 		a := &rec.Alarm
-		if a.State != Firing || a.Cleared || !rec.Notified || suppressed(a) {
+		if a.State != Firing || a.Cleared || !rec.Notified || Muted(a) {
 			continue
 		}
 		var due []*node
