@@ -26,7 +26,7 @@ func BenchmarkEdgeToSiren(b *testing.B) {
 	err = d.Apply(Config{
 		Heartbeat: -1,
 		Inputs:    []InputConfig{{Device: "btn", Kind: event.KindPanic, PinRef: PinRef{Pin: "BTN"}, Debounce: -1}},
-		Outputs:   []OutputConfig{{ID: "siren", PinRef: PinRef{Pin: "SO"}, ResoundAfter: -1}},
+		Outputs:   []OutputConfig{{ID: "siren", PinRef: PinRef{Pin: "SO"}}},
 	})
 	if err != nil {
 		b.Fatal(err)

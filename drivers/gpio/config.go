@@ -13,14 +13,13 @@ import (
 
 // Defaults.
 const (
-	DefaultDebounce     = 20 * time.Millisecond
-	DefaultHeartbeat    = 60 * time.Second
-	DefaultRetry        = 10 * time.Second
-	DefaultMaxOn        = 3 * time.Minute
-	DefaultResoundAfter = 30 * time.Second // GB 50394: a new trigger >30 s after a silence sounds again
-	maxDebounce         = 10 * time.Second
-	maxHold             = time.Minute
-	maxMaxOn            = time.Hour
+	DefaultDebounce  = 20 * time.Millisecond
+	DefaultHeartbeat = 60 * time.Second
+	DefaultRetry     = 10 * time.Second
+	DefaultMaxOn     = 3 * time.Minute
+	maxDebounce      = 10 * time.Second
+	maxHold          = time.Minute
+	maxMaxOn         = time.Hour
 )
 
 // Config is the gpio section: the inputs and outputs of this gateway.
@@ -121,9 +120,10 @@ type OutputConfig struct {
 	Pattern string `mapstructure:"pattern"`
 	// MaxOn is the longest the output sounds for one trigger (0 = 3 min).
 	MaxOn time.Duration `mapstructure:"max_on"`
-	// ResoundAfter: after a silence, a trigger within this time is suppressed and a
-	// later one sounds again (0 = 30 s; negative = every trigger sounds; at most 30 s).
-	ResoundAfter time.Duration `mapstructure:"resound_after"`
+	// ResoundAfter is no longer an option: the 30 s re-sound rule (GB 50394) belongs to
+	// the alarm (alerting), not to the line. The field is kept only so that a config
+	// still setting it gets a located error instead of a generic unknown key.
+	ResoundAfter *time.Duration `mapstructure:"resound_after"`
 }
 
 // SetDefaults fills unset fields with their defaults.
@@ -201,15 +201,15 @@ func (c *OutputConfig) SetDefaults() {
 	if c.MaxOn == 0 {
 		c.MaxOn = DefaultMaxOn
 	}
-	if c.ResoundAfter == 0 {
-		c.ResoundAfter = DefaultResoundAfter
-	}
 }
 
 var typeRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
 // ErrLatchOption is the config error for a gpio.inputs[].latch key.
 var ErrLatchOption = errors.New("latch is no longer a GPIO option: alarms latch in alerting until a person resets them (GB 50394); remove this key")
+
+// ErrResoundOption is the config error for a gpio.outputs[].resound_after key.
+var ErrResoundOption = errors.New("resound_after is not a GPIO output setting: the 30 s re-sound rule belongs to the alarm; remove it")
 
 // Validate records every problem of the section; keys are relative to it
 // ("inputs[2].pin"). Call SetDefaults first.
@@ -293,8 +293,8 @@ func (c *Config) Validate(errs *cfgerr.List) {
 		if o.MaxOn <= 0 || o.MaxOn > maxMaxOn {
 			errs.Add(key+".max_on", "%s is outside 1ns..%s", o.MaxOn, maxMaxOn)
 		}
-		if o.ResoundAfter > DefaultResoundAfter {
-			errs.Add(key+".resound_after", "%s is longer than 30s (GB 50394: a new trigger more than 30 s after a silence must sound again)", o.ResoundAfter)
+		if o.ResoundAfter != nil {
+			errs.Add(key+".resound_after", "%s", ErrResoundOption)
 		}
 	}
 }

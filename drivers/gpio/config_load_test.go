@@ -9,10 +9,11 @@ import (
 	"github.com/campusguard/campusguard/internal/config"
 )
 
-// TestConfigLoadLocatesRemovedAndCappedKeys: a config that still sets latch on a GPIO
-// input, or a re-sound time above 30 s, is refused with the file, line and key of the
-// setting (as `campusguard check` prints them).
-func TestConfigLoadLocatesRemovedAndCappedKeys(t *testing.T) {
+// TestConfigLoadLocatesRemovedAndFixedKeys: a config that still sets latch on a GPIO
+// input or resound_after on a GPIO output, or a siren re-sound time other than the
+// alarm's 30 s, is refused with the file, line and key of the setting (as
+// `campusguard check` prints them).
+func TestConfigLoadLocatesRemovedAndFixedKeys(t *testing.T) {
 	const head = `site:
   id: s01
   zones:
@@ -36,13 +37,20 @@ gpio:
 	}{
 		{"latch true", head + "      latch: true\n", "gpio.inputs[0].latch", 11, "latch is no longer a GPIO option: alarms latch in alerting until a person resets them (GB 50394); remove this key"},
 		{"latch false", head + "      latch: false\n", "gpio.inputs[0].latch", 11, "latch is no longer a GPIO option"},
-		{"gpio resound_after above 30s", head + outputs + "      resound_after: 31s\n", "gpio.outputs[0].resound_after", 14, "31s is longer than 30s (GB 50394"},
+		{"gpio resound_after", head + outputs + "      resound_after: 30s\n", "gpio.outputs[0].resound_after", 14, "resound_after is not a GPIO output setting: the 30 s re-sound rule belongs to the alarm; remove it"},
+		{"gpio resound_after disabled", head + outputs + "      resound_after: -1s\n", "gpio.outputs[0].resound_after", 14, "resound_after is not a GPIO output setting"},
 		{"siren resound_after above 30s", head + outputs + `sinks:
   siren:
     resound_after: 45s
     outputs:
       - {id: siren-gate, pattern: steady, max_on: 3m}
-`, "sinks.siren.resound_after", 16, "45s is longer than 30s (GB 50394"},
+`, "sinks.siren.resound_after", 16, "45s: the re-sound time is fixed at 30s by GB 50394"},
+		{"siren resound_after below 30s", head + outputs + `sinks:
+  siren:
+    resound_after: 10s
+    outputs:
+      - {id: siren-gate, pattern: steady, max_on: 3m}
+`, "sinks.siren.resound_after", 16, "10s: the re-sound time is fixed at 30s by GB 50394"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

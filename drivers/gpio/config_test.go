@@ -37,7 +37,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Errorf("supervision defaults: %+v", s)
 	}
 	o := c.Outputs[0]
-	if o.ActiveLevel != "high" || o.Pattern != "steady" || o.MaxOn != DefaultMaxOn || o.ResoundAfter != 30*time.Second {
+	if o.ActiveLevel != "high" || o.Pattern != "steady" || o.MaxOn != DefaultMaxOn || o.ResoundAfter != nil {
 		t.Errorf("output defaults: %+v", o)
 	}
 	if c.Heartbeat != DefaultHeartbeat || c.Retry != DefaultRetry {
@@ -69,11 +69,11 @@ func TestConfigValidate(t *testing.T) {
 		{"hold too long", Config{Inputs: []InputConfig{{Device: "a", PinRef: PinRef{Pin: "P1"}, Hold: 2 * time.Minute}}}, []string{"inputs[0].hold"}},
 		{"latch true", Config{Inputs: []InputConfig{{Device: "a", PinRef: PinRef{Pin: "P1"}, Latch: ptr(true)}}}, []string{"inputs[0].latch"}},
 		{"latch false", Config{Inputs: []InputConfig{{Device: "a", PinRef: PinRef{Pin: "P1"}, Latch: ptr(false)}}}, []string{"inputs[0].latch"}},
-		{"resound_after 30s", Config{Outputs: []OutputConfig{{ID: "s", PinRef: PinRef{Pin: "P1"}, ResoundAfter: 30 * time.Second}}}, nil},
-		{"resound_after 31s", Config{Outputs: []OutputConfig{{ID: "s", PinRef: PinRef{Pin: "P1"}, ResoundAfter: 31 * time.Second}}}, []string{"outputs[0].resound_after"}},
+		{"resound_after 30s", Config{Outputs: []OutputConfig{{ID: "s", PinRef: PinRef{Pin: "P1"}, ResoundAfter: ptr(30 * time.Second)}}}, []string{"outputs[0].resound_after"}},
+		{"resound_after 0s", Config{Outputs: []OutputConfig{{ID: "s", PinRef: PinRef{Pin: "P1"}, ResoundAfter: ptr(time.Duration(0))}}}, []string{"outputs[0].resound_after"}},
 		{"bad event type", Config{Inputs: []InputConfig{{Device: "a", PinRef: PinRef{Pin: "P1"}, ActiveType: "Pressed!"}}}, []string{"inputs[0].active_type"}},
 		{"output problems", Config{Outputs: []OutputConfig{
-			{ID: "s", PinRef: PinRef{Pin: "P1"}, Pattern: "wail", ResoundAfter: time.Minute},
+			{ID: "s", PinRef: PinRef{Pin: "P1"}, Pattern: "wail", ResoundAfter: ptr(time.Minute)},
 			{ID: "s", PinRef: PinRef{Pin: "P2"}, MaxOn: 2 * time.Hour},
 		}}, []string{"outputs[0].pattern", "outputs[0].resound_after", "outputs[1].id", "outputs[1].max_on"}},
 	}

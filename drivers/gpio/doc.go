@@ -47,12 +47,13 @@
 // it off:
 //
 //   - Silence: a person silenced it (acknowledged or reset the alarm, pressed a
-//     silence button). A new Sound within resound_after (default and at most 30 s,
-//     GB 50394) of it returns ErrSuppressed and the relay stays off; a later one
-//     sounds again;
-//   - Off: no person (the alarm cleared or resolved, it no longer routes here). It
-//     does not arm that guard: the next Sound sounds at once. The max_on cut-off is
-//     the same.
+//     silence button);
+//   - Off: no person (the alarm cleared or resolved, it no longer routes here). The
+//     max_on cut-off is the same.
+//
+// Neither keeps a guard: the next Sound sounds at once. The 30 s re-sound rule
+// (GB 50394) belongs to the alarm and is kept in alerting, so an output has no
+// resound_after setting (a config still giving one is refused with its location).
 //
 // Outputs are off at start and at shutdown, and the first level a line shows is the
 // off level, so an active-low relay never clicks on at start or reload. periph's

@@ -13,10 +13,6 @@ import (
 
 // Errors of Output.
 var (
-	// ErrSuppressed: a person silenced the output less than resound_after ago; the
-	// trigger does not sound it (GB 50394: only a trigger more than 30 s after a
-	// silence does).
-	ErrSuppressed = errors.New("output silenced by a person less than resound_after ago; trigger suppressed")
 	// ErrClosed: the output was removed by a reload or the driver stopped.
 	ErrClosed = errors.New("output closed")
 	// ErrUnknownOutput: no output has that id.
@@ -25,14 +21,13 @@ var (
 
 // OutputState is an output's state for alerting, health and the console.
 type OutputState struct {
-	ID         string    `json:"id"`
-	Pin        string    `json:"pin"`
-	Sounding   bool      `json:"sounding"`          // a pattern is running
-	On         bool      `json:"on"`                // the relay is on right now
-	Pattern    string    `json:"pattern,omitempty"` // the running pattern
-	Since      time.Time `json:"since,omitzero"`    // when it started sounding
-	Until      time.Time `json:"until,omitzero"`    // when it turns off by itself
-	SilencedAt time.Time `json:"silenced_at,omitzero"`
+	ID       string    `json:"id"`
+	Pin      string    `json:"pin"`
+	Sounding bool      `json:"sounding"`          // a pattern is running
+	On       bool      `json:"on"`                // the relay is on right now
+	Pattern  string    `json:"pattern,omitempty"` // the running pattern
+	Since    time.Time `json:"since,omitzero"`    // when it started sounding
+	Until    time.Time `json:"until,omitzero"`    // when it turns off by itself
 	// Stopped says why it last stopped: "silenced" (by a person), "off" (without a
 	// person), "expired" (max_on or the duration asked for ran out), "closed".
 	Stopped string `json:"stopped,omitempty"`
@@ -114,9 +109,6 @@ func (o *Output) openLocked() bool {
 // ID is the output's id.
 func (o *Output) ID() string { return o.cfg.ID }
 
-// DefaultPattern is the output's configured pattern.
-func (o *Output) DefaultPattern() Pattern { return o.pattern }
-
 // State returns the output's state.
 func (o *Output) State() OutputState {
 	o.mu.Lock()
@@ -127,8 +119,9 @@ func (o *Output) State() OutputState {
 // Sound turns the output on with pattern p (the zero Pattern means the configured
 // default) for d, or until Silence when d is 0; never longer than max_on, after which
 // it turns off by itself. Sounding again while on replaces the pattern and starts a
-// new max_on period. Within resound_after of a person's Silence it returns
-// ErrSuppressed and does nothing; after Off or the max_on cut-off it sounds at once. A pin that could not be opened is opened again here.
+// new max_on period. It sounds at once whatever stopped it before: the 30 s re-sound
+// rule (GB 50394) belongs to the alarm, not to the line. A pin that could not be
+// opened is opened again here.
 func (o *Output) Sound(p Pattern, d time.Duration) error {
 	if p.Name == "" {
 		p = o.pattern
@@ -142,12 +135,6 @@ func (o *Output) Sound(p Pattern, d time.Duration) error {
 		return fmt.Errorf("output %s: %w", o.cfg.ID, ErrClosed)
 	}
 	now := o.clock.Now()
-	if s := o.state.SilencedAt; !s.IsZero() {
-		if o.cfg.ResoundAfter > 0 && now.Sub(s) <= o.cfg.ResoundAfter {
-			return fmt.Errorf("output %s: %w", o.cfg.ID, ErrSuppressed)
-		}
-		o.state.SilencedAt = time.Time{}
-	}
 	if !o.openLocked() {
 		return fmt.Errorf("output %s: %s", o.cfg.ID, o.state.Fault)
 	}
@@ -175,9 +162,9 @@ func (o *Output) Sound(p Pattern, d time.Duration) error {
 }
 
 // Silence turns the output off because a person silenced it (acknowledged or reset
-// the alarm, pressed a silence button): a trigger within resound_after of it is
-// suppressed (ErrSuppressed), a later one sounds again (GB 50394). Silencing an
-// output that is not sounding does nothing. Use Off when no person is involved.
+// the alarm, pressed a silence button); the state records it as "silenced". It keeps
+// no guard: the next Sound sounds at once. Silencing an output that is not sounding
+// does nothing. Use Off when no person is involved.
 func (o *Output) Silence() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -185,13 +172,11 @@ func (o *Output) Silence() {
 		return
 	}
 	o.stopLocked("silenced")
-	o.state.SilencedAt = o.clock.Now()
 }
 
 // Off turns the output off without a person: the alarm's condition cleared, its
-// max on-time ran out, it no longer routes here. It does not arm the resound_after
-// guard, so the next Sound sounds at once (a guard a person's earlier Silence armed
-// stays). Turning off an output that is not sounding does nothing.
+// max on-time ran out, it no longer routes here; the state records it as "off".
+// Turning off an output that is not sounding does nothing.
 func (o *Output) Off() {
 	o.mu.Lock()
 	defer o.mu.Unlock()

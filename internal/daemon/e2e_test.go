@@ -51,7 +51,7 @@ gpio:
   inputs:
     - {device: panic-gate, pin: GPIO17, contact: "no", active_level: low, pull: up, debounce: -1s, hold: 0s}
   outputs:
-    - {id: siren-gate, pin: GPIO5, active_level: high, pattern: steady, max_on: 3m, resound_after: -1s}
+    - {id: siren-gate, pin: GPIO5, active_level: high, pattern: steady, max_on: 3m}
 mqtt:
   brokers:
     - {name: campus, url: "tcp://%[3]s"}

@@ -393,13 +393,7 @@ func (o gpioOutput) Sound(pt siren.Pattern, maxOn time.Duration) error {
 	if pt.Mode == siren.Pulse {
 		gp = gpiodrv.Pulse(pt.On, pt.Off)
 	}
-	err := o.p.gpio.Sound(o.id, gp, maxOn)
-	if errors.Is(err, gpiodrv.ErrSuppressed) {
-		// Silenced by a person less than 30 s ago (GB 50394): not a failure, and not
-		// sounding either; the siren sink reports it as suppressed.
-		return fmt.Errorf("siren output %s: %w", o.id, siren.ErrSuppressed)
-	}
-	return err
+	return o.p.gpio.Sound(o.id, gp, maxOn)
 }
 
 // Silence is a person's silence of the alarm that holds the output. The 30 s re-sound

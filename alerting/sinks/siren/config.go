@@ -13,14 +13,10 @@ import (
 
 // Defaults applied by SetDefaults.
 const (
-	DefaultName         = "siren"
-	DefaultMaxOn        = 3 * time.Minute
-	DefaultPulseOn      = 500 * time.Millisecond
-	DefaultPulseOff     = 500 * time.Millisecond
-	DefaultResoundAfter = 30 * time.Second // GB 50394: a new trigger >30 s after a silence sounds again
-	// MaxResoundAfter bounds resound_after: GB 50394 wants a new trigger more than 30 s
-	// after a silence to sound again.
-	MaxResoundAfter = 30 * time.Second
+	DefaultName     = "siren"
+	DefaultMaxOn    = 3 * time.Minute
+	DefaultPulseOn  = 500 * time.Millisecond
+	DefaultPulseOff = 500 * time.Millisecond
 	// MaxMaxOn bounds max_on: a sounder left on for hours is a fault, not an alarm.
 	MaxMaxOn = time.Hour
 )
@@ -93,8 +89,9 @@ type Config struct {
 	Name string `mapstructure:"name"` // sink name (metrics label, health key); default "siren"
 	// SilenceOnAck silences an alarm's outputs when the alarm is acknowledged.
 	SilenceOnAck bool `mapstructure:"silence_on_ack"`
-	// ResoundAfter: a new trigger of a silenced alarm sounds again only when it comes
-	// more than this long after the silence (GB 50394; default and at most 30s).
+	// ResoundAfter is fixed by GB 50394 and owned by the alarm (alerting.ResoundAfter):
+	// the key still loads, and any value but that one (or none) is refused with its
+	// location.
 	ResoundAfter time.Duration `mapstructure:"resound_after"`
 	// SoundTests makes test-mode alarms sound too (default false: tests stay quiet).
 	SoundTests bool           `mapstructure:"sound_tests"`
@@ -110,9 +107,6 @@ func (c *Config) SetDefaults() {
 	}
 	if len(c.Routes) == 0 && len(c.Outputs) > 0 {
 		c.Routes = DefaultRoutes(c.Outputs)
-	}
-	if c.ResoundAfter == 0 {
-		c.ResoundAfter = DefaultResoundAfter
 	}
 	for i := range c.Outputs {
 		o := &c.Outputs[i]
@@ -138,11 +132,8 @@ func (c *Config) Validate(errs *cfgerr.List) {
 	if c.Name != "" && !site.ValidID(c.Name) {
 		errs.Add("name", "%q is not a valid sink name (letters, digits, _ . - only)", c.Name)
 	}
-	switch {
-	case c.ResoundAfter < 0:
-		errs.Add("resound_after", "must not be negative")
-	case c.ResoundAfter > MaxResoundAfter:
-		errs.Add("resound_after", "%s is longer than %s (GB 50394: a new trigger more than 30 s after a silence must sound again)", c.ResoundAfter, MaxResoundAfter)
+	if c.ResoundAfter != 0 && c.ResoundAfter != alerting.ResoundAfter {
+		errs.Add("resound_after", "%s: the re-sound time is fixed at %s by GB 50394 and belongs to the alarm; remove this key", c.ResoundAfter, alerting.ResoundAfter)
 	}
 	ids := map[string]bool{}
 	for i := range c.Outputs {

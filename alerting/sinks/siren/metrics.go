@@ -12,10 +12,7 @@ type metrics struct {
 	cutoffs     *prometheus.CounterVec
 	errors      *prometheus.CounterVec
 	suppressed  prometheus.Counter
-	// outSuppressed: Sound commands an output refused (silenced by a person less
-	// than its re-sound time ago).
-	outSuppressed *prometheus.CounterVec
-	alarms        prometheus.Gauge
+	alarms      prometheus.Gauge
 }
 
 // newMetrics builds the sink's collectors (const label sink=name) and registers them
@@ -36,11 +33,8 @@ func newMetrics(name string, outputs []string, reg prometheus.Registerer) (*metr
 			Name: "campusguard_siren_output_errors_total", Help: "Failed sound or silence commands per output.", ConstLabels: cl,
 		}, []string{"output"}),
 		suppressed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "campusguard_siren_resound_suppressed_total", Help: "New triggers kept quiet because they came within resound_after of a silence.", ConstLabels: cl,
+			Name: "campusguard_siren_resound_suppressed_total", Help: "New triggers of a silenced alarm kept quiet because the alarm's re-sound rule said so (GB 50394: within 30 s of the silence).", ConstLabels: cl,
 		}),
-		outSuppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "campusguard_siren_suppressed_total", Help: "Sound commands an output refused because a person silenced it less than its re-sound time ago (it stayed quiet).", ConstLabels: cl,
-		}, []string{"output"}),
 		alarms: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "campusguard_siren_active_alarms", Help: "Alarms the siren sink tracks (sounding or silenced, not yet resolved).", ConstLabels: cl,
 		}),
@@ -50,10 +44,9 @@ func newMetrics(name string, outputs []string, reg prometheus.Registerer) (*metr
 		m.activations.WithLabelValues(o)
 		m.cutoffs.WithLabelValues(o)
 		m.errors.WithLabelValues(o)
-		m.outSuppressed.WithLabelValues(o)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.on, m.activations, m.cutoffs, m.errors, m.suppressed, m.outSuppressed, m.alarms} {
+		for _, c := range []prometheus.Collector{m.on, m.activations, m.cutoffs, m.errors, m.suppressed, m.alarms} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register metrics: %w", err)
 			}

@@ -15,19 +15,17 @@
 //   - the journaled path, Deliver, which the pipeline calls with each notification.
 //
 // A new trigger of an alarm (a higher Alarm.Count, or an alarm not seen before) sounds
-// the output again, restarting its max on-time, unless the output itself refuses (see
-// below); a new trigger of an alarm a person silenced less than resound_after (at
-// most 30 s, GB 50394) ago stays quiet.
+// the output again, restarting its max on-time. Whether a new trigger of an alarm a
+// person silenced sounds at all is not the sink's to decide: the 30 s re-sound rule
+// (GB 50394) belongs to the alarm (alerting.Resounds). On the direct path the core
+// calls Sound only when the rule lets the alarm sound; on the journaled path the
+// notification says so (alerting.Notification.Quiet), and the sink keeps such a
+// trigger of a silenced alarm quiet (campusguard_siren_resound_suppressed_total).
 //
 // An output goes off in one of two ways, and the sink tells its Output which: Silence
 // when a person silenced, acknowledged (with silence_on_ack) or reset the last alarm
 // holding it, and Off otherwise (every alarm holding it resolved or was released,
-// max_on ran out, the sink closes). Only Silence arms the output's own re-sound guard;
-// after Off the next trigger sounds at once. While that guard holds, the Output's
-// Sound returns ErrSuppressed: the sink logs "output suppressed", counts it in
-// campusguard_siren_suppressed_total, shows it in the output's health detail
-// (suppressed, suppressed_at) and keeps the output quiet until a new trigger; a
-// suppressed Sound is neither a success nor a failure.
+// max_on ran out, the sink closes).
 //
 // The package does not import periph: it drives outputs through the Output interface,
 // which the daemon adapts to the GPIO driver's outputs.
@@ -53,10 +51,8 @@ import (
 )
 
 // Output is one sounder or strobe. Sound starts p (replacing whatever plays) and turns
-// the output off by itself after maxOn; it returns an error wrapping ErrSuppressed
-// when the output keeps quiet because a person silenced it less than its re-sound
-// time ago. Silence turns it off because a person silenced it (arming that re-sound
-// guard); Off turns it off without a person (not arming it). All must return quickly
+// the output off by itself after maxOn. Silence turns it off because a person
+// silenced it; Off turns it off without a person. All must return quickly
 // (they are called with the sink's lock held, on the alarm path): a driver plays
 // pulses on its own goroutine.
 type Output interface {
@@ -71,11 +67,6 @@ type Output interface {
 type Speaker interface {
 	Say(prompt string) error
 }
-
-// ErrSuppressed is what an Output's Sound wraps when the output was silenced by a
-// person less than its re-sound time ago and keeps quiet (GB 50394: only a trigger
-// more than 30 s after a silence sounds again).
-var ErrSuppressed = errors.New("output silenced by a person less than its re-sound time ago; trigger suppressed")
 
 // Options are the sink's collaborators; every field may be left zero.
 type Options struct {
@@ -119,15 +110,11 @@ type outState struct {
 	demand   map[string]setting // alarm id → how that alarm wants the output
 	sounding bool
 	timedOut bool // max on-time ran out while alarms still wanted it
-	// suppressed: the last Sound was refused by the output (a person silenced it
-	// less than its re-sound time ago); quiet until a new trigger.
-	suppressed   bool
-	suppressedAt time.Time
-	cur          setting
-	since        time.Time
-	timer        clockwork.Timer
-	gen          uint64 // bumps on every Sound/Silence/Off; a stale timer does nothing
-	err          error  // the last Sound/Silence/Off error, nil after a success
+	cur      setting
+	since    time.Time
+	timer    clockwork.Timer
+	gen      uint64 // bumps on every Sound/Silence/Off; a stale timer does nothing
+	err      error  // the last Sound/Silence/Off error, nil after a success
 }
 
 type alarmState struct {
@@ -137,7 +124,7 @@ type alarmState struct {
 	firedAt    time.Time
 	outputs    map[string]setting // where its routes send it
 	demanding  bool               // wants its outputs on
-	silencedAt time.Time          // when a person silenced it (zero: never)
+	silencedAt time.Time          // when a person silenced it (zero: never); bookkeeping only
 }
 
 // New builds a sink from a validated config (SetDefaults and Validate called) and the
@@ -210,7 +197,7 @@ func (s *Sink) Deliver(ctx context.Context, n alerting.Notification) error {
 		var err error
 		switch n.Transition {
 		case alerting.Fired, alerting.Refired, alerting.Escalated:
-			err = s.Sound(a)
+			err = s.sound(a, n.Quiet)
 		case alerting.Acked:
 			if s.cfg.SilenceOnAck {
 				err = s.Silence(a)
@@ -235,11 +222,15 @@ func (s *Sink) Deliver(ctx context.Context, n alerting.Notification) error {
 // Count is a new trigger. A resolved alarm is released instead, and so is a muted one
 // (silenced, inhibited or disarmed) unless it is a panic alarm, which always sounds
 // (GB 50394, as the alerting core decides too); a test alarm is ignored unless
-// sound_tests is set.
-func (s *Sink) Sound(a alerting.Alarm) error {
-	muted := a.Silenced || a.Inhibited || a.Disarmed
+// sound_tests is set. The core calls it only when the alarm's re-sound rule lets the
+// alarm sound.
+func (s *Sink) Sound(a alerting.Alarm) error { return s.sound(a, false) }
+
+// sound is Sound; quiet is the alarm policy's decision that a new trigger of an alarm
+// a person silenced stays quiet (alerting.Notification.Quiet).
+func (s *Sink) sound(a alerting.Alarm, quiet bool) error {
 	switch {
-	case a.State == alerting.Resolved, muted && a.Class != alerting.ClassPanic:
+	case a.State == alerting.Resolved, alerting.Muted(&a) && !alerting.AlwaysSounds(a.Class):
 		return s.Release(a)
 	case a.Test && !s.cfg.SoundTests:
 		return nil
@@ -253,6 +244,8 @@ func (s *Sink) Sound(a alerting.Alarm) error {
 	st, known := s.alarms[a.ID]
 	force := map[string]bool{}
 	switch {
+	case !known && quiet:
+		return nil // a silenced alarm this sink forgot: it stays quiet
 	case !known:
 		st = &alarmState{id: a.ID, count: a.Count, severity: a.Severity, firedAt: a.FiredAt, outputs: s.route(&a, now)}
 		if len(st.outputs) == 0 {
@@ -266,9 +259,9 @@ func (s *Sink) Sound(a alerting.Alarm) error {
 	case a.Count > st.count: // a new trigger
 		st.count = a.Count
 		st.severity = a.Severity
-		if !st.silencedAt.IsZero() && now.Sub(st.silencedAt) <= s.cfg.ResoundAfter {
+		if quiet && !st.demanding {
 			s.m.suppressed.Inc()
-			s.log.Info("new trigger within the resound hold-off stays quiet", "alarm", a.ID,
+			s.log.Info("new trigger within the re-sound hold-off stays quiet", "alarm", a.ID,
 				"since_silence", now.Sub(st.silencedAt))
 			break
 		}
@@ -289,7 +282,7 @@ func (s *Sink) Sound(a alerting.Alarm) error {
 // Silence is the direct path for a person silencing an alarm (acknowledging it with
 // silence_on_ack, or resetting it): the alarm stops holding its outputs on; each goes
 // off, by the Output's Silence, when no other alarm holds it. A new trigger of the
-// alarm sounds again after resound_after.
+// alarm sounds again when the alarm's re-sound rule says so.
 func (s *Sink) Silence(a alerting.Alarm) error {
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -321,27 +314,6 @@ func (s *Sink) Release(a alerting.Alarm) error {
 		delete(s.alarms, a.ID)
 	}
 	return s.syncLocked(now, nil, nil)
-}
-
-// SilenceAll is a person silencing every alarm (a "silence siren" button on the
-// console): the outputs go off by the Output's Silence, and later triggers obey
-// resound_after.
-func (s *Sink) SilenceAll() error {
-	now := s.clock.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, st := range s.alarms {
-		if st.demanding {
-			st.demanding = false
-			st.silencedAt = now
-		}
-	}
-	byPerson := map[string]bool{}
-	for id, o := range s.outputs {
-		clear(o.demand)
-		byPerson[id] = true
-	}
-	return s.syncLocked(now, nil, byPerson)
 }
 
 // Close stops the max on-time timers and turns every sounding output off (Off: no
@@ -419,20 +391,21 @@ func (s *Sink) syncLocked(now time.Time, force, byPerson map[string]bool) error 
 	if s.closed {
 		return nil
 	}
-	// Forget alarms silenced longer than resound_after ago: any trigger of theirs
-	// sounds again anyway, and the direct path may never tell us they resolved.
+	// Forget alarms silenced longer than the re-sound time ago: the alarm's rule lets
+	// any trigger of theirs sound again anyway, and the direct path may never tell us
+	// they resolved.
 	for id, st := range s.alarms {
-		if !st.demanding && !st.silencedAt.IsZero() && now.Sub(st.silencedAt) > s.cfg.ResoundAfter {
+		if !st.demanding && !st.silencedAt.IsZero() && now.Sub(st.silencedAt) > alerting.ResoundAfter {
 			delete(s.alarms, id)
 		}
 	}
 	s.m.alarms.Set(float64(len(s.alarms)))
 	var errs []error
-	acted := false // an output was driven (not only refused by its re-sound guard)
+	acted := false // an output was driven
 	for _, id := range s.order {
 		o := s.outputs[id]
 		if len(o.demand) == 0 {
-			o.timedOut, o.suppressed = false, false
+			o.timedOut = false
 			if o.sounding || o.err != nil {
 				acted = true
 				errs = append(errs, s.offOut(o, byPerson[id]))
@@ -440,12 +413,9 @@ func (s *Sink) syncLocked(now time.Time, force, byPerson map[string]bool) error 
 			continue
 		}
 		want := s.choose(o)
-		if force[id] || (!o.sounding && !o.timedOut && !o.suppressed) || (o.sounding && want != o.cur) {
-			err := s.soundOut(o, want, now)
-			if !o.suppressed {
-				acted = true
-			}
-			errs = append(errs, err)
+		if force[id] || (!o.sounding && !o.timedOut) || (o.sounding && want != o.cur) {
+			acted = true
+			errs = append(errs, s.soundOut(o, want, now))
 		}
 	}
 	err := errors.Join(errs...)
@@ -485,20 +455,6 @@ func (s *Sink) soundOut(o *outState, set setting, now time.Time) error {
 		o.timer = nil
 	}
 	err := o.out.Sound(set.Pattern, set.MaxOn)
-	if errors.Is(err, ErrSuppressed) {
-		// The output keeps quiet: a person silenced it less than its re-sound time
-		// ago (GB 50394). Not sounding, not a failure; a new trigger tries again.
-		if o.sounding {
-			s.m.on.WithLabelValues(o.id).Set(0)
-		}
-		o.sounding, o.timedOut, o.err = false, false, nil
-		o.suppressed, o.suppressedAt = true, now
-		s.m.outSuppressed.WithLabelValues(o.id).Inc()
-		s.log.Warn("output suppressed: silenced by a person less than its re-sound time ago; it stays quiet",
-			"output", o.id, "alarms", len(o.demand), "err", err)
-		return nil
-	}
-	o.suppressed = false
 	if sp, ok := o.out.(Speaker); ok && err == nil && set.Voice != "" {
 		if verr := sp.Say(set.Voice); verr != nil {
 			s.log.Warn("voice prompt failed", "output", o.id, "err", verr)
@@ -523,8 +479,8 @@ func (s *Sink) soundOut(o *outState, set setting, now time.Time) error {
 	return nil
 }
 
-// offOut turns an output off: by the Output's Silence when a person silenced it
-// (arming its re-sound guard), else by Off.
+// offOut turns an output off: by the Output's Silence when a person silenced it, else
+// by Off.
 func (s *Sink) offOut(o *outState, byPerson bool) error {
 	o.gen++
 	if o.timer != nil {
@@ -601,17 +557,13 @@ func (l Local) Silence(a alerting.Alarm) {
 
 // OutputState is one output's condition, for health and the console.
 type OutputState struct {
-	ID       string `json:"id"`
-	Sounding bool   `json:"sounding"`
-	TimedOut bool   `json:"timed_out,omitempty"` // max on-time ran out while alarms hold it
-	// Suppressed: the output refused the last Sound (a person silenced it less than
-	// its re-sound time ago) and stays quiet until a new trigger.
-	Suppressed   bool      `json:"suppressed,omitempty"`
-	SuppressedAt time.Time `json:"suppressed_at,omitzero"`
-	Pattern      string    `json:"pattern,omitempty"`
-	Since        time.Time `json:"since,omitzero"`
-	Alarms       []string  `json:"alarms,omitempty"` // alarm ids holding it on, sorted
-	Error        string    `json:"error,omitempty"`
+	ID       string    `json:"id"`
+	Sounding bool      `json:"sounding"`
+	TimedOut bool      `json:"timed_out,omitempty"` // max on-time ran out while alarms hold it
+	Pattern  string    `json:"pattern,omitempty"`
+	Since    time.Time `json:"since,omitzero"`
+	Alarms   []string  `json:"alarms,omitempty"` // alarm ids holding it on, sorted
+	Error    string    `json:"error,omitempty"`
 }
 
 // Outputs reports every output, in config order.
@@ -621,10 +573,7 @@ func (s *Sink) Outputs() []OutputState {
 	out := make([]OutputState, 0, len(s.order))
 	for _, id := range s.order {
 		o := s.outputs[id]
-		st := OutputState{ID: id, Sounding: o.sounding, TimedOut: o.timedOut, Suppressed: o.suppressed}
-		if o.suppressed {
-			st.SuppressedAt = o.suppressedAt
-		}
+		st := OutputState{ID: id, Sounding: o.sounding, TimedOut: o.timedOut}
 		if o.sounding {
 			st.Pattern, st.Since = o.cur.Pattern.String(), o.since
 		}

@@ -263,9 +263,12 @@ func TestResolveAllTurnsOff(t *testing.T) {
 }
 
 // GB 50394: after the siren was silenced, a new trigger more than 30 s later sounds it
-// again (a trigger sooner stays quiet; a different alarm always sounds).
+// again. The decision is the alarm's (alerting.Resounds): on the journaled path a new
+// trigger the policy keeps quiet comes marked Quiet and stays quiet; a different alarm
+// always sounds; a trigger the policy lets sound does.
 func TestGB50394_ResoundAfterSilence(t *testing.T) {
 	r := newRig(t, gateOnly)
+	ctx := context.Background()
 	a := alarm("a1", "guardroom", event.KindPanic, alerting.Critical)
 	must := func(err error) {
 		t.Helper()
@@ -280,9 +283,9 @@ func TestGB50394_ResoundAfterSilence(t *testing.T) {
 	}
 	r.clock.Advance(10 * time.Second)
 	a.Count = 2
-	must(r.s.Sound(a))
+	must(r.s.Deliver(ctx, alerting.Notification{ID: "a1/2", Transition: alerting.Refired, Occurrence: true, Quiet: true, Alarm: a, Count: 1}))
 	if got := r.calls(); got != nil {
-		t.Fatalf("a trigger 10 s after the silence sounded: %q", got)
+		t.Fatalf("a trigger the policy keeps quiet sounded: %q", got)
 	}
 	if n := testutil.ToFloat64(r.s.m.suppressed); n != 1 {
 		t.Fatalf("suppressed %v", n)
@@ -296,7 +299,7 @@ func TestGB50394_ResoundAfterSilence(t *testing.T) {
 	}
 	r.clock.Advance(21 * time.Second) // 31 s after the silence
 	a.Count = 3
-	must(r.s.Sound(a))
+	must(r.s.Deliver(ctx, alerting.Notification{ID: "a1/3", Transition: alerting.Refired, Occurrence: true, Alarm: a, Count: 1}))
 	if got := r.calls(); !reflect.DeepEqual(got, []string{"gate-siren: sound steady 3m0s"}) {
 		t.Fatalf("a trigger 31 s after the silence: calls %q", got)
 	}
@@ -528,9 +531,10 @@ func TestConfigValidate(t *testing.T) {
 			c.Routes[0].Zones = []string{"roof"}
 			c.Routes[1].Buildings = []string{"b9"}
 		}, []string{`routes[0].zones[0]: unknown zone "roof"`, `routes[1].buildings[0]: unknown building "b9"`}},
-		{"negative resound", func(c *Config) { c.ResoundAfter = -time.Second }, []string{"resound_after: must not be negative"}},
+		{"negative resound", func(c *Config) { c.ResoundAfter = -time.Second }, []string{"resound_after: -1s: the re-sound time is fixed at 30s by GB 50394"}},
 		{"resound 30s", func(c *Config) { c.ResoundAfter = 30 * time.Second }, nil},
-		{"resound above 30s", func(c *Config) { c.ResoundAfter = 31 * time.Second }, []string{"resound_after: 31s is longer than 30s (GB 50394"}},
+		{"resound below 30s", func(c *Config) { c.ResoundAfter = 10 * time.Second }, []string{"resound_after: 10s: the re-sound time is fixed at 30s by GB 50394"}},
+		{"resound above 30s", func(c *Config) { c.ResoundAfter = 31 * time.Second }, []string{"resound_after: 31s: the re-sound time is fixed at 30s by GB 50394"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -559,7 +563,7 @@ func TestConfigValidate(t *testing.T) {
 func TestSetDefaults(t *testing.T) {
 	c := Config{Outputs: []OutputConfig{{ID: "x", PatternConfig: PatternConfig{Pattern: Pulse}}, {ID: "y"}}}
 	c.SetDefaults()
-	if c.Name != "siren" || c.ResoundAfter != 30*time.Second {
+	if c.Name != "siren" || c.ResoundAfter != 0 {
 		t.Fatalf("%+v", c)
 	}
 	want := []PatternConfig{{Pattern: Pulse, PulseOn: DefaultPulseOn, PulseOff: DefaultPulseOff, MaxOn: DefaultMaxOn}, {Pattern: Steady, MaxOn: DefaultMaxOn}}
