@@ -20,6 +20,7 @@ import (
 
 	"github.com/campusguard/campusguard/cfgerr"
 	mqttdrv "github.com/campusguard/campusguard/drivers/mqtt"
+	mqttpayload "github.com/campusguard/campusguard/drivers/mqtt/payload"
 	"github.com/campusguard/campusguard/internal/config"
 	"github.com/campusguard/campusguard/site"
 )
@@ -186,7 +187,7 @@ func watchTLS(b mqttdrv.BrokerConfig) (*tls.Config, error) {
 type watcher struct {
 	mu    sync.Mutex
 	out   io.Writer
-	dec   *mqttdrv.Decoder
+	dec   *mqttpayload.Decoder
 	dir   *site.Directory
 	seen  int
 	limit int
@@ -210,7 +211,7 @@ func (w *watcher) print(topic string, payload []byte, now time.Time) bool {
 	ts := now.Format("15:04:05.000")
 	e, err := w.dec.Decode(topic, payload, now)
 	if err != nil {
-		fmt.Fprintf(w.out, "%s  %s\n  rejected (%s): %v\n  payload: %s\n", ts, topic, mqttdrv.Reason(err), err, clipPayload(payload))
+		fmt.Fprintf(w.out, "%s  %s\n  rejected (%s): %v\n  payload: %s\n", ts, topic, mqttpayload.Reason(err), err, clipPayload(payload))
 		return false
 	}
 	dev := w.dir.Device(e.DeviceID)

@@ -1,6 +1,6 @@
 // Package mqtt is campusguard's MQTT device driver: one paho client per broker with a
-// persistent session, and config-driven payload decoders that turn each vendor's JSON
-// into event.Events.
+// persistent session, and the topic mappings whose payload decoders (package
+// drivers/mqtt/payload, pure) turn each vendor's JSON into event.Events.
 //
 // # Flow
 //

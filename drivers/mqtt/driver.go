@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/drivers/mqtt/payload"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/health"
 	"github.com/campusguard/campusguard/site"
@@ -141,7 +142,7 @@ type route struct {
 	name   string
 	filter string
 	qos    byte
-	dec    *Decoder
+	dec    *payload.Decoder
 	rate   RateLimitConfig
 }
 
@@ -444,7 +445,7 @@ func (d *Driver) handle(b *broker, m paho.Message) {
 		label = dev.ID
 	}
 	if err != nil {
-		reason := Reason(err)
+		reason := payload.Reason(err)
 		d.m.invalid.WithLabelValues(label, reason).Inc()
 		d.logGated(label, now, "mqtt payload rejected", "broker", b.cfg.Name, "mapping", r.name, "topic", topic, "device", ev.DeviceID, "reason", reason, "err", err)
 		d.ackNothing(m)

@@ -51,25 +51,3 @@ func matchTopic(filter, topic string) bool {
 		filter, topic = frest, trest
 	}
 }
-
-// topicLevel returns level i of topic (negative counts from the end), or false.
-func topicLevel(topic string, i int) (string, bool) {
-	if i < 0 {
-		n := strings.Count(topic, "/") + 1
-		i += n
-		if i < 0 {
-			return "", false
-		}
-	}
-	for ; i > 0; i-- {
-		j := strings.IndexByte(topic, '/')
-		if j < 0 {
-			return "", false
-		}
-		topic = topic[j+1:]
-	}
-	if j := strings.IndexByte(topic, '/'); j >= 0 {
-		topic = topic[:j]
-	}
-	return topic, true
-}

@@ -1,4 +1,4 @@
-package mqtt
+package payload
 
 import (
 	"encoding/json"

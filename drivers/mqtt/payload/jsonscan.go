@@ -1,4 +1,4 @@
-package mqtt
+package payload
 
 import (
 	"encoding/json"
@@ -160,88 +160,9 @@ func (s *scanner) value(depth int, track bool) error {
 	}
 	switch c := s.b[s.i]; {
 	case c == '{':
-		s.i++
-		s.ws()
-		if s.i < len(s.b) && s.b[s.i] == '}' {
-			s.i++
-			s.put(exact, nonScalar{})
-			return nil
-		}
-		for {
-			s.ws()
-			if s.i >= len(s.b) || s.b[s.i] != '"' {
-				return errSyntax
-			}
-			var key string
-			var err error
-			if prefix {
-				key, err = s.str()
-			} else {
-				err = s.skipStr()
-			}
-			if err != nil {
-				return err
-			}
-			s.ws()
-			if s.i >= len(s.b) || s.b[s.i] != ':' {
-				return errSyntax
-			}
-			s.i++
-			if prefix {
-				s.cur = append(s.cur, key)
-				s.clearUnder()
-				err = s.value(depth+1, true)
-				s.cur = s.cur[:len(s.cur)-1]
-			} else {
-				err = s.value(depth+1, false)
-			}
-			if err != nil {
-				return err
-			}
-			s.ws()
-			if s.i >= len(s.b) {
-				return errSyntax
-			}
-			if s.b[s.i] == ',' {
-				s.i++
-				continue
-			}
-			if s.b[s.i] == '}' {
-				s.i++
-				break
-			}
-			return errSyntax
-		}
-		s.put(exact, nonScalar{})
-		return nil
+		return s.object(depth, exact, prefix)
 	case c == '[':
-		s.i++
-		s.ws()
-		if s.i < len(s.b) && s.b[s.i] == ']' {
-			s.i++
-			s.put(exact, nonScalar{})
-			return nil
-		}
-		for {
-			if err := s.value(depth+1, false); err != nil {
-				return err
-			}
-			s.ws()
-			if s.i >= len(s.b) {
-				return errSyntax
-			}
-			if s.b[s.i] == ',' {
-				s.i++
-				continue
-			}
-			if s.b[s.i] == ']' {
-				s.i++
-				break
-			}
-			return errSyntax
-		}
-		s.put(exact, nonScalar{})
-		return nil
+		return s.array(depth, exact)
 	case c == '"':
 		if len(exact) == 0 {
 			return s.skipStr()
@@ -262,6 +183,106 @@ func (s *scanner) value(depth int, track bool) error {
 		return s.num(exact)
 	}
 	return errSyntax
+}
+
+// object scans an object at s.i (its opening brace); with prefix its keys are read and
+// followed down the paths.
+func (s *scanner) object(depth int, exact []int, prefix bool) error {
+	s.i++
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		s.put(exact, nonScalar{})
+		return nil
+	}
+	for {
+		if err := s.member(depth, prefix); err != nil {
+			return err
+		}
+		more, err := s.next('}')
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+	}
+	s.put(exact, nonScalar{})
+	return nil
+}
+
+// member scans one "key": value pair of an object.
+func (s *scanner) member(depth int, prefix bool) error {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return errSyntax
+	}
+	var key string
+	var err error
+	if prefix {
+		key, err = s.str()
+	} else {
+		err = s.skipStr()
+	}
+	if err != nil {
+		return err
+	}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return errSyntax
+	}
+	s.i++
+	if !prefix {
+		return s.value(depth+1, false)
+	}
+	s.cur = append(s.cur, key)
+	s.clearUnder()
+	err = s.value(depth+1, true)
+	s.cur = s.cur[:len(s.cur)-1]
+	return err
+}
+
+// array scans an array at s.i (its opening bracket); nothing in it is on a path.
+func (s *scanner) array(depth int, exact []int) error {
+	s.i++
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		s.put(exact, nonScalar{})
+		return nil
+	}
+	for {
+		if err := s.value(depth+1, false); err != nil {
+			return err
+		}
+		more, err := s.next(']')
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+	}
+	s.put(exact, nonScalar{})
+	return nil
+}
+
+// next steps over the comma (more follows) or the closing byte after a member or
+// element.
+func (s *scanner) next(closing byte) (more bool, err error) {
+	s.ws()
+	if s.i >= len(s.b) {
+		return false, errSyntax
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return true, nil
+	case closing:
+		s.i++
+		return false, nil
+	}
+	return false, errSyntax
 }
 
 func (s *scanner) put(idx []int, v any) {
