@@ -2,8 +2,6 @@ package alerting
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -113,21 +111,6 @@ type Manager struct {
 	memDone map[string]time.Time
 
 	met metrics
-}
-
-type staticSilence struct {
-	StaticSilence
-	start, end time.Time
-}
-
-func (s *staticSilence) active(now time.Time, sch Schedules) bool {
-	if !s.start.IsZero() && now.Before(s.start) {
-		return false
-	}
-	if !s.end.IsZero() && !now.Before(s.end) {
-		return false
-	}
-	return s.Schedule == "" || (sch != nil && sch.Active(s.Schedule, now))
 }
 
 // New builds a Manager and restores its state from the store: open alarms, silences,
@@ -393,8 +376,7 @@ func (m *Manager) fire(t *Trigger, now time.Time, c *Commit) {
 		a.Message = testPrefix + a.Message // staff read it as a test, not as an emergency
 	}
 	rec := &AlarmRecord{Alarm: a, Transitions: 1, Tamper: a.Class.Trouble(), LastNotified: map[string]time.Time{}}
-	rec.Alarm.Disarmed = disarmedBy(a.Class, m.armed(a.Zone))
-	m.suppression(rec, now)
+	m.mute(&rec.Alarm, now, m.fireStages())
 	m.open[a.ID] = rec
 	m.byInst[instanceKey(a.Rule, a.Key)] = a.ID
 	m.sound(rec, now)
@@ -584,67 +566,13 @@ func (m *Manager) armed(zone string) bool {
 	return m.armedAt(zone, m.clock.Now())
 }
 
-// suppression recomputes Silenced and Inhibited; it reports whether either changed.
-func (m *Manager) suppression(rec *AlarmRecord, now time.Time) bool {
-	a := &rec.Alarm
-	sil := m.silenced(a, now)
-	inh := m.inhibited(a)
-	changed := sil != a.Silenced || inh != a.Inhibited
-	a.Silenced, a.Inhibited = sil, inh
-	return changed
-}
-
-func (m *Manager) silenced(a *Alarm, now time.Time) bool {
-	for _, s := range m.silences {
-		if s.Active(now) && s.Matchers.Matches(a) {
-			return true
-		}
-	}
-	for i := range m.static {
-		if m.static[i].active(now, m.sch) && m.static[i].Matchers.Matches(a) {
-			return true
-		}
-	}
-	return false
-}
-
-func (m *Manager) inhibited(a *Alarm) bool {
-	for _, r := range m.cfg.Inhibit {
-		if !r.TargetMatch.Matches(a) {
-			continue
-		}
-		for _, src := range m.open {
-			if src.Alarm.ID == a.ID || src.Alarm.State == Resolved || !r.SourceMatch.Matches(&src.Alarm) {
-				continue
-			}
-			eq := true
-			for _, l := range r.Equal {
-				eq = eq && Attr(&src.Alarm, l) == Attr(a, l)
-			}
-			if eq {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func (m *Manager) isInhibitSource(a *Alarm) bool {
-	for _, r := range m.cfg.Inhibit {
-		if r.SourceMatch.Matches(a) {
-			return true
-		}
-	}
-	return false
-}
-
 // reevaluate recomputes the suppression of every open alarm after a silence or an
 // inhibiting alarm changed. An alarm still firing and never notified is notified once
 // it is no longer muted.
 func (m *Manager) reevaluate(now time.Time, c *Commit) {
 	for _, id := range m.openIDs() {
 		rec := m.open[id]
-		if !m.suppression(rec, now) {
+		if !m.mute(&rec.Alarm, now, m.muteStages()) {
 			continue
 		}
 		a := &rec.Alarm
@@ -861,79 +789,6 @@ func (m *Manager) Resolve(ctx context.Context, alarmID, by, note string) error {
 		m.onReset(a)
 	}
 	return m.settle(&c, wait)
-}
-
-// Silence mutes notifications of matching alarms from s.Start (now when zero) to
-// s.End, with a reason and who asked. It returns the silence's id. Silenced alarms
-// are still journaled and shown; panic alarms still reach the mandatory sinks.
-func (m *Manager) Silence(ctx context.Context, s Silence) (string, error) {
-	now := m.clock.Now()
-	switch {
-	case len(s.Matchers) == 0:
-		return "", errors.New("silence: at least one matcher is required")
-	case s.By == "":
-		return "", fmt.Errorf("silence: %w", ErrNoPerson)
-	case s.Reason == "":
-		return "", errors.New("silence: a reason is required")
-	}
-	if s.Start.IsZero() {
-		s.Start = now
-	}
-	if !s.End.After(s.Start) || !s.End.After(now) {
-		return "", errors.New("silence: end must be after start and in the future")
-	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	s.ID = "sil-" + hex.EncodeToString(rnd[:])
-	s.CreatedAt = now
-	s.Matchers = maps.Clone(s.Matchers)
-	var c Commit
-	m.mu.Lock()
-	m.silences[s.ID] = &s
-	c.Silences = append(c.Silences, s)
-	c.History = append(c.History, HistoryRecord{At: now, Action: ActionSilenced, By: s.By,
-		Note: fmt.Sprintf("%s [%s] %s–%s (%s)", s.Reason, s.Matchers, s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339), s.ID)})
-	m.reevaluate(now, &c)
-	wait := m.enqueue(&c)
-	m.mu.Unlock()
-	return s.ID, m.settle(&c, wait)
-}
-
-// Unsilence ends a silence now.
-func (m *Manager) Unsilence(ctx context.Context, id, by string) error {
-	if by == "" {
-		return fmt.Errorf("unsilence: %w", ErrNoPerson)
-	}
-	now := m.clock.Now()
-	var c Commit
-	m.mu.Lock()
-	s := m.silences[id]
-	if s == nil {
-		m.mu.Unlock()
-		return fmt.Errorf("unsilence %s: no such active silence", id)
-	}
-	s.End, s.EndedBy = now, by
-	delete(m.silences, id)
-	c.Silences = append(c.Silences, *s)
-	c.History = append(c.History, HistoryRecord{At: now, Action: ActionUnsilenced, By: by, Note: fmt.Sprintf("%s [%s] (%s)", s.Reason, s.Matchers, s.ID)})
-	m.reevaluate(now, &c)
-	wait := m.enqueue(&c)
-	m.mu.Unlock()
-	return m.settle(&c, wait)
-}
-
-// Silences returns the silences not yet over (active and future), by start time.
-func (m *Manager) Silences() []Silence {
-	m.mu.Lock()
-	out := make([]Silence, 0, len(m.silences))
-	for _, s := range m.silences {
-		out = append(out, *s)
-	}
-	m.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].Start.Before(out[j].Start) || (out[i].Start.Equal(out[j].Start) && out[i].ID < out[j].ID)
-	})
-	return out
 }
 
 // Arm arms a zone. Arming state is journaled and restored after a power cut. A zone

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/campusguard/campusguard/event"
 )
@@ -88,29 +87,6 @@ func (m regexMatchers) matches(a *Alarm) bool {
 	}
 	return true
 }
-
-// Silence mutes notifications of matching alarms from Start to End. Silenced alarms
-// are still journaled and shown; the panic alarm's police report (Mandatory sinks) is
-// never muted (GB 50394).
-type Silence struct {
-	ID        string    `json:"id"`
-	Matchers  Matchers  `json:"matchers"`
-	Start     time.Time `json:"start"`
-	End       time.Time `json:"end"`
-	Reason    string    `json:"reason"`
-	By        string    `json:"by"`
-	CreatedAt time.Time `json:"created_at"`
-	// Ended is set when an operator lifted the silence early (End is then that time).
-	EndedBy string `json:"ended_by,omitempty"`
-}
-
-// Active reports whether the silence mutes at now.
-func (s *Silence) Active(now time.Time) bool {
-	return !now.Before(s.Start) && now.Before(s.End)
-}
-
-// Expired reports whether the silence is over at now.
-func (s *Silence) Expired(now time.Time) bool { return !now.Before(s.End) }
 
 // ClassOf says what a trigger is about: the trigger's own class, else the rule's
 // label class, else the triggering event's type (tamper, fault, offline, the police

@@ -136,21 +136,6 @@ func (m *Manager) takeMemDone(sink, id string) (time.Time, bool) {
 	return at, ok
 }
 
-func (m *Manager) expireSilences(now time.Time, c *Commit) {
-	expired := false
-	for id, s := range m.silences {
-		if s.Expired(now) {
-			delete(m.silences, id)
-			c.History = append(c.History, HistoryRecord{At: now, Action: ActionSilenceExpired, By: s.By,
-				Note: fmt.Sprintf("%s [%s] (%s)", s.Reason, s.Matchers, s.ID)})
-			expired = true
-		}
-	}
-	if expired {
-		m.reevaluate(now, c)
-	}
-}
-
 // escalate moves every firing alarm that needs acknowledgement and has none to the
 // tiers whose time has come (every tier reached, in order).
 func (m *Manager) escalate(now time.Time, c *Commit) {
