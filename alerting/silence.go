@@ -159,4 +159,3 @@ func (m *Manager) expireSilences(now time.Time, c *Commit) {
 		m.reevaluate(now, c)
 	}
 }
-
