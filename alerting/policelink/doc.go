@@ -26,7 +26,9 @@
 // the key in a [K…] block.
 //
 // Sequence numbers. One counter per account for every message but NULL (0000),
-// written to the Store before each frame that uses a new number is sent.
+// reserved in blocks: the block's end is written to the Store before the first
+// frame that uses one of its numbers is sent, so a crash skips numbers and never
+// repeats one; Close writes the last number issued.
 //
 // Transport. TCP keeps one connection per receiver and reconnects after an error;
 // UDP sends a datagram and waits for the answer datagram. Each attempt is bounded by

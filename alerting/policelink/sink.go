@@ -134,7 +134,7 @@ type Sink struct {
 
 	saveMu   sync.Mutex // orders saves
 	mu       sync.Mutex
-	seq      dc09.Sequence
+	seq      seqState
 	accounts map[string]int // last sequence numbers of other accounts, as loaded
 	ids      map[string]int
 	order    []string
@@ -214,8 +214,11 @@ func New(cfg Config, opt Options) (*Sink, error) {
 // Name is the sink's name (default "police").
 func (s *Sink) Name() string { return s.cfg.Name }
 
-// Close drops the receiver connections. Deliver may still be called (it reconnects).
+// Close drops the receiver connections and writes the last sequence number issued,
+// so that a clean restart continues without a gap. Deliver may still be called (it
+// reconnects and reserves numbers anew).
 func (s *Sink) Close() {
+	s.release()
 	for _, r := range s.rcvs {
 		r.link.Close()
 	}

@@ -27,12 +27,14 @@ const maxIDs = 64
 // may drop a number it has just seen from that account as a duplicate; a centre is
 // often reached over both paths, so per-path counters would repeat numbers there.
 // A message retried on another receiver keeps its number, so a centre that gets it
-// twice drops the copy. Each number is written (and fsynced by the journal) before
-// the frame that carries it is sent, so neither a clean stop nor a crash repeats one.
+// twice drops the copy. Numbers are reserved in blocks (seqBlock): Last is the
+// highest number that may have been issued, written (and fsynced by the journal)
+// before any number up to it is sent, so neither a clean stop nor a crash repeats
+// one; a crash skips the unused rest of a block.
 type persisted struct {
-	Last     int            `json:"last"`               // last number issued (for the account below; older files: the only counter)
+	Last     int            `json:"last"`               // highest number issued or reserved (for the account below; older files: the only counter)
 	Account  string         `json:"account,omitempty"`  // the account of Last
-	Accounts map[string]int `json:"accounts,omitempty"` // last number issued per account (upper case)
+	Accounts map[string]int `json:"accounts,omitempty"` // the same per account (upper case)
 	IDs      []seqRecord    `json:"ids,omitempty"`      // oldest first
 	LastTest time.Time      `json:"last_test,omitzero"` // scheduled time of the last periodic test
 	// Pending are the link's own reports not yet acknowledged (path failures and
@@ -82,7 +84,7 @@ func (s *Sink) load() error {
 	if !ok && (p.Account == "" || strings.EqualFold(p.Account, s.acct())) {
 		last = p.Last // written before counters were kept per account
 	}
-	s.seq.Reset(last)
+	s.seq.block.restore(last)
 	if ok || p.Account == "" || strings.EqualFold(p.Account, s.acct()) {
 		for _, r := range p.IDs {
 			if r.Seq >= dc09.MinSeq && r.Seq <= dc09.MaxSeq {
@@ -116,48 +118,52 @@ func (s *Sink) remember(id string, seq int) {
 }
 
 // seqFor returns the sequence number of notification id: the one it was first sent
-// with, or a new one (persisted before the first send, so that a retry after a
+// with, or a new one (takeSeq: covered by the stored bound before it is returned;
+// the id is remembered in the Store with the next commit, so that a retry after a
 // restart reuses it).
-func (s *Sink) seqFor(id string) int {
-	s.mu.Lock()
-	if n, ok := s.ids[id]; ok {
-		s.mu.Unlock()
-		return n
-	}
-	n := s.seq.Next()
-	s.remember(id, n)
-	s.mu.Unlock()
-	s.save()
-	return n
-}
+func (s *Sink) seqFor(id string) int { return s.takeSeq(id) }
 
 // nextSeq returns a new sequence number for a message the link makes on its own (a
-// path report, a periodic or installer test), persisted before it is used.
-func (s *Sink) nextSeq() int {
-	n := s.seq.Next()
-	s.save()
-	return n
-}
+// path report, a periodic or installer test), covered by the stored bound.
+func (s *Sink) nextSeq() int { return s.takeSeq("") }
 
 // LastSeq returns the sequence number issued last (0 when none yet).
-func (s *Sink) LastSeq() int { return s.seq.Last() }
+func (s *Sink) LastSeq() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq.block.last
+}
 
-// save writes the state to the store; a failure is logged (the link still works:
-// an alarm is sent rather than held back, but a restart could then repeat its number).
-func (s *Sink) save() {
+// save writes the state to the store and waits until it is durable; a failure is
+// logged (the link still works: an alarm is sent rather than held back, but a
+// restart could then repeat its number) and returned.
+func (s *Sink) save() error {
 	if s.store == nil {
-		return
+		return nil
 	}
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
+	b, err := s.snapshot()
+	if err == nil {
+		err = s.store.PutState(s.stateKey(), b)
+	}
+	if err != nil {
+		s.log.Error("policelink: saving sequence state", "err", err)
+	}
+	return err
+}
+
+// snapshot encodes the state as the Store keeps it. Called with saveMu held, so
+// that snapshots reach the Store in the order they were taken.
+func (s *Sink) snapshot() ([]byte, error) {
 	s.mu.Lock()
-	last := s.seq.Last()
+	bound := s.seq.block.bound()
 	accts := make(map[string]int, len(s.accounts)+1)
 	for a, n := range s.accounts {
 		accts[a] = n
 	}
-	accts[s.acct()] = last
-	p := persisted{Last: last, Account: s.acct(), Accounts: accts, LastTest: s.lastTest,
+	accts[s.acct()] = bound
+	p := persisted{Last: bound, Account: s.acct(), Accounts: accts, LastTest: s.lastTest,
 		IDs: make([]seqRecord, 0, len(s.order))}
 	for _, id := range s.order {
 		p.IDs = append(p.IDs, seqRecord{ID: id, Seq: s.ids[id]})
@@ -171,11 +177,5 @@ func (s *Sink) save() {
 	}
 	s.pendingSaved = len(s.pending)
 	s.mu.Unlock()
-	b, err := json.Marshal(p)
-	if err == nil {
-		err = s.store.PutState(s.stateKey(), b)
-	}
-	if err != nil {
-		s.log.Error("policelink: saving sequence state", "err", err)
-	}
+	return json.Marshal(p)
 }

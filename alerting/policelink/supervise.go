@@ -168,7 +168,7 @@ func (s *Sink) sendPending(ctx context.Context) {
 		lr := s.pending[0]
 		s.mu.Unlock()
 		if lr.seq == 0 {
-			n := s.seq.Next()
+			n := s.nextSeq()
 			s.mu.Lock()
 			lr.seq = n
 			s.mu.Unlock()

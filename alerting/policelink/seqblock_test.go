@@ -1,0 +1,158 @@
+package policelink
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/campusguard/campusguard/alerting"
+)
+
+// TestSeqBlock: numbers are handed out from blocks whose end is written before the
+// first number of the block is used. A crash at any point restarts after the last
+// bound written (numbers skipped, never repeated); a clean stop writes the last
+// number issued, so the restart continues without a gap.
+func TestSeqBlock(t *testing.T) {
+	cases := []struct {
+		name        string
+		stored      int // the bound in the Store at start
+		size, takes int
+		want        []int // numbers issued
+		writes      []int // bounds written, in order
+		crash       int   // first number after a crash at the end
+		clean       int   // first number after a clean stop at the end
+	}{
+		{"fresh", 0, 64, 3, []int{1, 2, 3}, []int{64}, 65, 4},
+		{"after an old counter", 41, 64, 1, []int{42}, []int{105}, 106, 43},
+		{"across blocks", 0, 4, 9, []int{1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{4, 8, 12}, 13, 10},
+		{"block ends on a boundary", 0, 4, 8, []int{1, 2, 3, 4, 5, 6, 7, 8}, []int{4, 8}, 9, 9},
+		{"wrap inside a block", 9990, 64, 12, []int{9991, 9992, 9993, 9994, 9995, 9996, 9997, 9998, 9999, 1, 2, 3}, []int{55}, 56, 4},
+		{"block ends on 9999", 9995, 4, 5, []int{9996, 9997, 9998, 9999, 1}, []int{9999, 4}, 5, 2},
+		{"crash bound at 9999", 9999, 64, 1, []int{1}, []int{64}, 65, 2},
+		{"garbage in the store", 12000, 64, 1, []int{1}, []int{64}, 65, 2},
+		{"size 1: every number written", 7, 0, 2, []int{8, 9}, []int{8, 9}, 10, 10},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var b seqBlock
+			b.restore(c.stored)
+			stored := c.stored
+			var got, writes []int
+			for range c.takes {
+				n, bound, reserve := b.take(c.size)
+				if reserve {
+					writes = append(writes, bound)
+					stored = bound
+				}
+				// A crash right after this number: the restart must not repeat any
+				// number issued so far.
+				var after seqBlock
+				after.restore(stored)
+				if m, _, _ := after.take(c.size); slices.Contains(append(got, n), m) {
+					t.Errorf("a crash after %04d restarts at %04d, already used", n, m)
+				}
+				if b.bound() != stored {
+					t.Errorf("after %04d the bound is %04d, the store holds %04d", n, b.bound(), stored)
+				}
+				got = append(got, n)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) || fmt.Sprint(writes) != fmt.Sprint(c.writes) {
+				t.Errorf("issued %v writing %v, want %v writing %v", got, writes, c.want, c.writes)
+			}
+			var crashed seqBlock
+			crashed.restore(stored)
+			if n, _, _ := crashed.take(c.size); n != c.crash {
+				t.Errorf("after a crash: %04d, want %04d", n, c.crash)
+			}
+			b.release()
+			var clean seqBlock
+			clean.restore(b.bound())
+			if n, _, _ := clean.take(c.size); n != c.clean {
+				t.Errorf("after a clean stop: %04d, want %04d", n, c.clean)
+			}
+		})
+	}
+}
+
+// queueStore is a Store that queues writes as the journal does (Enqueue); queued
+// writes reach the store only once gate is closed. crash copies what is stored.
+type queueStore struct {
+	mu   sync.Mutex
+	m    map[string][]byte
+	gate chan struct{}
+}
+
+func (s *queueStore) PutState(name string, b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[name] = bytes.Clone(b)
+	return nil
+}
+
+func (s *queueStore) GetState(name string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.m[name]), nil
+}
+
+func (s *queueStore) Enqueue(c alerting.Commit) func() error {
+	return func() error {
+		<-s.gate
+		for k, v := range c.State {
+			_ = s.PutState(k, v)
+		}
+		return nil
+	}
+}
+
+func (s *queueStore) crash() *memStore {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &memStore{m: maps.Clone(s.m)}
+}
+
+// A notification retried after a restart keeps its number when the sink's state was
+// written after its first send (the next commit, or seqFlushAfter later); after a
+// crash before that write it is sent with a new number, never with a used one.
+func TestSequenceOfARetryAfterACrash(t *testing.T) {
+	ctx := ctxT(t)
+	rcv := startReceiver(t, "udp", false, nil)
+	cfg := baseConfig("udp", false, rcv.UDPAddr())
+	st := &queueStore{m: map[string][]byte{}, gate: make(chan struct{})}
+	s1 := newSink(t, cfg, Options{Store: st})
+	at := time.Now()
+	for _, id := range []string{"x1", "x2"} {
+		if err := s1.Deliver(ctx, fired(id, at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Killed before x2's number was written: x2 goes again with a new number.
+	crashed := newSink(t, cfg, Options{Store: st.crash()})
+	var seqs []int
+	for _, id := range []string{"x2", "x1", "x3"} {
+		if err := crashed.Deliver(ctx, fired(id, at)); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, crashed.LastSeq())
+	}
+	if fmt.Sprint(seqs) != fmt.Sprint([]int{1 + seqBlockSize, 1 + seqBlockSize, 2 + seqBlockSize}) {
+		t.Errorf("after the crash x2, x1, x3 took %v, want a new number for x2, x1 its own 1", seqs)
+	}
+	if n := crashed.seqFor("x1/1"); n != 1 {
+		t.Errorf("x1 (written with the block) has %04d after the crash, want 0001", n)
+	}
+	// Stopped cleanly: the queued write is done first; x2 keeps 0002, x3 gets 0003.
+	close(st.gate)
+	s1.Close()
+	s2 := newSink(t, cfg, Options{Store: st})
+	if n := s2.seqFor("x2/1"); n != 2 {
+		t.Errorf("x2 after a clean stop: %04d, want 0002", n)
+	}
+	if n := s2.seqFor("x3/1"); n != 3 {
+		t.Errorf("x3 after a clean stop: %04d, want 0003", n)
+	}
+}
