@@ -164,10 +164,7 @@ func New(o Options) (*Manager, error) {
 		if _, dup := m.workers[name]; dup {
 			return nil, fmt.Errorf("alerting: two sinks named %q", name)
 		}
-		w := &worker{m: m, sink: s, name: name, wake: make(chan struct{}, 1)}
-		if wk, ok := s.(Waker); ok {
-			w.ready = wk.Wake()
-		}
+		w := &worker{m: m, sink: s, name: name, wake: make(chan struct{}, 1), dl: newDeliverer(s, m.clock, cfg.Delivery)}
 		if os, ok := s.(OrderedSink); ok && os.InOrder() {
 			m.ordered[name] = true
 		}

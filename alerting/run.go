@@ -2,7 +2,6 @@ package alerting
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -216,13 +215,13 @@ func (m *Manager) repeat(now time.Time, c *Commit) {
 }
 
 // worker delivers one sink's pending notifications from the journal, in order
-// (critical first), retrying with capped exponential backoff.
+// (critical first); its deliverer makes the attempts and backs off between them.
 type worker struct {
 	m       *Manager
 	sink    Sink
 	name    string
 	wake    chan struct{}
-	ready   <-chan struct{} // the sink's Waker: retry now (nil: none)
+	dl      *deliverer
 	backlog atomic.Int64
 
 	// mem holds deliveries whose journal commit failed (a full disk): they go out from
@@ -285,49 +284,30 @@ func (w *worker) memLen() int {
 // whether the worker should go on (false: pause, or stop).
 func (w *worker) deliverMem(ctx context.Context, d Delivery) bool {
 	m := w.m
-	dctx, cancel := context.WithTimeout(ctx, m.cfg.Delivery.Timeout)
-	err := w.sink.Deliver(dctx, d.Notification)
-	cancel()
-	var perm *Permanent
-	switch {
-	case err == nil || errors.As(err, &perm):
-		m.mu.Lock()
-		m.memDone[memKey(w.name, d.Notification.ID)] = m.clock.Now()
-		m.mu.Unlock()
-		m.met.deliveries.WithLabelValues(w.name, "delivered_from_memory").Inc()
-		m.log.Warn("delivered from memory: the journal cannot write", "sink", w.name, "id", d.Notification.ID, "err", err)
-		return true
-	default:
+	v, err := w.dl.attempt(ctx, d.Notification)
+	if v == retryable {
 		if ctx.Err() == nil {
 			w.pushMemFront(d)
 			m.log.Warn("delivery from memory failed; will retry", "sink", w.name, "id", d.Notification.ID, "err", err)
 		}
 		return false
 	}
+	m.mu.Lock()
+	m.memDone[memKey(w.name, d.Notification.ID)] = m.clock.Now()
+	m.mu.Unlock()
+	m.met.deliveries.WithLabelValues(w.name, "delivered_from_memory").Inc()
+	m.log.Warn("delivered from memory: the journal cannot write", "sink", w.name, "id", d.Notification.ID, "err", err)
+	return true
 }
 
 func (w *worker) run(ctx context.Context) {
 	m := w.m
-	cfg := m.cfg.Delivery
-	backoff := cfg.BackoffMin
-	pause := func() bool {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-m.clock.After(backoff):
-		case <-w.ready:
-			backoff = cfg.BackoffMin
-			return true
-		}
-		backoff = min(backoff*2, cfg.BackoffMax)
-		return true
-	}
 	for {
 		if ctx.Err() != nil {
 			return
 		}
 		if md, ok := w.popMem(); ok {
-			if !w.deliverMem(ctx, md) && !pause() {
+			if !w.deliverMem(ctx, md) && !w.dl.pause(ctx) {
 				return
 			}
 			continue
@@ -335,7 +315,7 @@ func (w *worker) run(ctx context.Context) {
 		d, ok, err := m.store.NextPending(w.name)
 		if err != nil {
 			m.log.Error("alerting: reading pending deliveries", "sink", w.name, "err", err)
-			if !pause() {
+			if !w.dl.pause(ctx) {
 				return
 			}
 			continue
@@ -345,7 +325,7 @@ func (w *worker) run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-w.wake:
-			case <-w.ready:
+			case <-w.dl.ready:
 			}
 			continue
 		}
@@ -357,7 +337,7 @@ func (w *worker) run(ctx context.Context) {
 				m.mu.Lock()
 				m.memDone[memKey(w.name, d.Notification.ID)] = at
 				m.mu.Unlock()
-				if !pause() {
+				if !w.dl.pause(ctx) {
 					return
 				}
 				continue
@@ -368,40 +348,26 @@ func (w *worker) run(ctx context.Context) {
 		d.Attempts++
 		d.LastAttempt = m.clock.Now()
 		start := time.Now()
-		dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-		derr := w.sink.Deliver(dctx, d.Notification)
-		cancel()
+		v, derr := w.dl.attempt(ctx, d.Notification)
 		if ctx.Err() != nil && derr != nil {
 			return // shutting down: the delivery stays pending for the next start
 		}
 		m.met.deliverySecs.WithLabelValues(w.name).Observe(time.Since(start).Seconds())
-		var perm *Permanent
-		switch {
-		case derr == nil:
-			d.State, d.DoneAt, d.LastError = Delivered, m.clock.Now(), ""
-			if vs, ok := w.sink.(ViaSink); ok {
-				d.Via = vs.Via(d.Notification.ID)
-			}
-		case errors.As(derr, &perm):
-			d.State, d.DoneAt, d.LastError = Rejected, m.clock.Now(), derr.Error()
-		default:
-			d.LastError = derr.Error()
-		}
+		w.dl.apply(&d, v, derr, m.clock.Now())
 		if uerr := w.recordDelivery(d); uerr != nil {
 			m.log.Error("alerting: recording delivery", "sink", w.name, "id", d.Notification.ID, "err", uerr)
-			if !pause() {
+			if !w.dl.pause(ctx) {
 				return
 			}
 			continue
 		}
 		w.record(d, derr)
-		if d.State != Pending {
-			backoff = cfg.BackoffMin
+		if v != retryable {
 			continue
 		}
 		m.log.Warn("alerting: delivery failed; will retry", "sink", w.name, "id", d.Notification.ID,
-			"attempt", d.Attempts, "retry_in", backoff, "err", derr)
-		if !pause() {
+			"attempt", d.Attempts, "retry_in", w.dl.delay(), "err", derr)
+		if !w.dl.pause(ctx) {
 			return
 		}
 	}
