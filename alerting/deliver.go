@@ -112,7 +112,9 @@ func (dl *deliverer) apply(d *Delivery, v verdict, err error, now time.Time) {
 }
 
 // delay is the wait before the next attempt, without taking it.
-func (dl *deliverer) delay() time.Duration { return max(dl.bo.cur, dl.bo.min, min(dl.least, dl.bo.max)) }
+func (dl *deliverer) delay() time.Duration {
+	return max(dl.bo.cur, dl.bo.min, min(dl.least, dl.bo.max))
+}
 
 // pause waits out the back-off before the next attempt, or less when the sink says a
 // retry is worth it now; it reports false when ctx ended.
