@@ -8,16 +8,17 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/rules/fastexpr"
 	"github.com/campusguard/campusguard/site"
 )
 
-// TestFastMatchesVM: every expression compileFast takes gives the VM's answer on
+// TestFastMatchesVM: every expression fastexpr.Compile takes gives the VM's answer on
 // events whose fields hold every type events carry (and none), on devices with and
 // without labels; the shapes rules are written in are taken.
 func TestFastMatchesVM(t *testing.T) {
 	exprs := []struct {
 		code string
-		fast bool // compileFast must take it
+		fast bool // fastexpr.Compile must take it
 	}{
 		{`type == "pressed"`, true},
 		{`"pressed" == type`, true},
@@ -75,7 +76,7 @@ func TestFastMatchesVM(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", x.code, err)
 		}
-		fast := compileFast(x.code)
+		fast := fastexpr.Compile(x.code)
 		if (fast != nil) != x.fast {
 			t.Errorf("%s: fast %v, want %v", x.code, fast != nil, x.fast)
 			continue
@@ -87,11 +88,11 @@ func TestFastMatchesVM(t *testing.T) {
 			for _, typ := range types {
 				for _, f := range fieldSets {
 					ev := event.Event{Site: "s", Source: "mqtt", DeviceID: d.ID, Kind: event.KindPanic, Type: typ, Fields: f}
-					in := evalIn{ev: ev, dev: d, kind: string(d.Kind)}
+					in := fastexpr.In{Event: ev, Device: d, Kind: string(d.Kind)}
 					if d.Kind == "" {
-						in.kind = string(ev.Kind)
+						in.Kind = string(ev.Kind)
 					}
-					env := runEnv{Site: ev.Site, Type: ev.Type, Kind: in.kind, Source: ev.Source, Fields: ev.Fields,
+					env := runEnv{Site: ev.Site, Type: ev.Type, Kind: in.Kind, Source: ev.Source, Fields: ev.Fields,
 						Device: newRunDevice(deviceEnv{ID: d.ID, Kind: string(d.Kind), Zone: d.Zone, Location: d.Location, Name: d.Name, Labels: d.Labels})}
 					out, err := m.Run(prog, &env)
 					want, _ := out.(bool)

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func TestLoadCases(t *testing.T) {
 }
 
 func TestLoadDemoRules(t *testing.T) {
-	rs, err := LoadDir("../configs/demo/rules", Options{Directory: demoDir(t)})
+	rs, err := loadDir(t, "../configs/demo/rules", Options{Directory: demoDir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,4 +166,20 @@ func fuzzOne(t *testing.T, data []byte, dir *site.Directory) {
 		e.Process(start, demoEvent("kitchen-cam-1", "detection"))
 		e.Tick(start.Add(24 * 3600e9))
 	}
+}
+
+// loadDir loads the rule files directly in dir (*.yaml, *.yml; not tests/), in name
+// order.
+func loadDir(t *testing.T, dir string, opts Options) (*RuleSet, error) {
+	t.Helper()
+	var files []string
+	for _, pat := range []string{"*.yaml", "*.yml"} {
+		m, err := filepath.Glob(filepath.Join(dir, pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	sort.Strings(files)
+	return Load(files, opts)
 }

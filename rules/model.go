@@ -1,7 +1,7 @@
 // Package rules is campusguard's alert rule engine: it decides which events become
 // alarms.
 //
-// Rules are YAML files written by operators (see docs/rules.md). Load and LoadDir
+// Rules are YAML files written by operators (see docs/rules.md). Load and Parse
 // parse them strictly (unknown keys, type errors in expressions, unknown devices,
 // kinds, zones, labels and schedules are errors with file and line), compile every
 // expression once with expr against the event model, and return a RuleSet.
