@@ -80,7 +80,7 @@ func TestArmingSchedule(t *testing.T) {
 	if !e.m.Armed("b3") {
 		t.Fatal("b3 not armed at 18:00")
 	}
-	p, _ := e.j.Records(journal.RecordQuery{By: alerting.ByScheduleName})
+	p, _ := e.j.Records(alerting.RecordQuery{By: alerting.ByScheduleName})
 	if len(p.Records) != 2 || p.Records[0].Action != alerting.ActionArmed || p.Records[1].Action != alerting.ActionDisarmed {
 		t.Errorf("schedule records %+v, want disarmed then armed", p.Records)
 	}
@@ -131,7 +131,7 @@ func TestArmingOverrides(t *testing.T) {
 		t.Fatal("b3 not armed after the delay")
 	}
 	// Who and why are journaled.
-	p, _ := e.j.Records(journal.RecordQuery{By: "王保安"})
+	p, _ := e.j.Records(alerting.RecordQuery{By: "王保安"})
 	if len(p.Records) != 2 || p.Records[0].Note == "" || p.Records[0].Zone != "b3" {
 		t.Errorf("guard records %+v", p.Records)
 	}

@@ -144,7 +144,7 @@ func TestCrashResume(t *testing.T) {
 		seen[id]++
 	}
 	all := 0
-	q := journal.AlarmQuery{Limit: 1000}
+	q := alerting.AlarmQuery{Limit: 1000}
 	for {
 		p, err := j.Alarms(q)
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/campusguard/campusguard/event"
 )
 
-func journalRecords(action string) journal.RecordQuery { return journal.RecordQuery{Action: action} }
+func journalRecords(action string) alerting.RecordQuery { return alerting.RecordQuery{Action: action} }
 
 // GB 50394 §5.2: emergency zones are never disarmable. Silences and a disarmed zone
 // mute the staff notification of a panic, never its journal entry, never its police

@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/campusguard/campusguard/alerting"
-	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/console/auth"
 	"github.com/campusguard/campusguard/devhealth"
 	"github.com/campusguard/campusguard/patrol"
@@ -85,7 +84,7 @@ func (c *Console) apiAlarms(w http.ResponseWriter, r *http.Request, s *auth.Sess
 // alarmDetail is GET /api/alarms/{id}: the journal's record with history (the audit
 // trail) and deliveries; Open says whether the alarm is still open.
 type alarmDetail struct {
-	journal.AlarmDetail
+	alerting.AlarmDetail
 	Open bool `json:"open"`
 }
 
@@ -98,9 +97,9 @@ func (c *Console) apiAlarm(w http.ResponseWriter, r *http.Request, s *auth.Sessi
 		switch {
 		case err == nil:
 			d.AlarmDetail = jd
-		case errors.Is(err, journal.ErrNotFound) && open:
+		case errors.Is(err, alerting.ErrNoRecord) && open:
 			// raised but its commit not yet readable: show the live state
-		case errors.Is(err, journal.ErrNotFound):
+		case errors.Is(err, alerting.ErrNoRecord):
 			apiError(w, http.StatusNotFound, "not_found", "no such alarm")
 			return
 		default:

@@ -34,7 +34,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/campusguard/campusguard/alerting"
-	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/console/auth"
 	"github.com/campusguard/campusguard/devhealth"
@@ -62,9 +61,9 @@ type Alarms interface {
 
 // History is the alarm journal's read side (implemented by *journal.Journal).
 type History interface {
-	Alarm(id string) (journal.AlarmDetail, error)
-	Alarms(q journal.AlarmQuery) (journal.AlarmPage, error)
-	Records(q journal.RecordQuery) (journal.RecordPage, error)
+	Alarm(id string) (alerting.AlarmDetail, error)
+	Alarms(q alerting.AlarmQuery) (alerting.AlarmPage, error)
+	Records(q alerting.RecordQuery) (alerting.RecordPage, error)
 }
 
 // Devices is the device supervision state (implemented by *devhealth.Tracker).

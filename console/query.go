@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/alerting"
-	"github.com/campusguard/campusguard/alerting/journal"
 )
 
 // parseTime reads an API time: RFC 3339, or a date YYYY-MM-DD in loc (its start; with
@@ -65,8 +64,8 @@ func parseCursor(v url.Values) (string, error) {
 
 // parseAlarmQuery reads the history filters: from, to, severity, state, device, zone,
 // limit, cursor.
-func parseAlarmQuery(v url.Values, loc *time.Location) (journal.AlarmQuery, error) {
-	var q journal.AlarmQuery
+func parseAlarmQuery(v url.Values, loc *time.Location) (alerting.AlarmQuery, error) {
+	var q alerting.AlarmQuery
 	var err error
 	if q.From, q.To, err = parseRange(v, loc); err != nil {
 		return q, err
@@ -95,8 +94,8 @@ func parseAlarmQuery(v url.Values, loc *time.Location) (journal.AlarmQuery, erro
 }
 
 // parseRecordQuery reads the record filters: from, to, alarm, action, by, limit, cursor.
-func parseRecordQuery(v url.Values, loc *time.Location) (journal.RecordQuery, error) {
-	var q journal.RecordQuery
+func parseRecordQuery(v url.Values, loc *time.Location) (alerting.RecordQuery, error) {
+	var q alerting.RecordQuery
 	var err error
 	if q.From, q.To, err = parseRange(v, loc); err != nil {
 		return q, err

@@ -43,9 +43,6 @@ const (
 	NearFull = 0.9
 )
 
-// ErrNotFound is returned for an unknown alarm id.
-var ErrNotFound = errors.New("not found")
-
 var (
 	bMeta      = []byte("meta")
 	bAlarms    = []byte("alarms")     // id → AlarmRecord

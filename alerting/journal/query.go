@@ -14,6 +14,19 @@ import (
 	"github.com/campusguard/campusguard/alerting"
 )
 
+// The journal implements alerting's history contract (alerting/history.go); these are
+// its names for the contract's types.
+type (
+	AlarmDetail = alerting.AlarmDetail
+	AlarmQuery  = alerting.AlarmQuery
+	AlarmPage   = alerting.AlarmPage
+	RecordQuery = alerting.RecordQuery
+	RecordPage  = alerting.RecordPage
+)
+
+// ErrNotFound is returned for an unknown alarm id (alerting.ErrNoRecord).
+var ErrNotFound = alerting.ErrNoRecord
+
 // Active returns the alarms not yet resolved, most urgent first, then oldest first.
 func (j *Journal) Active() ([]alerting.Alarm, error) {
 	recs, err := j.OpenAlarms()
@@ -44,20 +57,13 @@ func sortRecords(rs []alerting.AlarmRecord) {
 	})
 }
 
-// AlarmDetail is one alarm with everything recorded about it.
-type AlarmDetail struct {
-	Alarm      alerting.Alarm           `json:"alarm"`
-	History    []alerting.HistoryRecord `json:"history"`
-	Deliveries []alerting.Delivery      `json:"deliveries"`
-}
-
 // Alarm returns the alarm with id, its history (oldest first) and its delivery records.
 func (j *Journal) Alarm(id string) (AlarmDetail, error) {
 	var d AlarmDetail
 	err := j.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bAlarms).Get([]byte(id))
 		if v == nil {
-			return fmt.Errorf("alarm %q: %w", id, ErrNotFound)
+			return fmt.Errorf("alarm %q: %w", id, alerting.ErrNoRecord)
 		}
 		var r alerting.AlarmRecord
 		if err := json.Unmarshal(v, &r); err != nil {
@@ -105,23 +111,6 @@ func (j *Journal) Alarm(id string) (AlarmDetail, error) {
 		return d, fmt.Errorf("journal %s: %w", j.path, err)
 	}
 	return d, nil
-}
-
-// AlarmQuery filters the alarm list. Zero fields do not filter.
-type AlarmQuery struct {
-	From, To time.Time // fired in [From, To)
-	Severity alerting.Severity
-	DeviceID string
-	Zone     string
-	State    alerting.State
-	Limit    int    // page size (default 100, at most 1000)
-	Cursor   string // Next of the previous page
-}
-
-// AlarmPage is one page of alarms, newest first.
-type AlarmPage struct {
-	Alarms []alerting.Alarm `json:"alarms"`
-	Next   string           `json:"next,omitempty"` // cursor of the next page; "" at the end
 }
 
 // Alarms lists alarms newest first with filters and paging.
@@ -187,22 +176,6 @@ func (j *Journal) Alarms(q AlarmQuery) (AlarmPage, error) {
 		return p, fmt.Errorf("journal %s: %w", j.path, err)
 	}
 	return p, nil
-}
-
-// RecordQuery filters the operator / lifecycle records. Zero fields do not filter.
-type RecordQuery struct {
-	From, To time.Time // At in [From, To)
-	AlarmID  string
-	Action   string
-	By       string
-	Limit    int    // default 100, at most 1000
-	Cursor   string // Next of the previous page
-}
-
-// RecordPage is one page of records, newest first.
-type RecordPage struct {
-	Records []alerting.HistoryRecord `json:"records"`
-	Next    string                   `json:"next,omitempty"`
 }
 
 // Records lists the append-only history newest first with filters and paging.
