@@ -22,102 +22,9 @@ var labelRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // checkRule validates one rule and compiles it; problems go to errs with keys under key.
 func checkRule(spec *ruleSpec, key string, dir *site.Directory, cfg schedule.Config, errs *cfgerr.List) *Rule {
 	k := func(s string) string { return cfgerr.Join(key, s) }
-	switch {
-	case spec.Name == "":
-		errs.Add(k("name"), "is required")
-	case !site.ValidID(spec.Name):
-		errs.Add(k("name"), "%q is not a valid rule name (letters, digits, _ . - only)", spec.Name)
-	}
-	sev := Severity(spec.Severity)
-	if !sev.Valid() {
-		errs.Add(k("severity"), "%q is not a severity (want critical, major, minor or info)", spec.Severity)
-	}
-	for n := range spec.Labels {
-		if !labelRe.MatchString(n) {
-			errs.Add(k("labels."+n), "label name %q is not valid (letters, digits, _)", n)
-		}
-	}
-	form := FormMatch
-	nforms := 0
-	if spec.For != 0 {
-		form, nforms = FormFor, nforms+1
-		if spec.For < 0 {
-			errs.Add(k("for"), "must be positive")
-		}
-	}
-	if spec.Count != nil {
-		form, nforms = FormCount, nforms+1
-		if spec.Count.Threshold < 1 {
-			errs.Add(k("count.threshold"), "must be at least 1")
-		}
-		if spec.Count.Window < time.Second {
-			errs.Add(k("count.window"), "must be at least 1s (10m)")
-		}
-		if spec.Count.Threshold > maxThreshold {
-			errs.Add(k("count.threshold"), "%d is more than the %d allowed", spec.Count.Threshold, maxThreshold)
-		}
-	}
-	var ab absence
-	if spec.Absence != nil {
-		form, nforms = FormAbsence, nforms+1
-		a := spec.Absence
-		switch {
-		case a.Period > 0 && a.Deadline != "":
-			errs.Add(k("absence"), "set period or deadline, not both")
-		case a.Period < 0 || (a.Period > 0 && a.Period < time.Second):
-			errs.Add(k("absence.period"), "must be at least 1s")
-		case a.Period == 0 && a.Deadline == "":
-			errs.Add(k("absence"), "needs period (5m) or deadline (\"21:30\")")
-		}
-		ab.period = a.Period
-		if a.Deadline != "" {
-			m, err := schedule.ParseClock(a.Deadline)
-			if err != nil {
-				errs.Add(k("absence.deadline"), "%v", err)
-			}
-			ab.deadline, ab.hasDeadline = m, true
-			if a.From != "" {
-				f, err := schedule.ParseClock(a.From)
-				if err != nil {
-					errs.Add(k("absence.from"), "%v", err)
-				}
-				if f == m {
-					errs.Add(k("absence.from"), "from equals the deadline: the window is empty")
-				}
-				ab.from = f
-			}
-		} else if a.From != "" {
-			errs.Add(k("absence.from"), "only applies with a deadline")
-		}
-		if spec.Resolve != "" {
-			errs.Add(k("resolve"), "absence rules resolve when a matching event arrives; remove resolve")
-		}
-		if spec.ResolveAfter != 0 {
-			errs.Add(k("resolve_after"), "does not apply to absence rules")
-		}
-	}
-	if nforms > 1 {
-		errs.Add(key, "set at most one of for, count and absence")
-	}
-	if spec.When == "" && form != FormAbsence {
-		errs.Add(k("when"), "is required (the condition, e.g. type == \"pressed\")")
-	}
-	switch form {
-	case FormFor:
-		if spec.Resolve == "" {
-			errs.Add(k("resolve"), "a for rule needs resolve: the event that ends the condition (zone clear, door closed)")
-		}
-		if spec.ResolveAfter != 0 {
-			errs.Add(k("resolve_after"), "does not apply to for rules (they resolve on resolve)")
-		}
-	case FormMatch:
-		if spec.Resolve == "" && spec.ResolveAfter == 0 {
-			errs.Add(key, "a match rule needs resolve or resolve_after, or it can fire only once")
-		}
-	}
-	if spec.ResolveAfter < 0 {
-		errs.Add(k("resolve_after"), "must be positive")
-	}
+	sev := checkHead(spec, k, errs)
+	form, ab := checkForm(spec, key, errs)
+	checkResolve(spec, key, form, errs)
 	if spec.Renotify < 0 {
 		errs.Add(k("renotify"), "must be positive")
 	} else if spec.Renotify > 0 && spec.Renotify < time.Minute {
@@ -149,6 +56,126 @@ func checkRule(spec *ruleSpec, key string, dir *site.Directory, cfg schedule.Con
 		Name: spec.Name, Description: spec.Description, Severity: sev, Labels: spec.Labels,
 		Form: form, Schedule: spec.Schedule, Renotify: spec.Renotify, Latch: spec.Latch,
 		Hash: hex.EncodeToString(h.Sum(nil))[:16], spec: *spec, c: c,
+	}
+}
+
+// checkHead checks the rule's name, severity and label names; k makes a key.
+func checkHead(spec *ruleSpec, k func(string) string, errs *cfgerr.List) Severity {
+	switch {
+	case spec.Name == "":
+		errs.Add(k("name"), "is required")
+	case !site.ValidID(spec.Name):
+		errs.Add(k("name"), "%q is not a valid rule name (letters, digits, _ . - only)", spec.Name)
+	}
+	sev := Severity(spec.Severity)
+	if !sev.Valid() {
+		errs.Add(k("severity"), "%q is not a severity (want critical, major, minor or info)", spec.Severity)
+	}
+	for n := range spec.Labels {
+		if !labelRe.MatchString(n) {
+			errs.Add(k("labels."+n), "label name %q is not valid (letters, digits, _)", n)
+		}
+	}
+	return sev
+}
+
+// checkForm finds the rule's form from for, count and absence (at most one) and checks
+// the one given.
+func checkForm(spec *ruleSpec, key string, errs *cfgerr.List) (Form, absence) {
+	k := func(s string) string { return cfgerr.Join(key, s) }
+	form := FormMatch
+	nforms := 0
+	if spec.For != 0 {
+		form, nforms = FormFor, nforms+1
+		if spec.For < 0 {
+			errs.Add(k("for"), "must be positive")
+		}
+	}
+	if spec.Count != nil {
+		form, nforms = FormCount, nforms+1
+		if spec.Count.Threshold < 1 {
+			errs.Add(k("count.threshold"), "must be at least 1")
+		}
+		if spec.Count.Window < time.Second {
+			errs.Add(k("count.window"), "must be at least 1s (10m)")
+		}
+		if spec.Count.Threshold > maxThreshold {
+			errs.Add(k("count.threshold"), "%d is more than the %d allowed", spec.Count.Threshold, maxThreshold)
+		}
+	}
+	var ab absence
+	if spec.Absence != nil {
+		form, nforms = FormAbsence, nforms+1
+		ab = checkAbsence(spec, k, errs)
+	}
+	if nforms > 1 {
+		errs.Add(key, "set at most one of for, count and absence")
+	}
+	return form, ab
+}
+
+// checkAbsence checks and compiles an absence section; k makes a key.
+func checkAbsence(spec *ruleSpec, k func(string) string, errs *cfgerr.List) absence {
+	var ab absence
+	a := spec.Absence
+	switch {
+	case a.Period > 0 && a.Deadline != "":
+		errs.Add(k("absence"), "set period or deadline, not both")
+	case a.Period < 0 || (a.Period > 0 && a.Period < time.Second):
+		errs.Add(k("absence.period"), "must be at least 1s")
+	case a.Period == 0 && a.Deadline == "":
+		errs.Add(k("absence"), "needs period (5m) or deadline (\"21:30\")")
+	}
+	ab.period = a.Period
+	if a.Deadline != "" {
+		m, err := schedule.ParseClock(a.Deadline)
+		if err != nil {
+			errs.Add(k("absence.deadline"), "%v", err)
+		}
+		ab.deadline, ab.hasDeadline = m, true
+		if a.From != "" {
+			f, err := schedule.ParseClock(a.From)
+			if err != nil {
+				errs.Add(k("absence.from"), "%v", err)
+			}
+			if f == m {
+				errs.Add(k("absence.from"), "from equals the deadline: the window is empty")
+			}
+			ab.from = f
+		}
+	} else if a.From != "" {
+		errs.Add(k("absence.from"), "only applies with a deadline")
+	}
+	if spec.Resolve != "" {
+		errs.Add(k("resolve"), "absence rules resolve when a matching event arrives; remove resolve")
+	}
+	if spec.ResolveAfter != 0 {
+		errs.Add(k("resolve_after"), "does not apply to absence rules")
+	}
+	return ab
+}
+
+// checkResolve checks when, resolve and resolve_after against the rule's form.
+func checkResolve(spec *ruleSpec, key string, form Form, errs *cfgerr.List) {
+	k := func(s string) string { return cfgerr.Join(key, s) }
+	if spec.When == "" && form != FormAbsence {
+		errs.Add(k("when"), "is required (the condition, e.g. type == \"pressed\")")
+	}
+	switch form {
+	case FormFor:
+		if spec.Resolve == "" {
+			errs.Add(k("resolve"), "a for rule needs resolve: the event that ends the condition (zone clear, door closed)")
+		}
+		if spec.ResolveAfter != 0 {
+			errs.Add(k("resolve_after"), "does not apply to for rules (they resolve on resolve)")
+		}
+	case FormMatch:
+		if spec.Resolve == "" && spec.ResolveAfter == 0 {
+			errs.Add(key, "a match rule needs resolve or resolve_after, or it can fire only once")
+		}
+	}
+	if spec.ResolveAfter < 0 {
+		errs.Add(k("resolve_after"), "must be positive")
 	}
 }
 

@@ -1,15 +1,11 @@
 package rules
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/rules/schedule"
@@ -80,70 +76,15 @@ func Parse(srcs []Source, opts Options) (*RuleSet, error) {
 	schedFile := map[string]string{} // schedule name -> "file:line"
 	for _, src := range srcs {
 		rs.Files = append(rs.Files, src.Name)
-		var root yaml.Node
-		if err := yaml.Unmarshal(src.Data, &root); err != nil {
-			errs.AddAt(src.Name, yamlErrLine(err), "", "%s", yamlErrMsg(err))
+		f, ok := parseSource(src, errs)
+		if !ok {
 			continue
 		}
-		if len(root.Content) == 0 {
-			continue // empty file
-		}
-		doc := root.Content[0]
-		lines := map[string]int{}
-		fe := &cfgerr.List{}
-		strictWalk(doc, reflect.TypeOf(fileSpec{}), "", lines, fe, 0)
-		// Decode even after unknown keys (they are ignored) and type errors (yaml.v3
-		// decodes the rest), so one run of check shows every mistake.
-		var fs fileSpec
-		if err := doc.Decode(&fs); err != nil {
-			var te *yaml.TypeError
-			if !errors.As(err, &te) {
-				fe.AddAt(src.Name, yamlErrLine(err), "", "%s", yamlErrMsg(err))
-				locate(fe, src.Name, lines)
-				errs.Errs = append(errs.Errs, fe.Errs...)
-				continue
-			}
-			for _, m := range te.Errors {
-				fe.AddAt(src.Name, yamlErrLine(errors.New(m)), "", "%s", yamlErrMsg(errors.New(m)))
-			}
-		}
-		locate(fe, src.Name, lines)
-		errs.Errs = append(errs.Errs, fe.Errs...)
-		for name, s := range fs.Schedules {
-			key := "schedules." + name
-			where := fmt.Sprintf("%s:%d", src.Name, lines[key])
-			if prev, dup := schedFile[name]; dup {
-				errs.AddAt(src.Name, lines[key], key, "schedule %q is already defined at %s", name, prev)
-				continue
-			}
-			if _, dup := opts.Schedules[name]; dup {
-				errs.AddAt(src.Name, lines[key], key, "schedule %q is already defined in the main config", name)
-				continue
-			}
-			schedFile[name] = where
-			rs.Schedules[name] = s
-		}
-		files = append(files, parsedFile{src: src, spec: fs, lines: lines})
+		addSchedules(rs, f, opts, schedFile, errs)
+		files = append(files, f)
 	}
 	// Schedules: validate all together (includes may cross files).
-	if len(rs.Schedules) > 0 {
-		if _, err := schedule.Compile(rs.Schedules, time.UTC); err != nil {
-			for _, e := range cfgerr.As(err).Errs {
-				c := *e
-				c.Key = cfgerr.Join("schedules", c.Key)
-				name, _, _ := strings.Cut(strings.TrimPrefix(c.Key, "schedules."), ".")
-				if w, ok := schedFile[name]; ok {
-					file, line, _ := strings.Cut(w, ":")
-					c.File = file
-					c.Line = lookupLine(linesFor(files, file), c.Key)
-					if c.Line == 0 {
-						c.Line, _ = strconv.Atoi(line)
-					}
-				}
-				errs.Errs = append(errs.Errs, &c)
-			}
-		}
-	}
+	checkSchedules(rs, files, schedFile, errs)
 	names := map[string]string{}
 	if !opts.NoBuiltins {
 		for _, r := range builtinRules() {
@@ -153,26 +94,7 @@ func Parse(srcs []Source, opts Options) (*RuleSet, error) {
 	}
 	for _, f := range files {
 		for i := range f.spec.Rules {
-			key := cfgerr.Index("rules", i)
-			spec := f.spec.Rules[i]
-			re := &cfgerr.List{}
-			r := checkRule(&spec, key, opts.Directory, rs.Schedules, re)
-			if spec.Name != "" {
-				if prev, dup := names[spec.Name]; dup {
-					re.Add(key+".name", "rule %q is already defined at %s", spec.Name, prev)
-				} else {
-					names[spec.Name] = fmt.Sprintf("%s:%d", f.src.Name, lookupLine(f.lines, key+".name"))
-				}
-			}
-			if r != nil && re.Len() == 0 && !opts.NoBuiltins {
-				checkPanicShadow(r, key, opts.Directory, re)
-			}
-			locate(re, f.src.Name, f.lines)
-			errs.Errs = append(errs.Errs, re.Errs...)
-			if r != nil && re.Len() == 0 {
-				r.File, r.Line = f.src.Name, lookupLine(f.lines, key)
-				rs.Rules = append(rs.Rules, r)
-			}
+			addRule(rs, f, i, opts, names, errs)
 		}
 	}
 	if errs.Len() > 0 {
@@ -180,6 +102,75 @@ func Parse(srcs []Source, opts Options) (*RuleSet, error) {
 		return nil, errs
 	}
 	return rs, nil
+}
+
+// addSchedules adds the schedules of file f to rs; a name defined twice is an error.
+func addSchedules(rs *RuleSet, f parsedFile, opts Options, schedFile map[string]string, errs *cfgerr.List) {
+	for name, s := range f.spec.Schedules {
+		key := "schedules." + name
+		where := fmt.Sprintf("%s:%d", f.src.Name, f.lines[key])
+		if prev, dup := schedFile[name]; dup {
+			errs.AddAt(f.src.Name, f.lines[key], key, "schedule %q is already defined at %s", name, prev)
+			continue
+		}
+		if _, dup := opts.Schedules[name]; dup {
+			errs.AddAt(f.src.Name, f.lines[key], key, "schedule %q is already defined in the main config", name)
+			continue
+		}
+		schedFile[name] = where
+		rs.Schedules[name] = s
+	}
+}
+
+// checkSchedules compiles rs's schedules and reports their errors at the file and line
+// that defined them.
+func checkSchedules(rs *RuleSet, files []parsedFile, schedFile map[string]string, errs *cfgerr.List) {
+	if len(rs.Schedules) == 0 {
+		return
+	}
+	_, err := schedule.Compile(rs.Schedules, time.UTC)
+	if err == nil {
+		return
+	}
+	for _, e := range cfgerr.As(err).Errs {
+		c := *e
+		c.Key = cfgerr.Join("schedules", c.Key)
+		name, _, _ := strings.Cut(strings.TrimPrefix(c.Key, "schedules."), ".")
+		if w, ok := schedFile[name]; ok {
+			file, line, _ := strings.Cut(w, ":")
+			c.File = file
+			c.Line = lookupLine(linesFor(files, file), c.Key)
+			if c.Line == 0 {
+				c.Line, _ = strconv.Atoi(line)
+			}
+		}
+		errs.Errs = append(errs.Errs, &c)
+	}
+}
+
+// addRule checks rule i of file f and adds it to rs; names maps the rule names seen to
+// where they were defined.
+func addRule(rs *RuleSet, f parsedFile, i int, opts Options, names map[string]string, errs *cfgerr.List) {
+	key := cfgerr.Index("rules", i)
+	spec := f.spec.Rules[i]
+	re := &cfgerr.List{}
+	r := checkRule(&spec, key, opts.Directory, rs.Schedules, re)
+	if spec.Name != "" {
+		if prev, dup := names[spec.Name]; dup {
+			re.Add(key+".name", "rule %q is already defined at %s", spec.Name, prev)
+		} else {
+			names[spec.Name] = fmt.Sprintf("%s:%d", f.src.Name, lookupLine(f.lines, key+".name"))
+		}
+	}
+	if r != nil && re.Len() == 0 && !opts.NoBuiltins {
+		checkPanicShadow(r, key, opts.Directory, re)
+	}
+	locate(re, f.src.Name, f.lines)
+	errs.Errs = append(errs.Errs, re.Errs...)
+	if r != nil && re.Len() == 0 {
+		r.File, r.Line = f.src.Name, lookupLine(f.lines, key)
+		rs.Rules = append(rs.Rules, r)
+	}
 }
 
 type parsedFile struct {

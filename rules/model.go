@@ -1,22 +1,3 @@
-// Package rules is campusguard's alert rule engine: it decides which events become
-// alarms.
-//
-// Rules are YAML files written by operators (see docs/rules.md). Load and Parse
-// parse them strictly (unknown keys, type errors in expressions, unknown devices,
-// kinds, zones, labels and schedules are errors with file and line), compile every
-// expression once with expr against the event model, and return a RuleSet.
-//
-// The Engine is pure: no I/O, no goroutines, no clock of its own. The caller feeds it
-// events (Process) and the time (Tick), arms one timer at NextDeadline, and receives
-// Changes: a rule instance started firing, fired again (re-notify) or resolved. A rule
-// instance is one rule for one key (a device, or the values of the rule's group_by).
-//
-// Rule forms: match (one event fires), for (a condition holds for a duration), count
-// (N matching events within a sliding window) and absence (no matching event within a
-// period, or by a daily deadline). Each may be limited to a named schedule, has a
-// resolve condition, is deduplicated per key, and may re-notify while it fires.
-//
-// An Engine is not safe for concurrent use: one goroutine owns it.
 package rules
 
 import (

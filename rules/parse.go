@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -172,4 +173,39 @@ func yamlErrLine(err error) int {
 func yamlErrMsg(err error) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
 	return yamlLineRe.ReplaceAllString(s, "")
+}
+
+// parseSource reads one rule file strictly: its errors go to errs, located; false when
+// it has nothing to check (empty, or not YAML at all).
+func parseSource(src Source, errs *cfgerr.List) (parsedFile, bool) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(src.Data, &root); err != nil {
+		errs.AddAt(src.Name, yamlErrLine(err), "", "%s", yamlErrMsg(err))
+		return parsedFile{}, false
+	}
+	if len(root.Content) == 0 {
+		return parsedFile{}, false // empty file
+	}
+	doc := root.Content[0]
+	lines := map[string]int{}
+	fe := &cfgerr.List{}
+	strictWalk(doc, reflect.TypeOf(fileSpec{}), "", lines, fe, 0)
+	// Decode even after unknown keys (they are ignored) and type errors (yaml.v3
+	// decodes the rest), so one run of check shows every mistake.
+	var fs fileSpec
+	if err := doc.Decode(&fs); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			fe.AddAt(src.Name, yamlErrLine(err), "", "%s", yamlErrMsg(err))
+			locate(fe, src.Name, lines)
+			errs.Errs = append(errs.Errs, fe.Errs...)
+			return parsedFile{}, false
+		}
+		for _, m := range te.Errors {
+			fe.AddAt(src.Name, yamlErrLine(errors.New(m)), "", "%s", yamlErrMsg(errors.New(m)))
+		}
+	}
+	locate(fe, src.Name, lines)
+	errs.Errs = append(errs.Errs, fe.Errs...)
+	return parsedFile{src: src, spec: fs, lines: lines}, true
 }

@@ -66,65 +66,7 @@ func fastBool(n ast.Node) Expr {
 		}
 		return nil
 	case *ast.BinaryNode:
-		switch x.Operator {
-		case "&&", "and", "||", "or":
-			l, r := fastBool(x.Left), fastBool(x.Right)
-			if l == nil || r == nil {
-				return nil
-			}
-			if x.Operator == "&&" || x.Operator == "and" {
-				return func(in *In) bool { return l(in) && r(in) }
-			}
-			return func(in *In) bool { return l(in) || r(in) }
-		case "==", "!=":
-			eq := fastEqual(x.Left, x.Right)
-			if eq == nil {
-				eq = fastEqual(x.Right, x.Left)
-			}
-			if eq == nil {
-				return nil
-			}
-			if x.Operator == "!=" {
-				return func(in *In) bool { return !eq(in) }
-			}
-			return eq
-		case "in":
-			arr, ok := x.Right.(*ast.ArrayNode)
-			if !ok {
-				return nil
-			}
-			var ors []Expr
-			for _, el := range arr.Nodes {
-				eq := fastEqual(x.Left, el)
-				if eq == nil {
-					return nil
-				}
-				ors = append(ors, eq)
-			}
-			return func(in *In) bool {
-				for _, f := range ors {
-					if f(in) {
-						return true
-					}
-				}
-				return false
-			}
-		case "<", "<=", ">", ">=":
-			l, r := fastNum(x.Left), fastNum(x.Right)
-			if l == nil || r == nil {
-				return nil
-			}
-			switch x.Operator {
-			case "<":
-				return func(in *In) bool { return l(in) < r(in) }
-			case "<=":
-				return func(in *In) bool { return l(in) <= r(in) }
-			case ">":
-				return func(in *In) bool { return l(in) > r(in) }
-			default:
-				return func(in *In) bool { return l(in) >= r(in) }
-			}
-		}
+		return fastBinary(x)
 	}
 	return nil
 }
@@ -294,6 +236,70 @@ func fastNum(n ast.Node) func(*In) float64 {
 				return f
 			}
 			return def
+		}
+	}
+	return nil
+}
+
+// fastBinary compiles and, or, ==, !=, in [literals] and number comparisons.
+func fastBinary(x *ast.BinaryNode) Expr {
+	switch x.Operator {
+	case "&&", "and", "||", "or":
+		l, r := fastBool(x.Left), fastBool(x.Right)
+		if l == nil || r == nil {
+			return nil
+		}
+		if x.Operator == "&&" || x.Operator == "and" {
+			return func(in *In) bool { return l(in) && r(in) }
+		}
+		return func(in *In) bool { return l(in) || r(in) }
+	case "==", "!=":
+		eq := fastEqual(x.Left, x.Right)
+		if eq == nil {
+			eq = fastEqual(x.Right, x.Left)
+		}
+		if eq == nil {
+			return nil
+		}
+		if x.Operator == "!=" {
+			return func(in *In) bool { return !eq(in) }
+		}
+		return eq
+	case "in":
+		arr, ok := x.Right.(*ast.ArrayNode)
+		if !ok {
+			return nil
+		}
+		var ors []Expr
+		for _, el := range arr.Nodes {
+			eq := fastEqual(x.Left, el)
+			if eq == nil {
+				return nil
+			}
+			ors = append(ors, eq)
+		}
+		return func(in *In) bool {
+			for _, f := range ors {
+				if f(in) {
+					return true
+				}
+			}
+			return false
+		}
+	case "<", "<=", ">", ">=":
+		l, r := fastNum(x.Left), fastNum(x.Right)
+		if l == nil || r == nil {
+			return nil
+		}
+		switch x.Operator {
+		case "<":
+			return func(in *In) bool { return l(in) < r(in) }
+		case "<=":
+			return func(in *In) bool { return l(in) <= r(in) }
+		case ">":
+			return func(in *In) bool { return l(in) > r(in) }
+		default:
+			return func(in *In) bool { return l(in) >= r(in) }
 		}
 	}
 	return nil

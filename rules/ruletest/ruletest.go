@@ -272,33 +272,39 @@ type got struct {
 	string string
 }
 
+// runTest runs test t on a fresh engine and compares its changes with t.Expect.
 func runTest(rs *rules.RuleSet, dir *site.Directory, loc *time.Location, t Test) Result {
 	res := Result{Name: t.Name}
 	if t.Start.IsZero() {
 		res.Problems = append(res.Problems, "start is required (e.g. 2026-11-20T10:00:00+08:00)")
 		return res
 	}
+	gots, end := replay(rs, dir, loc, t, &res)
+	for _, g := range gots {
+		res.Got = append(res.Got, g.string)
+	}
+	for i, x := range t.Expect {
+		res.Problems = append(res.Problems, expect(gots, x, i, end.Sub(t.Start))...)
+	}
+	for _, g := range gots {
+		if !g.used {
+			res.Problems = append(res.Problems, "unexpected: "+g.string)
+		}
+	}
+	res.Passed = len(res.Problems) == 0
+	return res
+}
+
+// replay runs the test's events through a fresh engine, with its timers in between,
+// and returns the changes it made and when the test ended (until, or the last event).
+// Problems with the events go to res.
+func replay(rs *rules.RuleSet, dir *site.Directory, loc *time.Location, t Test, res *Result) (gots []*got, end time.Time) {
 	evs := append([]Event(nil), t.Events...)
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].At < evs[j].At })
 	e := rules.New(rs, dir, loc)
-	var gots []*got
 	rec := func(chs []rules.Change) {
 		for _, c := range chs {
-			g := &got{at: c.At.Sub(t.Start), c: c, state: "resolved"}
-			if c.Firing {
-				g.state = "firing"
-				if c.Renotify {
-					g.state = "renotify"
-				}
-				if c.Occurrence {
-					g.state = "occurrence"
-				}
-			}
-			g.string = fmt.Sprintf("%-8s %s[%s] %s labels=%s message=%q", "+"+fmtDur(g.at), c.Rule, c.Key, g.state, fmtLabels(c.Labels), c.Message)
-			if c.Reason != "" {
-				g.string += fmt.Sprintf(" reason=%q", c.Reason)
-			}
-			gots = append(gots, g)
+			gots = append(gots, newGot(c, t.Start))
 		}
 	}
 	runTimers := func(until time.Time) {
@@ -311,7 +317,7 @@ func runTest(rs *rules.RuleSet, dir *site.Directory, loc *time.Location, t Test)
 		}
 	}
 	rec(e.Tick(t.Start))
-	end := t.Start.Add(t.Until)
+	end = t.Start.Add(t.Until)
 	for i, ev := range evs {
 		now := t.Start.Add(ev.At)
 		runTimers(now)
@@ -338,68 +344,80 @@ func runTest(rs *rules.RuleSet, dir *site.Directory, loc *time.Location, t Test)
 		}
 	}
 	runTimers(end)
-	for _, g := range gots {
-		res.Got = append(res.Got, g.string)
-	}
-	for i, x := range t.Expect {
-		where := fmt.Sprintf("expect[%d]", i)
-		if x.line > 0 {
-			where = fmt.Sprintf("line %d", x.line)
+	return gots, end
+}
+
+// newGot is change c of a test that started at start.
+func newGot(c rules.Change, start time.Time) *got {
+	g := &got{at: c.At.Sub(start), c: c, state: "resolved"}
+	if c.Firing {
+		g.state = "firing"
+		if c.Renotify {
+			g.state = "renotify"
 		}
-		switch x.State {
-		case "firing", "occurrence", "renotify", "resolved":
-		default:
-			res.Problems = append(res.Problems, fmt.Sprintf("%s: state %q: want firing, occurrence, renotify or resolved", where, x.State))
+		if c.Occurrence {
+			g.state = "occurrence"
+		}
+	}
+	g.string = fmt.Sprintf("%-8s %s[%s] %s labels=%s message=%q", "+"+fmtDur(g.at), c.Rule, c.Key, g.state, fmtLabels(c.Labels), c.Message)
+	if c.Reason != "" {
+		g.string += fmt.Sprintf(" reason=%q", c.Reason)
+	}
+	return g
+}
+
+// expect marks the change that meets expectation i (x) used, or returns why none does;
+// length is how long the test ran.
+func expect(gots []*got, x Expect, i int, length time.Duration) []string {
+	where := fmt.Sprintf("expect[%d]", i)
+	if x.line > 0 {
+		where = fmt.Sprintf("line %d", x.line)
+	}
+	switch x.State {
+	case "firing", "occurrence", "renotify", "resolved":
+	default:
+		return []string{fmt.Sprintf("%s: state %q: want firing, occurrence, renotify or resolved", where, x.State)}
+	}
+	var problems []string
+	if x.At > length {
+		problems = append(problems, fmt.Sprintf("%s: at +%s is after the end of the test (+%s): set until", where, fmtDur(x.At), fmtDur(length)))
+	}
+	match, near := find(gots, x)
+	if match != nil {
+		match.used = true
+		return problems
+	}
+	p := fmt.Sprintf("missing:    %-8s %s[%s] %s (%s)", "+"+fmtDur(x.At), x.Rule, x.Key, x.State, where)
+	if len(x.Labels) > 0 {
+		p += " labels⊇" + fmtLabels(x.Labels)
+	}
+	if near != nil {
+		p += "\n        closest: " + near.string
+		if near.at != x.At {
+			p += fmt.Sprintf("\n        differs: at +%s, want +%s", fmtDur(near.at), fmtDur(x.At))
+		} else if d := compare(near, x); d != "" {
+			p += "\n        differs: " + d
+		}
+	}
+	return append(problems, p)
+}
+
+// find returns the first unused change that meets x, else the first of the same rule,
+// key and state (near) to show beside the miss.
+func find(gots []*got, x Expect) (match, near *got) {
+	for _, g := range gots {
+		if g.used || g.c.Rule != x.Rule || g.c.Key != x.Key || g.state != x.State {
 			continue
 		}
-		if x.At > end.Sub(t.Start) {
-			res.Problems = append(res.Problems, fmt.Sprintf("%s: at +%s is after the end of the test (+%s): set until", where, fmtDur(x.At), fmtDur(end.Sub(t.Start))))
-		}
-		var match, near *got
-		for _, g := range gots {
-			if g.used || g.c.Rule != x.Rule || g.c.Key != x.Key || g.state != x.State {
-				continue
+		if g.at != x.At || compare(g, x) != "" {
+			if near == nil {
+				near = g
 			}
-			if g.at != x.At {
-				if near == nil {
-					near = g
-				}
-				continue
-			}
-			if diff := compare(g, x); diff != "" {
-				if near == nil {
-					near = g
-				}
-				continue
-			}
-			match = g
-			break
-		}
-		if match != nil {
-			match.used = true
 			continue
 		}
-		p := fmt.Sprintf("missing:    %-8s %s[%s] %s (%s)", "+"+fmtDur(x.At), x.Rule, x.Key, x.State, where)
-		if len(x.Labels) > 0 {
-			p += " labels⊇" + fmtLabels(x.Labels)
-		}
-		if near != nil {
-			p += "\n        closest: " + near.string
-			if near.at != x.At {
-				p += fmt.Sprintf("\n        differs: at +%s, want +%s", fmtDur(near.at), fmtDur(x.At))
-			} else if d := compare(near, x); d != "" {
-				p += "\n        differs: " + d
-			}
-		}
-		res.Problems = append(res.Problems, p)
+		return g, near
 	}
-	for _, g := range gots {
-		if !g.used {
-			res.Problems = append(res.Problems, "unexpected: "+g.string)
-		}
-	}
-	res.Passed = len(res.Problems) == 0
-	return res
+	return nil, near
 }
 
 func compare(g *got, x Expect) string {

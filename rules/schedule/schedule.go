@@ -119,77 +119,101 @@ func compile(c Config, loc *time.Location) (*Set, *cfgerr.List) {
 		set.scheds[n] = &sched{name: n}
 	}
 	for _, n := range names {
-		sc, s := c[n], set.scheds[n]
-		if n == "" || strings.ContainsAny(n, " \t,") {
-			errs.Add(n, "schedule name %q is not valid", n)
-		}
-		for i, w := range sc.Windows {
-			win, err := parseWindow(w)
-			if err != nil {
-				errs.Add(cfgerr.Join(n, cfgerr.Index("windows", i)), "%v", err)
-				continue
-			}
-			s.windows = append(s.windows, win)
-		}
-		s.holidays = map[int32]bool{}
-		for i, d := range sc.Holidays {
-			from, to, err := parseDateRange(d)
-			if err != nil {
-				errs.Add(cfgerr.Join(n, cfgerr.Index("holidays", i)), "%v", err)
-				continue
-			}
-			for t := from; !t.After(to); t = t.AddDate(0, 0, 1) {
-				s.holidays[dayKey(t)] = true
-			}
-		}
-		s.workdays = map[int32]time.Weekday{}
-		for i, d := range sc.Workdays {
-			key := cfgerr.Join(n, cfgerr.Index("workdays", i))
-			date, as, _ := strings.Cut(strings.TrimSpace(d), " ")
-			wd := time.Monday
-			if as = strings.TrimSpace(as); as != "" {
-				w, ok := dayNames[strings.ToLower(as)]
-				if !ok {
-					errs.Add(key, "unknown weekday %q in %q (want mon..sun)", as, d)
-					continue
-				}
-				wd = w
-			}
-			from, to, err := parseDateRange(date)
-			if err != nil {
-				errs.Add(key, "%v", err)
-				continue
-			}
-			for t := from; !t.After(to); t = t.AddDate(0, 0, 1) {
-				k := dayKey(t)
-				if s.holidays[k] {
-					errs.Add(key, "%s is both a holiday and a workday", t.Format(time.DateOnly))
-				}
-				s.workdays[k] = wd
-			}
-		}
-		for i, ref := range sc.Include {
-			if o := set.scheds[ref]; o != nil {
-				s.include = append(s.include, o)
-			} else {
-				errs.Add(cfgerr.Join(n, cfgerr.Index("include", i)), "unknown schedule %q", ref)
-			}
-		}
-		for i, ref := range sc.Exclude {
-			if o := set.scheds[ref]; o != nil {
-				s.exclude = append(s.exclude, o)
-			} else {
-				errs.Add(cfgerr.Join(n, cfgerr.Index("exclude", i)), "unknown schedule %q", ref)
-			}
-		}
-		if len(sc.Windows) == 0 && len(sc.Include) == 0 {
-			errs.Add(n, "schedule has no windows and includes nothing: it never matches")
-		}
+		set.compileOne(n, c[n], errs)
 	}
 	if errs.Len() > 0 {
 		return nil, errs
 	}
-	// Cycles.
+	if n, ok := set.cycle(names); ok {
+		errs.Add(n, "schedule includes or excludes itself (a cycle)")
+		return nil, errs
+	}
+	set.checkNeverMatching(names, errs)
+	if errs.Len() > 0 {
+		return nil, errs
+	}
+	return set, nil
+}
+
+// compileOne fills schedule n of set from sc; its problems go to errs.
+func (set *Set) compileOne(n string, sc Schedule, errs *cfgerr.List) {
+	s := set.scheds[n]
+	if n == "" || strings.ContainsAny(n, " \t,") {
+		errs.Add(n, "schedule name %q is not valid", n)
+	}
+	for i, w := range sc.Windows {
+		win, err := parseWindow(w)
+		if err != nil {
+			errs.Add(cfgerr.Join(n, cfgerr.Index("windows", i)), "%v", err)
+			continue
+		}
+		s.windows = append(s.windows, win)
+	}
+	s.holidays = map[int32]bool{}
+	for i, d := range sc.Holidays {
+		from, to, err := parseDateRange(d)
+		if err != nil {
+			errs.Add(cfgerr.Join(n, cfgerr.Index("holidays", i)), "%v", err)
+			continue
+		}
+		for t := from; !t.After(to); t = t.AddDate(0, 0, 1) {
+			s.holidays[dayKey(t)] = true
+		}
+	}
+	s.workdays = map[int32]time.Weekday{}
+	for i, d := range sc.Workdays {
+		s.addWorkday(cfgerr.Join(n, cfgerr.Index("workdays", i)), d, errs)
+	}
+	s.include = set.refs(n, "include", sc.Include, errs)
+	s.exclude = set.refs(n, "exclude", sc.Exclude, errs)
+	if len(sc.Windows) == 0 && len(sc.Include) == 0 {
+		errs.Add(n, "schedule has no windows and includes nothing: it never matches")
+	}
+}
+
+// addWorkday adds the workday entry d ("2026-10-11" or "2026-10-11 fri": a date or
+// range that counts as a weekday, Monday by default) under key.
+func (s *sched) addWorkday(key, d string, errs *cfgerr.List) {
+	date, as, _ := strings.Cut(strings.TrimSpace(d), " ")
+	wd := time.Monday
+	if as = strings.TrimSpace(as); as != "" {
+		w, ok := dayNames[strings.ToLower(as)]
+		if !ok {
+			errs.Add(key, "unknown weekday %q in %q (want mon..sun)", as, d)
+			return
+		}
+		wd = w
+	}
+	from, to, err := parseDateRange(date)
+	if err != nil {
+		errs.Add(key, "%v", err)
+		return
+	}
+	for t := from; !t.After(to); t = t.AddDate(0, 0, 1) {
+		k := dayKey(t)
+		if s.holidays[k] {
+			errs.Add(key, "%s is both a holiday and a workday", t.Format(time.DateOnly))
+		}
+		s.workdays[k] = wd
+	}
+}
+
+// refs resolves the schedule names of n's include or exclude list (what).
+func (set *Set) refs(n, what string, names []string, errs *cfgerr.List) []*sched {
+	var out []*sched
+	for i, ref := range names {
+		if o := set.scheds[ref]; o != nil {
+			out = append(out, o)
+		} else {
+			errs.Add(cfgerr.Join(n, cfgerr.Index(what, i)), "unknown schedule %q", ref)
+		}
+	}
+	return out
+}
+
+// cycle returns the first schedule (in names' order) from which includes and excludes
+// lead in a circle.
+func (set *Set) cycle(names []string) (string, bool) {
 	state := map[*sched]int{}
 	var visit func(s *sched) bool
 	visit = func(s *sched) bool {
@@ -210,12 +234,16 @@ func compile(c Config, loc *time.Location) (*Set, *cfgerr.List) {
 	}
 	for _, n := range names {
 		if !visit(set.scheds[n]) {
-			errs.Add(n, "schedule includes or excludes itself (a cycle)")
-			return nil, errs
+			return n, true
 		}
 	}
-	// Never-matching schedules: their result can only change at window edges, so test
-	// every edge minute of a generic week (no dated exceptions) and of every listed date.
+	return "", false
+}
+
+// checkNeverMatching reports schedules that match no minute. Their result can only
+// change at window edges, so it tests every edge minute of a generic week (no dated
+// exceptions) and of every listed date.
+func (set *Set) checkNeverMatching(names []string, errs *cfgerr.List) {
 	edges := map[int]bool{0: true}
 	var dates []int32
 	for _, s := range set.scheds {
@@ -235,10 +263,6 @@ func compile(c Config, loc *time.Location) (*Set, *cfgerr.List) {
 			errs.Add(n, "schedule can never match (what it excludes covers all of its windows)")
 		}
 	}
-	if errs.Len() > 0 {
-		return nil, errs
-	}
-	return set, nil
 }
 
 func (set *Set) everMatches(s *sched, edges map[int]bool, dates []int32) bool {
