@@ -13,16 +13,11 @@ import (
 // DefaultInterval is how often the Runner checks for silent devices.
 const DefaultInterval = 5 * time.Second
 
-// Publisher takes the tracker's events (*event.Bus satisfies it).
-type Publisher interface {
-	Publish(ctx context.Context, e event.Event) (event.Event, error)
-}
-
 // Runner feeds a Tracker from an event stream, checks it every Interval and
 // publishes the offline/online events it returns.
 type Runner struct {
 	Tracker   *Tracker
-	Publisher Publisher
+	Publisher event.Publisher
 	Clock     clockwork.Clock // nil: real clock
 	Interval  time.Duration   // 0: DefaultInterval
 	Logger    *slog.Logger    // nil: slog.Default()
@@ -102,7 +97,7 @@ func (o *outbox) add(evs []event.Event) {
 	}
 }
 
-func (o *outbox) drain(ctx context.Context, pub Publisher, log *slog.Logger) {
+func (o *outbox) drain(ctx context.Context, pub event.Publisher, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():

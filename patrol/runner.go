@@ -15,16 +15,11 @@ import (
 	"github.com/campusguard/campusguard/health"
 )
 
-// Publisher puts events on the bus (*event.Bus satisfies it).
-type Publisher interface {
-	Publish(ctx context.Context, e event.Event) (event.Event, error)
-}
-
 // RunnerOptions configures a Runner.
 type RunnerOptions struct {
 	Clock      clockwork.Clock // nil: the real clock
 	Store      Store           // required: state and results
-	Publisher  Publisher       // required
+	Publisher  event.Publisher // required
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	// OnResult is called (on the runner's goroutine, after the result is stored) for

@@ -79,11 +79,6 @@ type Waker interface {
 	Wake() <-chan struct{}
 }
 
-// Publisher hands events to the rest of the gateway; *event.Bus satisfies it.
-type Publisher interface {
-	Publish(ctx context.Context, e event.Event) (event.Event, error)
-}
-
 // Options are the sink's collaborators; every field may be left zero.
 type Options struct {
 	Clock      clockwork.Clock       // nil: the real clock
@@ -91,7 +86,7 @@ type Options struct {
 	Logger     *slog.Logger          // nil: slog.Default()
 	// Publisher receives path_fail, path_restore and report_rejected events, so that
 	// rules raise staff alarms on them (nil: they are only logged).
-	Publisher Publisher
+	Publisher event.Publisher
 	// Store keeps the sequence numbers and the periodic-test schedule across restarts
 	// (the journal; nil: in memory only).
 	Store Store
@@ -115,7 +110,7 @@ type Sink struct {
 	key   *dc09.Key
 	clock clockwork.Clock
 	log   *slog.Logger
-	pub   Publisher
+	pub   event.Publisher
 	store Store
 	dir   atomic.Pointer[site.Directory] // the live site: SetDirectory swaps it at a reload
 	site  string

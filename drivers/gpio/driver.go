@@ -22,16 +22,11 @@ import (
 // quiet pin whose driver cannot be interrupted by Halt.
 const DefaultEdgeTimeout = 250 * time.Millisecond
 
-// Publisher takes the driver's events (*event.Bus satisfies it).
-type Publisher interface {
-	Publish(ctx context.Context, e event.Event) (event.Event, error)
-}
-
 // Options are the driver's collaborators.
 type Options struct {
 	Site       string                // site id put in every event
 	Source     PinSource             // nil: &HostSource{} (host.Init, gpioreg)
-	Publisher  Publisher             // required
+	Publisher  event.Publisher       // required
 	Clock      clockwork.Clock       // nil: the real clock
 	Logger     *slog.Logger          // nil: slog.Default()
 	Registerer prometheus.Registerer // nil: metrics not registered
@@ -43,7 +38,7 @@ type Options struct {
 type Driver struct {
 	site        string
 	src         PinSource
-	pub         Publisher
+	pub         event.Publisher
 	clock       clockwork.Clock
 	log         *slog.Logger
 	metrics     *metrics

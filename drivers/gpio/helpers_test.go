@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/event/eventtest"
 	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
@@ -91,54 +91,14 @@ func (p *tpin) noOut(t *testing.T) {
 	}
 }
 
-// recorder is a Publisher keeping events in order.
-type recorder struct{ ch chan event.Event }
-
-func newRecorder() *recorder { return &recorder{ch: make(chan event.Event, 256)} }
-
-func (r *recorder) Publish(ctx context.Context, e event.Event) (event.Event, error) {
-	select {
-	case r.ch <- e:
-		return e, nil
-	case <-ctx.Done():
-		return e, ctx.Err()
-	}
-}
-
-func (r *recorder) next(t *testing.T) event.Event {
-	t.Helper()
-	select {
-	case e := <-r.ch:
-		return e
-	case <-time.After(wait):
-		t.Fatal("no event")
-		return event.Event{}
-	}
-}
-
-func (r *recorder) expect(t *testing.T, typ string) event.Event {
-	t.Helper()
-	e := r.next(t)
-	if e.Type != typ {
-		t.Fatalf("got event %s, want type %q", e, typ)
-	}
-	return e
-}
-
-func (r *recorder) none(t *testing.T) {
-	t.Helper()
-	select {
-	case e := <-r.ch:
-		t.Fatalf("unexpected event %s", e)
-	default:
-	}
-}
+// newRecorder is the Publisher the driver's events go to.
+func newRecorder() *eventtest.Recorder { return eventtest.NewRecorder(nil) }
 
 // rig is a driver on gpiotest pins with a fake clock.
 type rig struct {
 	d     *Driver
 	clk   *clockwork.FakeClock
-	rec   *recorder
+	rec   *eventtest.Recorder
 	src   *MapSource
 	steps chan string
 	pins  map[string]*tpin

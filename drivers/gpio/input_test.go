@@ -40,16 +40,16 @@ func TestInputContact(t *testing.T) {
 			r := newRig(t, panicInput(func(c *InputConfig) { c.Contact, c.ActiveLevel, c.Pull = tc.contact, tc.level, tc.pull }), p)
 			p.awaitIn(t)
 			r.step(t) // the level at open: idle, no event
-			r.rec.none(t)
+			r.rec.NoMore(t)
 
 			r.edge(t, "P1", tc.active)
-			e := r.rec.expect(t, event.TypePressed)
+			e := r.rec.Expect(t, event.TypePressed)
 			if e.DeviceID != "btn" || e.Kind != event.KindPanic || e.Site != "s01" || e.Source != Source ||
 				!e.DeviceTime.Equal(r.clk.Now()) || e.Fields.String("pin") != "P1" {
 				t.Fatalf("pressed event: %+v", e)
 			}
 			r.edge(t, "P1", tc.idle)
-			r.rec.expect(t, event.TypeReleased)
+			r.rec.Expect(t, event.TypeReleased)
 		})
 	}
 }
@@ -118,12 +118,12 @@ func TestInputLevelAtStart(t *testing.T) {
 				r.step(t) // the level read at start
 			}
 			for _, a := range tc.settle {
-				r.rec.none(t)
+				r.rec.NoMore(t)
 				r.advance(t, a.d, a.fires)
 			}
 			got := map[string]bool{}
 			for range tc.want {
-				e := r.rec.next(t)
+				e := r.rec.Take(t)
 				if e.Fields[FieldInitial] != true || e.Kind != tc.wantKind || e.DeviceID != "btn" {
 					t.Fatalf("event %s, want initial=true", e)
 				}
@@ -134,7 +134,7 @@ func TestInputLevelAtStart(t *testing.T) {
 					t.Fatalf("events %v, want %v", got, tc.want)
 				}
 			}
-			r.rec.none(t)
+			r.rec.NoMore(t)
 			wantActive := slices.ContainsFunc(tc.want, func(typ string) bool { return typ != event.TypeTamper })
 			if st := r.d.Inputs()[0]; st.Active != wantActive || st.Tamper != slices.Contains(tc.want, event.TypeTamper) {
 				t.Fatalf("status %+v after %v", st, tc.want)
@@ -151,21 +151,21 @@ func TestInputAddedByReloadReportsLevelAtStart(t *testing.T) {
 	r := newRig(t, cfg, p1, p2)
 	p1.awaitIn(t)
 	r.step(t)
-	r.rec.none(t)
+	r.rec.NoMore(t)
 	cfg.Inputs = append(cfg.Inputs, InputConfig{Device: "b", Kind: event.KindPanic, PinRef: PinRef{Pin: "P2"}, Pull: "none", Debounce: -1})
 	if err := r.d.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
 	p2.awaitIn(t)
 	r.step(t)
-	if e := r.rec.expect(t, event.TypePressed); e.DeviceID != "b" || e.Fields[FieldInitial] != true {
+	if e := r.rec.Expect(t, event.TypePressed); e.DeviceID != "b" || e.Fields[FieldInitial] != true {
 		t.Fatalf("event %s, want b pressed with initial=true", e)
 	}
 	// The next press after a release is a plain press.
 	r.edge(t, "P2", gpio.High)
-	r.rec.expect(t, event.TypeReleased)
+	r.rec.Expect(t, event.TypeReleased)
 	r.edge(t, "P2", gpio.Low)
-	if e := r.rec.expect(t, event.TypePressed); e.Fields[FieldInitial] != nil {
+	if e := r.rec.Expect(t, event.TypePressed); e.Fields[FieldInitial] != nil {
 		t.Fatalf("second press %s marked initial", e)
 	}
 }
@@ -182,9 +182,9 @@ func TestInputDebounce(t *testing.T) {
 	r.edge(t, "P1", gpio.Low)
 	bounceEnd := r.clk.Now()
 	r.advance(t, 19*ms, false)
-	r.rec.none(t)
+	r.rec.NoMore(t)
 	r.advance(t, 1*ms, true)
-	e := r.rec.expect(t, event.TypePressed)
+	e := r.rec.Expect(t, event.TypePressed)
 	if !e.DeviceTime.Equal(bounceEnd) {
 		t.Fatalf("device time %v, want the last edge %v", e.DeviceTime, bounceEnd)
 	}
@@ -194,10 +194,10 @@ func TestInputDebounce(t *testing.T) {
 	r.advance(t, 5*ms, false)
 	r.edge(t, "P1", gpio.Low)
 	r.advance(t, time.Second, false)
-	r.rec.none(t)
+	r.rec.NoMore(t)
 	r.edge(t, "P1", gpio.High)
 	r.advance(t, 20*ms, true)
-	r.rec.expect(t, event.TypeReleased)
+	r.rec.Expect(t, event.TypeReleased)
 }
 
 func TestInputHoldTime(t *testing.T) {
@@ -211,20 +211,20 @@ func TestInputHoldTime(t *testing.T) {
 	r.advance(t, 499*ms, false)
 	r.edge(t, "P1", gpio.High)
 	r.advance(t, 5*time.Second, false)
-	r.rec.none(t)
+	r.rec.NoMore(t)
 
 	// Pressed and held 500 ms: counts, stamped with the edge time.
 	r.edge(t, "P1", gpio.Low)
 	pressedAt := r.clk.Now()
 	r.advance(t, 499*ms, false)
-	r.rec.none(t)
+	r.rec.NoMore(t)
 	r.advance(t, 1*ms, true)
-	e := r.rec.expect(t, event.TypePressed)
+	e := r.rec.Expect(t, event.TypePressed)
 	if !e.DeviceTime.Equal(pressedAt) || !e.ReceivedAt.Equal(pressedAt.Add(500*ms)) {
 		t.Fatalf("device time %v received %v; pressed at %v", e.DeviceTime, e.ReceivedAt, pressedAt)
 	}
 	r.edge(t, "P1", gpio.High)
-	r.rec.expect(t, event.TypeReleased)
+	r.rec.Expect(t, event.TypeReleased)
 }
 
 // TestInputReportsTheWireEveryTime: the driver does not latch; every press and every
@@ -237,7 +237,7 @@ func TestInputReportsTheWireEveryTime(t *testing.T) {
 	for i := range 3 {
 		r.edge(t, "P1", gpio.Low)
 		r.advance(t, 20*ms, true)
-		if e := r.rec.expect(t, event.TypePressed); e.Fields[FieldInitial] != nil || e.Fields["latched"] != nil {
+		if e := r.rec.Expect(t, event.TypePressed); e.Fields[FieldInitial] != nil || e.Fields["latched"] != nil {
 			t.Fatalf("press %d: %s", i, e)
 		}
 		if st := r.d.Inputs()[0]; !st.Active {
@@ -246,13 +246,13 @@ func TestInputReportsTheWireEveryTime(t *testing.T) {
 		r.advance(t, 2*time.Second, false)
 		r.edge(t, "P1", gpio.High)
 		r.advance(t, 20*ms, true)
-		r.rec.expect(t, event.TypeReleased)
+		r.rec.Expect(t, event.TypeReleased)
 		if st := r.d.Inputs()[0]; st.Active {
 			t.Fatalf("release %d: status %+v, want normal", i, st)
 		}
 		r.advance(t, 3*time.Second, false) // the next press 5 s after this one
 	}
-	r.rec.none(t)
+	r.rec.NoMore(t)
 }
 
 func TestInputPresenceTypes(t *testing.T) {
@@ -262,9 +262,9 @@ func TestInputPresenceTypes(t *testing.T) {
 	p.awaitIn(t)
 	r.step(t)
 	r.edge(t, "P1", gpio.Low)
-	r.rec.expect(t, event.TypeActive)
+	r.rec.Expect(t, event.TypeActive)
 	r.edge(t, "P1", gpio.High)
-	r.rec.expect(t, event.TypeInactive)
+	r.rec.Expect(t, event.TypeInactive)
 }
 
 func TestInputSupervisionTamper(t *testing.T) {
@@ -277,10 +277,10 @@ func TestInputSupervisionTamper(t *testing.T) {
 	s.awaitIn(t)
 	r.step(t)
 	r.step(t)
-	r.rec.none(t)
+	r.rec.NoMore(t)
 
 	r.edge(t, "S1", gpio.High) // loop cut
-	e := r.rec.expect(t, event.TypeTamper)
+	e := r.rec.Expect(t, event.TypeTamper)
 	if e.Fields.String("cause") != "cut" || e.Fields.String("pin") != "S1" || e.DeviceID != "btn" {
 		t.Fatalf("tamper event %s", e)
 	}
@@ -288,10 +288,10 @@ func TestInputSupervisionTamper(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	r.edge(t, "S1", gpio.Low)
-	r.rec.expect(t, event.TypeTamperRestore)
+	r.rec.Expect(t, event.TypeTamperRestore)
 	// The alarm pair still works.
 	r.edge(t, "P1", gpio.Low)
-	r.rec.expect(t, event.TypePressed)
+	r.rec.Expect(t, event.TypePressed)
 }
 
 func TestInputPinCannotOpenIsFault(t *testing.T) {
@@ -304,7 +304,7 @@ func TestInputPinCannotOpenIsFault(t *testing.T) {
 
 	// A pin the source does not know: fault, then restore once it appears.
 	r = newRig(t, Config{Inputs: []InputConfig{{Device: "btn", Kind: event.KindPanic, PinRef: PinRef{Pin: "P9"}, Debounce: -1}}})
-	e := r.rec.expect(t, event.TypeFault)
+	e := r.rec.Expect(t, event.TypeFault)
 	if e.Fields.String("error") == "" || e.Fields.String("pin") != "P9" {
 		t.Fatalf("fault event %s", e)
 	}
@@ -318,14 +318,14 @@ func TestInputPinCannotOpenIsFault(t *testing.T) {
 	r.src.Set("P9", p9)
 	r.pins["P9"] = p9
 	r.clk.Advance(DefaultRetry)
-	r.rec.expect(t, event.TypeFaultRestore)
+	r.rec.Expect(t, event.TypeFaultRestore)
 	p9.awaitIn(t)
 	r.step(t)
 	if h := r.d.Health(); h.State != health.Up {
 		t.Fatalf("health %+v, want up", h)
 	}
 	r.edge(t, "P9", gpio.Low)
-	r.rec.expect(t, event.TypePressed)
+	r.rec.Expect(t, event.TypePressed)
 }
 
 // failPin is a pin whose edge wait fails at once while bad is set (a line whose file
@@ -354,7 +354,7 @@ func TestInputReadErrorIsFault(t *testing.T) {
 	fp.awaitIn(t)
 	r.step(t)
 	r.step(t) // the fault report
-	e := r.rec.expect(t, event.TypeFault)
+	e := r.rec.Expect(t, event.TypeFault)
 	if e.Fields.String("error") != "edge wait fails at once" {
 		t.Fatalf("fault event %s", e)
 	}
@@ -365,9 +365,9 @@ func TestInputReadErrorIsFault(t *testing.T) {
 	fp.bad.Store(false)
 	r.clk.Advance(DefaultRetry)
 	r.step(t) // restore report
-	r.rec.expect(t, event.TypeFaultRestore)
+	r.rec.Expect(t, event.TypeFaultRestore)
 	r.step(t) // level re-read after the fault
-	r.rec.none(t)
+	r.rec.NoMore(t)
 }
 
 func TestInputHeartbeat(t *testing.T) {
@@ -381,7 +381,7 @@ func TestInputHeartbeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.advance(t, time.Minute, true)
-	e := r.rec.expect(t, event.TypeHeartbeat)
+	e := r.rec.Expect(t, event.TypeHeartbeat)
 	if e.DeviceID != "btn" || e.Source != Source {
 		t.Fatalf("heartbeat %s", e)
 	}
@@ -450,7 +450,7 @@ func TestApplyReload(t *testing.T) {
 		t.Fatal("wrong inputs restarted")
 	}
 	r.edge(t, "P1", gpio.Low)
-	r.rec.expect(t, event.TypePressed)
+	r.rec.Expect(t, event.TypePressed)
 
 	// An invalid config is refused whole.
 	bad := cloneConfig(cfg2)

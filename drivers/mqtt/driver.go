@@ -21,12 +21,6 @@ import (
 	"github.com/campusguard/campusguard/site"
 )
 
-// Publisher takes the driver's events; *event.Bus satisfies it. Publish returns the
-// event with its sequence number (Seq) once it is handed on.
-type Publisher interface {
-	Publish(ctx context.Context, e event.Event) (event.Event, error)
-}
-
 // Durability tells when an event is durable: Wait returns nil once every journal write
 // the event with sequence number seq caused is on disk (or ctx's error when ctx ends
 // first). *event.Watermark satisfies it.
@@ -47,7 +41,7 @@ const unknownDevice = "_unknown"
 // Options are the driver's collaborators.
 type Options struct {
 	// Publisher receives the events (required).
-	Publisher Publisher
+	Publisher event.Publisher
 	// Registerer registers the metrics (nil: not registered).
 	Registerer prometheus.Registerer
 	// Logger for connection changes and (rate-limited) malformed payloads.
@@ -68,7 +62,7 @@ var ErrUnknownBroker = errors.New("unknown mqtt broker")
 
 // Driver runs one client per configured broker and turns their messages into events.
 type Driver struct {
-	pub   Publisher
+	pub   event.Publisher
 	dur   Durability
 	log   *slog.Logger
 	clock clockwork.Clock

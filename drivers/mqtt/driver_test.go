@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/event/eventtest"
 	"github.com/campusguard/campusguard/health"
 	"github.com/campusguard/campusguard/site"
 )
@@ -457,17 +458,6 @@ func TestHealthDown(t *testing.T) {
 	}
 }
 
-// failingPublisher refuses every event (a bus that is closed or stuck).
-type failingPublisher struct{ tried chan struct{} }
-
-func (f failingPublisher) Publish(_ context.Context, e event.Event) (event.Event, error) {
-	select {
-	case f.tried <- struct{}{}:
-	default:
-	}
-	return e, event.ErrClosed
-}
-
 // TestAckAfterHandOff: a message whose event could not be handed on is not
 // acknowledged, so the broker delivers it again to the next session.
 func TestAckAfterHandOff(t *testing.T) {
@@ -475,7 +465,8 @@ func TestAckAfterHandOff(t *testing.T) {
 	url := m.url("tcp")
 	cfg := kitchenConfig(t, url, t.TempDir())
 
-	fp := failingPublisher{tried: make(chan struct{}, 1)}
+	fp := eventtest.NewRecorder(nil)
+	fp.Fail(event.ErrClosed) // a bus that is closed or stuck
 	d := New(Options{Publisher: fp, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
 	subscribed := make(chan struct{}, 100)
 	d.hooks.subscribed = func(string, int, map[string]byte) { subscribed <- struct{}{} }
@@ -492,10 +483,10 @@ func TestAckAfterHandOff(t *testing.T) {
 	}
 	pub := testPublisher(t, url)
 	publish(t, pub, "school/s01/kitchen/cam-1/ai", 1, detection(42))
-	select {
-	case <-fp.tried:
-	case <-time.After(awaitTimeout):
-		t.Fatal("event not offered")
+	offered, stop := context.WithTimeout(context.Background(), awaitTimeout)
+	defer stop()
+	if err := fp.AwaitTries(offered, 1); err != nil {
+		t.Fatalf("event not offered: %v", err)
 	}
 	cancel()
 	<-done
