@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/event"
-	"github.com/campusguard/campusguard/telemetry/internal/influxtest"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 // BenchmarkForwarderToInflux: events in → points countable in a real InfluxDB. One op
@@ -16,7 +16,7 @@ import (
 // test process's peak resident memory. Run with a fixed count, e.g.
 // -bench ForwarderToInflux -benchtime 200000x.
 func BenchmarkForwarderToInflux(b *testing.B) {
-	srv := influxtest.Start(b)
+	srv := testenv.StartInflux(b)
 	db := testDB(b, srv)
 	cfg := testConfig(srv, db, b.TempDir())
 	cfg.BatchSize = 5000

@@ -18,19 +18,19 @@ import (
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/internal/testenv"
 	"github.com/campusguard/campusguard/site"
-	"github.com/campusguard/campusguard/telemetry/internal/influxtest"
 )
 
 var dbSeq atomic.Int64
 
-func testDB(t testing.TB, srv *influxtest.Server) string {
+func testDB(t testing.TB, srv *testenv.Influx) string {
 	name := fmt.Sprintf("cg_%s_%d_%d", strings.ToLower(strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())), os.Getpid(), dbSeq.Add(1))
 	srv.CreateDB(name)
 	return name
 }
 
-func testConfig(srv *influxtest.Server, db, spoolDir string) Config {
+func testConfig(srv *testenv.Influx, db, spoolDir string) Config {
 	c := Config{Enabled: true, URL: srv.URL, Bucket: db + "/autogen", Token: "user:password",
 		BatchSize: 100, FlushInterval: 20 * time.Millisecond, Timeout: 2 * time.Second, SpoolDir: spoolDir,
 		DrainRate: 200}
@@ -93,7 +93,7 @@ func await(t testing.TB, d time.Duration, what string, cond func() (bool, string
 	t.Fatalf("%s: not within %s (last: %s)", what, d, last)
 }
 
-func awaitCount(t testing.TB, srv *influxtest.Server, db, q string, want int64) {
+func awaitCount(t testing.TB, srv *testenv.Influx, db, q string, want int64) {
 	t.Helper()
 	await(t, 60*time.Second, q, func() (bool, string) {
 		n, err := srv.Count(db, q)
@@ -108,7 +108,7 @@ func awaitCount(t testing.TB, srv *influxtest.Server, db, q string, want int64) 
 }
 
 func TestIntegrationSchema(t *testing.T) {
-	srv := influxtest.Start(t)
+	srv := testenv.StartInflux(t)
 	db := testDB(t, srv)
 	dir := site.NewDirectory(&site.Site{ID: "s01"}, []site.Device{{ID: "btn-gate", Zone: "gate"}, {ID: "cam-2", Zone: "kitchen"}})
 	r := startForwarder(t, testConfig(srv, db, t.TempDir()), prometheus.NewRegistry(), dir)
@@ -194,7 +194,7 @@ func TestIntegrationSchema(t *testing.T) {
 }
 
 func TestIntegrationBadPointsAreDropped(t *testing.T) {
-	srv := influxtest.Start(t)
+	srv := testenv.StartInflux(t)
 	db := testDB(t, srv)
 	reg := prometheus.NewRegistry()
 	cfg := testConfig(srv, db, t.TempDir())
@@ -226,7 +226,7 @@ func TestIntegrationBadPointsAreDropped(t *testing.T) {
 // forwarder spools, is itself restarted while spooling, and once InfluxDB is back every
 // point arrives exactly once.
 func TestIntegrationOutageAndRestarts(t *testing.T) {
-	srv := influxtest.StartOwn(t)
+	srv := testenv.StartOwnInflux(t)
 	db := testDB(t, srv)
 	spoolDir := t.TempDir()
 	cfg := testConfig(srv, db, spoolDir)

@@ -1,17 +1,10 @@
-// Package influxtest runs a real InfluxDB 1.8 server (influxd) for the telemetry tests:
-// a generated config in a temporary directory, free loopback ports for HTTP and RPC,
-// and helpers to create databases and count points with InfluxQL over HTTP /query.
-//
-// When the server cannot run here the test is skipped with a clear message, except
-// when CI=true, where it fails.
-package influxtest
+package testenv
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,14 +16,16 @@ import (
 	"time"
 )
 
-// EnvURL names an externally run server (http://127.0.0.1:PORT) tests may use.
-const EnvURL = "CAMPUSGUARD_TEST_INFLUX"
+// EnvInflux names an externally run InfluxDB (http://127.0.0.1:PORT) tests may use.
+const EnvInflux = "CAMPUSGUARD_TEST_INFLUX"
 
-// Binary is the influxd installed on the development machines and in CI.
-const Binary = "/root/go/bin/influxd"
+// InfluxBinary is the influxd installed on the development machines and in CI; PATH
+// is searched when it is not there.
+const InfluxBinary = "/root/go/bin/influxd"
 
-// Server is a running InfluxDB.
-type Server struct {
+// Influx is a running InfluxDB 1.8 server, with helpers to create databases and count
+// points with InfluxQL over HTTP /query.
+type Influx struct {
 	URL string
 
 	t        testing.TB
@@ -42,43 +37,42 @@ type Server struct {
 	logPath  string
 }
 
-func unavailable(t testing.TB, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("InfluxDB required in CI: %s", msg)
+// findInflux returns InfluxBinary, else influxd on PATH.
+func findInflux() (string, error) {
+	if _, err := os.Stat(InfluxBinary); err == nil {
+		return InfluxBinary, nil
 	}
-	t.Skipf("InfluxDB not available, skipping: %s", msg)
+	p, err := exec.LookPath("influxd")
+	if err != nil {
+		return "", fmt.Errorf("InfluxDB is not installed (no influxd at %s or on PATH; or set %s)", InfluxBinary, EnvInflux)
+	}
+	return p, nil
 }
 
-// Start returns a server for the test: the one named by $CAMPUSGUARD_TEST_INFLUX when
-// set, else an influxd of its own (see StartOwn).
-func Start(t testing.TB) *Server {
+// StartInflux returns a server for the test: the one named by
+// $CAMPUSGUARD_TEST_INFLUX when set, else an influxd of its own (see StartOwnInflux).
+func StartInflux(t testing.TB) *Influx {
 	t.Helper()
-	if u := os.Getenv(EnvURL); u != "" {
-		s := &Server{URL: strings.TrimRight(u, "/"), t: t}
+	if u := os.Getenv(EnvInflux); u != "" {
+		s := &Influx{URL: strings.TrimRight(u, "/"), t: t}
 		if err := s.waitPing(10 * time.Second); err != nil {
-			unavailable(t, "%s=%s: %v", EnvURL, u, err)
+			Unavailable(t, "InfluxDB %s=%s does not answer: %v", EnvInflux, u, err)
 		}
 		return s
 	}
-	return StartOwn(t)
+	return StartOwnInflux(t)
 }
 
-// StartOwn starts an influxd process of the test's own (needed to stop and restart
-// it), stopped at the end of the test.
-func StartOwn(t testing.TB) *Server {
+// StartOwnInflux starts an influxd process of the test's own (needed to stop and
+// restart it), stopped at the end of the test.
+func StartOwnInflux(t testing.TB) *Influx {
 	t.Helper()
-	bin := Binary
-	if _, err := os.Stat(bin); err != nil {
-		p, lerr := exec.LookPath("influxd")
-		if lerr != nil {
-			unavailable(t, "no influxd binary at %s or in PATH", Binary)
-		}
-		bin = p
+	bin, err := findInflux()
+	if err != nil {
+		Unavailable(t, "%v", err)
 	}
 	dir := t.TempDir()
-	s := &Server{t: t, dir: dir, httpAddr: freeAddr(t), rpcAddr: freeAddr(t), logPath: filepath.Join(dir, "influxd.log")}
+	s := &Influx{t: t, dir: dir, httpAddr: FreeAddr(t), rpcAddr: FreeAddr(t), logPath: filepath.Join(dir, "influxd.log")}
 	s.URL = "http://" + s.httpAddr
 	conf := fmt.Sprintf(`reporting-disabled = true
 bind-address = %q
@@ -112,16 +106,7 @@ bind-address = %q
 	return s
 }
 
-func freeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func (s *Server) start(bin, cfg string) {
+func (s *Influx) start(bin, cfg string) {
 	s.t.Helper()
 	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -132,7 +117,7 @@ func (s *Server) start(bin, cfg string) {
 	cmd.Env = append(os.Environ(), "INFLUXDB_REPORTING_DISABLED=true")
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		unavailable(s.t, "start %s: %v", bin, err)
+		Unavailable(s.t, "InfluxDB cannot start: %s: %v", bin, err)
 	}
 	s.cmd = cmd
 	s.exited = make(chan struct{})
@@ -152,7 +137,7 @@ func tail(b []byte, n int) []byte {
 }
 
 // waitPing polls /ping until it answers 204, for at most d.
-func (s *Server) waitPing(d time.Duration) error {
+func (s *Influx) waitPing(d time.Duration) error {
 	deadline := time.Now().Add(d)
 	c := http.Client{Timeout: time.Second}
 	var last error
@@ -179,10 +164,10 @@ func (s *Server) waitPing(d time.Duration) error {
 }
 
 // Own reports whether the test runs this server (and may stop and restart it).
-func (s *Server) Own() bool { return s.dir != "" }
+func (s *Influx) Own() bool { return s.dir != "" }
 
 // Stop terminates the server and waits for it to exit (a no-op for an external one).
-func (s *Server) Stop() {
+func (s *Influx) Stop() {
 	if s.cmd == nil {
 		return
 	}
@@ -197,21 +182,21 @@ func (s *Server) Stop() {
 }
 
 // Restart starts the server again on the same ports and directories.
-func (s *Server) Restart() {
+func (s *Influx) Restart() {
 	s.t.Helper()
 	if s.dir == "" {
-		s.t.Fatal("influxtest: cannot restart an external server")
+		s.t.Fatal("testenv: cannot restart an external InfluxDB")
 	}
 	s.Stop()
-	bin := Binary
-	if _, err := os.Stat(bin); err != nil {
-		bin, _ = exec.LookPath("influxd")
+	bin, err := findInflux()
+	if err != nil {
+		s.t.Fatal(err)
 	}
 	s.start(bin, filepath.Join(s.dir, "influxdb.conf"))
 }
 
 // CreateDB creates a database (a fresh, unique name per test keeps tests apart).
-func (s *Server) CreateDB(name string) {
+func (s *Influx) CreateDB(name string) {
 	s.t.Helper()
 	if _, err := s.Query("", "CREATE DATABASE "+quoteIdent(name)); err != nil {
 		s.t.Fatal(err)
@@ -221,14 +206,14 @@ func (s *Server) CreateDB(name string) {
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
 
-// Result is one statement's result of /query.
-type Result struct {
-	Series []Series `json:"series"`
-	Error  string   `json:"error"`
+// InfluxResult is one statement's result of /query.
+type InfluxResult struct {
+	Series []InfluxSeries `json:"series"`
+	Error  string         `json:"error"`
 }
 
-// Series is one series of a result.
-type Series struct {
+// InfluxSeries is one series of a result.
+type InfluxSeries struct {
 	Name    string            `json:"name"`
 	Tags    map[string]string `json:"tags"`
 	Columns []string          `json:"columns"`
@@ -237,34 +222,34 @@ type Series struct {
 
 // Query runs InfluxQL q against db over HTTP /query (epoch=ns) and returns the first
 // statement's result.
-func (s *Server) Query(db, q string) (Result, error) {
+func (s *Influx) Query(db, q string) (InfluxResult, error) {
 	v := url.Values{"q": {q}, "epoch": {"ns"}}
 	if db != "" {
 		v.Set("db", db)
 	}
 	resp, err := http.Post(s.URL+"/query", "application/x-www-form-urlencoded", strings.NewReader(v.Encode()))
 	if err != nil {
-		return Result{}, fmt.Errorf("query %q: %w", q, err)
+		return InfluxResult{}, fmt.Errorf("query %q: %w", q, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return Result{}, fmt.Errorf("query %q: %s: %s", q, resp.Status, body)
+		return InfluxResult{}, fmt.Errorf("query %q: %s: %s", q, resp.Status, body)
 	}
 	var out struct {
-		Results []Result `json:"results"`
-		Error   string   `json:"error"`
+		Results []InfluxResult `json:"results"`
+		Error   string         `json:"error"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&out); err != nil {
-		return Result{}, fmt.Errorf("query %q: %w", q, err)
+		return InfluxResult{}, fmt.Errorf("query %q: %w", q, err)
 	}
 	if out.Error != "" {
-		return Result{}, fmt.Errorf("query %q: %s", q, out.Error)
+		return InfluxResult{}, fmt.Errorf("query %q: %s", q, out.Error)
 	}
 	if len(out.Results) == 0 {
-		return Result{}, nil
+		return InfluxResult{}, nil
 	}
 	if out.Results[0].Error != "" {
 		return out.Results[0], fmt.Errorf("query %q: %s", q, out.Results[0].Error)
@@ -273,7 +258,7 @@ func (s *Server) Query(db, q string) (Result, error) {
 }
 
 // Count runs a "SELECT count(x) ..." query and returns the count (0 when no rows).
-func (s *Server) Count(db, q string) (int64, error) {
+func (s *Influx) Count(db, q string) (int64, error) {
 	r, err := s.Query(db, q)
 	if err != nil {
 		return 0, err
