@@ -572,3 +572,32 @@ func (m *Manager) reminder(zone string, firing bool, now time.Time) Trigger {
 	}
 	return t
 }
+
+// Arm arms a zone. Arming state is journaled and restored after a power cut. A zone
+// with an arming schedule stays armed until its schedule next changes (at most
+// arming.max_override); use SetArming for a bounded override with a reason.
+func (m *Manager) Arm(ctx context.Context, zone, by string) error {
+	return m.setArmed(ctx, zone, by, true)
+}
+
+// Disarm disarms a zone: its non-panic, non-tamper alarms are journaled and shown but
+// not notified. Disarming never disarms the zone's panic devices (GB 50394: emergency
+// zones are active 24 hours) nor its tamper and line-fault alarms; a zone of panic
+// buttons only is refused (ErrPanicZone), and so is a zone with an arming schedule
+// (it needs SetArming with a reason).
+func (m *Manager) Disarm(ctx context.Context, zone, by string) error {
+	return m.setArmed(ctx, zone, by, false)
+}
+
+func (m *Manager) setArmed(ctx context.Context, zone, by string, armed bool) error {
+	return m.SetArming(ctx, ArmRequest{Zone: zone, By: by, Armed: armed})
+}
+
+// Arming returns every zone's stored arming state (zones not listed are armed).
+func (m *Manager) Arming() []ZoneArming {
+	m.mu.Lock()
+	out := slices.Collect(maps.Values(m.arming))
+	m.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Zone < out[j].Zone })
+	return out
+}

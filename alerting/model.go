@@ -1,9 +1,6 @@
-// Package alerting turns rule triggers into alarms with a lifecycle, journals them
-// durably, and delivers notifications to sinks (siren, MQTT, webhook, police link,
-// telemetry). See docs/architecture.md for the pipeline.
-//
-// This file is the contract the sinks and the rest of the daemon share.
 package alerting
+
+// This file is the contract the sinks and the rest of the daemon share.
 
 import (
 	"context"

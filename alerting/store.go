@@ -136,7 +136,8 @@ type Store interface {
 	// AlarmSeq is the highest alarm number committed so far.
 	AlarmSeq() uint64
 	// Enqueue queues c for the next group commit, in call order, and returns a wait
-	// function that blocks until c is durable (fsynced) or failed.
+	// function that blocks until c is durable (fsynced) or failed; its error names the
+	// store.
 	Enqueue(c Commit) (wait func() error)
 	// OpenAlarms returns every alarm whose record is Pending (not resolved, or resolved
 	// with group notifications not yet sent).
