@@ -194,6 +194,27 @@ func (c *Config) Validate(errs *cfgerr.List, dir *site.Directory) {
 	if c.Retention < 24*time.Hour {
 		errs.Add("retention", "must be at least 24h (got %v)", c.Retention)
 	}
+	cps := c.validateCheckpoints(errs, dir)
+	c.validateGuards(errs)
+	routes := c.validateRoutes(errs, cps)
+	plans := map[string]bool{}
+	for i := range c.Plans {
+		p := &c.Plans[i]
+		key := cfgerr.Index("plans", i)
+		site.CheckID(errs, key+".id", "plan", p.ID, plans)
+		validatePlan(p, key, routes[p.Route], errs)
+	}
+	if dir != nil && errs.Len() == 0 {
+		// The site's check (campusguard check, a load, a reload), once the plans are
+		// valid: a tracker built from plans alone (tests, tools) runs whatever plans it
+		// is given.
+		c.validateCompliance(errs, routes)
+	}
+}
+
+// validateCheckpoints checks ids, tags, readers and zones; it returns the checkpoint
+// ids and their indices.
+func (c *Config) validateCheckpoints(errs *cfgerr.List, dir *site.Directory) map[string]int {
 	cps := map[string]int{}
 	tags := map[string]string{}
 	readers := map[string]string{}
@@ -218,20 +239,32 @@ func (c *Config) Validate(errs *cfgerr.List, dir *site.Directory) {
 				errs.Add(key+".reader", "reader %q is also the reader of checkpoint %q", cp.Reader, other)
 			}
 			readers[cp.Reader] = cp.ID
-			if dir != nil {
-				d := dir.Device(cp.Reader)
-				switch {
-				case d == nil:
-					errs.Add(key+".reader", "unknown device %q", cp.Reader)
-				case d.Kind != event.KindPatrol:
-					errs.Add(key+".reader", "device %q is a %s device, not a patrol reader", cp.Reader, d.Kind)
-				}
-			}
+			validateReader(errs, key, cp.Reader, dir)
 		}
 		if cp.Zone != "" && dir != nil && dir.Site != nil && dir.Site.Zone(cp.Zone) == nil {
 			errs.Add(key+".zone", "unknown zone %q", cp.Zone)
 		}
 	}
+	return cps
+}
+
+// validateReader checks that the fixed reader of checkpoint key is a patrol device of
+// the site (dir nil: not checked).
+func validateReader(errs *cfgerr.List, key, reader string, dir *site.Directory) {
+	if dir == nil {
+		return
+	}
+	d := dir.Device(reader)
+	switch {
+	case d == nil:
+		errs.Add(key+".reader", "unknown device %q", reader)
+	case d.Kind != event.KindPatrol:
+		errs.Add(key+".reader", "device %q is a %s device, not a patrol reader", reader, d.Kind)
+	}
+}
+
+// validateGuards checks guard ids and cards (each card belongs to one guard).
+func (c *Config) validateGuards(errs *cfgerr.List) {
 	guards := map[string]bool{}
 	cards := map[string]string{}
 	for i, g := range c.Guards {
@@ -253,6 +286,11 @@ func (c *Config) Validate(errs *cfgerr.List, dir *site.Directory) {
 			cards[n] = g.ID
 		}
 	}
+}
+
+// validateRoutes checks the routes against the checkpoints cps; it returns the routes
+// by id.
+func (c *Config) validateRoutes(errs *cfgerr.List, cps map[string]int) map[string]*Route {
 	routes := map[string]*Route{}
 	routeIDs := map[string]bool{}
 	for i := range c.Routes {
@@ -281,19 +319,7 @@ func (c *Config) Validate(errs *cfgerr.List, dir *site.Directory) {
 			}
 		}
 	}
-	plans := map[string]bool{}
-	for i := range c.Plans {
-		p := &c.Plans[i]
-		key := cfgerr.Index("plans", i)
-		site.CheckID(errs, key+".id", "plan", p.ID, plans)
-		validatePlan(p, key, routes[p.Route], errs)
-	}
-	if dir != nil && errs.Len() == 0 {
-		// The site's check (campusguard check, a load, a reload), once the plans are
-		// valid: a tracker built from plans alone (tests, tools) runs whatever plans it
-		// is given.
-		c.validateCompliance(errs, routes)
-	}
+	return routes
 }
 
 func validatePlan(p *Plan, key string, r *Route, errs *cfgerr.List) {

@@ -19,4 +19,17 @@
 // its events, keeps the state and the finished runs in a Store (the alerting journal)
 // and reports its health. Package patrol/report turns the stored run results into
 // day reports (JSON, CSV, a text table, an HTTP handler).
+//
+// # Why one package
+//
+// Its single job is judging patrols against their plans. The config and its checks
+// (config.go; the compliance policy in compliance.go), the plans compiled into slots
+// (compile.go) and the Tracker that judges scans and deadlines (tracker.go, scan.go,
+// deadlines.go, run.go, events.go, compliance.go, state.go) change together whenever a
+// rule of judgement does: each check in the config exists because the tracker relies on
+// it. The seam that could split it runs between the pure Tracker and the Runner (bus,
+// clock, journal, metrics: runner.go, results.go, metrics.go), but the two share
+// RunResult and Store with the reports, the console and telemetry, so a split would
+// move those types into a third package and every importer with them, for about 500
+// lines. The reports already are a package of their own (patrol/report).
 package patrol

@@ -60,40 +60,6 @@ func (r *RunResult) Counts() map[string]int {
 	return m
 }
 
-// Point is the run as an InfluxDB point (measurement "patrol_run"): tags bounded by
-// config (plan, route, status, day), fields the counts. The telemetry adapter writes it.
-func (r *RunResult) Point() (measurement string, tags map[string]string, fields map[string]any, at time.Time) {
-	c := r.Counts()
-	total := len(r.Checkpoints)
-	visited := total - c[StatusMissed] - c[StatusPending]
-	fields = map[string]any{
-		"checkpoints":  int64(total),
-		"visited":      int64(visited),
-		"ok":           int64(c[StatusOK]),
-		"late":         int64(c[StatusLate]),
-		"early":        int64(c[StatusEarly]),
-		"out_of_order": int64(c[StatusOutOfOrder]),
-		"missed":       int64(c[StatusMissed]),
-		"completed":    r.Status == RunCompleted,
-		"run":          r.Run,
-	}
-	if !r.Started.IsZero() {
-		fields["start_delay_s"] = int64(r.Started.Sub(r.Scheduled) / time.Second)
-		if !r.Ended.IsZero() {
-			fields["duration_s"] = int64(r.Ended.Sub(r.Started) / time.Second)
-		}
-	}
-	names := make([]string, 0, len(r.Guards))
-	for _, g := range r.Guards {
-		names = append(names, g.ID)
-	}
-	if len(names) > 0 {
-		fields["guards"] = fmt.Sprint(names)
-	}
-	tags = map[string]string{"plan": r.Plan, "route": r.Route, "status": r.Status}
-	return "patrol_run", tags, fields, r.Scheduled
-}
-
 // Store keeps named blobs durably (the alerting journal implements it).
 type Store interface {
 	PutState(name string, b []byte) error

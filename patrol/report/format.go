@@ -145,19 +145,3 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	return tw.Flush()
 }
-
-// PrintReport prints the day's report (date YYYY-MM-DD; "" = today in loc) from the
-// stored results as text tables: what `campusguard patrol report --date` runs.
-func PrintReport(w io.Writer, store patrol.Store, date string, loc *time.Location) error {
-	if date == "" {
-		if loc == nil {
-			loc = time.Local
-		}
-		date = time.Now().In(loc).Format(time.DateOnly)
-	}
-	r, err := Load(store, date)
-	if err != nil {
-		return err
-	}
-	return r.WriteText(w)
-}

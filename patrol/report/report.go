@@ -88,97 +88,127 @@ type CheckpointReport struct {
 // Build computes the report of day from its run results (finished ones and, when the
 // caller adds them, runs in progress).
 func Build(day string, runs []patrol.RunResult) *Report {
-	r := &Report{Date: day, Plans: []PlanReport{}, Guards: []GuardReport{}, Checkpoints: []CheckpointReport{}, Runs: []patrol.RunResult{}}
-	plans := map[string]*PlanReport{}
-	planGuards := map[string]map[string]bool{}
-	guards := map[string]*GuardReport{}
-	cps := map[string]*CheckpointReport{}
-	var planOrder, guardOrder, cpOrder []string
+	b := &builder{
+		r:          &Report{Date: day, Plans: []PlanReport{}, Guards: []GuardReport{}, Checkpoints: []CheckpointReport{}, Runs: []patrol.RunResult{}},
+		plans:      map[string]*PlanReport{},
+		planGuards: map[string]map[string]bool{},
+		guards:     map[string]*GuardReport{},
+		cps:        map[string]*CheckpointReport{},
+	}
 	sorted := append([]patrol.RunResult(nil), runs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Scheduled.Before(sorted[j].Scheduled) })
-	for _, run := range sorted {
-		if run.Day != day {
-			continue
-		}
-		r.Runs = append(r.Runs, run)
-		p := plans[run.Plan]
-		if p == nil {
-			p = &PlanReport{Plan: run.Plan, Name: run.PlanName, Route: run.Route}
-			plans[run.Plan] = p
-			planGuards[run.Plan] = map[string]bool{}
-			planOrder = append(planOrder, run.Plan)
-		}
-		addRun(&p.Counts, &run)
-		addRun(&r.Totals.Counts, &run)
-		for _, g := range run.Guards {
-			if !planGuards[run.Plan][g.ID] {
-				planGuards[run.Plan][g.ID] = true
-				p.Guards = append(p.Guards, name(g.Name, g.ID))
-			}
-			gr := guards[g.ID]
-			if gr == nil {
-				gr = &GuardReport{Guard: g.ID, Name: g.Name}
-				guards[g.ID] = gr
-				guardOrder = append(guardOrder, g.ID)
-			}
-			gr.Runs++
-			if run.Status == patrol.RunCompleted {
-				gr.Completed++
-			}
-		}
-		for _, c := range run.Checkpoints {
-			cr := cps[c.Checkpoint]
-			if cr == nil {
-				cr = &CheckpointReport{Checkpoint: c.Checkpoint, Name: c.Name, Location: c.Location}
-				cps[c.Checkpoint] = cr
-				cpOrder = append(cpOrder, c.Checkpoint)
-			}
-			if run.Status == patrol.RunInProgress && c.Status == patrol.StatusPending {
-				continue
-			}
-			cr.Planned++
-			switch c.Status {
-			case patrol.StatusMissed:
-				cr.Missed++
-			case patrol.StatusOK:
-				cr.OK++
-			case patrol.StatusLate:
-				cr.Late++
-			case patrol.StatusEarly:
-				cr.Early++
-			case patrol.StatusOutOfOrder:
-				cr.OutOfOrder++
-			}
-			if c.Status != patrol.StatusMissed {
-				cr.Visited++
-			}
-			if gr := guards[c.Guard]; gr != nil && c.Status != patrol.StatusMissed {
-				gr.Scans++
-				switch c.Status {
-				case patrol.StatusOK:
-					gr.OK++
-				case patrol.StatusLate:
-					gr.Late++
-				case patrol.StatusEarly:
-					gr.Early++
-				case patrol.StatusOutOfOrder:
-					gr.OutOfOrder++
-				}
-			}
+	for i := range sorted {
+		if sorted[i].Day == day {
+			b.add(&sorted[i])
 		}
 	}
-	for _, id := range planOrder {
-		plans[id].CompletionRate = rate(plans[id].Completed, plans[id].Runs)
-		r.Plans = append(r.Plans, *plans[id])
+	return b.finish()
+}
+
+// builder accumulates a report's rows, in the order they first appear.
+type builder struct {
+	r                              *Report
+	plans                          map[string]*PlanReport
+	planGuards                     map[string]map[string]bool
+	guards                         map[string]*GuardReport
+	cps                            map[string]*CheckpointReport
+	planOrder, guardOrder, cpOrder []string
+}
+
+// add counts one run in the totals and in the rows of its plan, guards and checkpoints.
+func (b *builder) add(run *patrol.RunResult) {
+	b.r.Runs = append(b.r.Runs, *run)
+	p := b.plans[run.Plan]
+	if p == nil {
+		p = &PlanReport{Plan: run.Plan, Name: run.PlanName, Route: run.Route}
+		b.plans[run.Plan] = p
+		b.planGuards[run.Plan] = map[string]bool{}
+		b.planOrder = append(b.planOrder, run.Plan)
+	}
+	addRun(&p.Counts, run)
+	addRun(&b.r.Totals.Counts, run)
+	for _, g := range run.Guards {
+		if !b.planGuards[run.Plan][g.ID] {
+			b.planGuards[run.Plan][g.ID] = true
+			p.Guards = append(p.Guards, name(g.Name, g.ID))
+		}
+		gr := b.guards[g.ID]
+		if gr == nil {
+			gr = &GuardReport{Guard: g.ID, Name: g.Name}
+			b.guards[g.ID] = gr
+			b.guardOrder = append(b.guardOrder, g.ID)
+		}
+		gr.Runs++
+		if run.Status == patrol.RunCompleted {
+			gr.Completed++
+		}
+	}
+	for _, c := range run.Checkpoints {
+		b.checkpoint(run, c)
+	}
+}
+
+// checkpoint counts one checkpoint of run in its row and in its guard's scans.
+func (b *builder) checkpoint(run *patrol.RunResult, c patrol.CheckpointResult) {
+	cr := b.cps[c.Checkpoint]
+	if cr == nil {
+		cr = &CheckpointReport{Checkpoint: c.Checkpoint, Name: c.Name, Location: c.Location}
+		b.cps[c.Checkpoint] = cr
+		b.cpOrder = append(b.cpOrder, c.Checkpoint)
+	}
+	if run.Status == patrol.RunInProgress && c.Status == patrol.StatusPending {
+		return
+	}
+	cr.Planned++
+	switch c.Status {
+	case patrol.StatusMissed:
+		cr.Missed++
+	case patrol.StatusOK:
+		cr.OK++
+	case patrol.StatusLate:
+		cr.Late++
+	case patrol.StatusEarly:
+		cr.Early++
+	case patrol.StatusOutOfOrder:
+		cr.OutOfOrder++
+	}
+	if c.Status == patrol.StatusMissed {
+		return
+	}
+	cr.Visited++
+	gr := b.guards[c.Guard]
+	if gr == nil {
+		return
+	}
+	gr.Scans++
+	switch c.Status {
+	case patrol.StatusOK:
+		gr.OK++
+	case patrol.StatusLate:
+		gr.Late++
+	case patrol.StatusEarly:
+		gr.Early++
+	case patrol.StatusOutOfOrder:
+		gr.OutOfOrder++
+	}
+}
+
+// finish orders the rows (plans as first seen, guards and checkpoints by id) and adds
+// the rates and the compliance section.
+func (b *builder) finish() *Report {
+	r := b.r
+	for _, id := range b.planOrder {
+		b.plans[id].CompletionRate = rate(b.plans[id].Completed, b.plans[id].Runs)
+		r.Plans = append(r.Plans, *b.plans[id])
 	}
 	r.Totals.CompletionRate = rate(r.Totals.Completed, r.Totals.Runs)
-	sort.Strings(guardOrder)
-	for _, id := range guardOrder {
-		r.Guards = append(r.Guards, *guards[id])
+	sort.Strings(b.guardOrder)
+	for _, id := range b.guardOrder {
+		r.Guards = append(r.Guards, *b.guards[id])
 	}
-	sort.Strings(cpOrder)
-	for _, id := range cpOrder {
-		r.Checkpoints = append(r.Checkpoints, *cps[id])
+	sort.Strings(b.cpOrder)
+	for _, id := range b.cpOrder {
+		r.Checkpoints = append(r.Checkpoints, *b.cps[id])
 	}
 	r.Compliance = compliance(r.Runs)
 	return r
