@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 // campaignDevices and campaignKills size the crash campaign: distinct QoS 1 panic
@@ -70,59 +70,6 @@ policelink:
     - {match: {class: panic}, code: 120, restore: true}
 `
 
-// campaignBroker is a real Mosquitto: CAMPUSGUARD_TEST_MQTT, or one of the test's own.
-func campaignBroker(t *testing.T) string {
-	t.Helper()
-	if u := os.Getenv("CAMPUSGUARD_TEST_MQTT"); u != "" {
-		return u
-	}
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/mosquitto"); serr == nil {
-			bin = "/usr/sbin/mosquitto"
-		} else {
-			if os.Getenv("CI") != "" {
-				t.Fatal("the crash campaign needs a real Mosquitto (CAMPUSGUARD_TEST_MQTT or mosquitto on PATH)")
-			}
-			t.Skip("no Mosquitto: set CAMPUSGUARD_TEST_MQTT or install mosquitto")
-		}
-	}
-	addr := freePort(t)
-	_, port, _ := net.SplitHostPort(addr)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "mosquitto.conf")
-	text := fmt.Sprintf("listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 10000\n", port)
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-c", conf, "-v")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	running := make(chan struct{})
-	go func() { // mosquitto says "running" once it listens
-		sc := bufio.NewScanner(stderr)
-		told := false
-		for sc.Scan() {
-			if !told && strings.Contains(sc.Text(), " running") {
-				close(running)
-				told = true
-			}
-		}
-	}()
-	select {
-	case <-running:
-	case <-time.After(10 * time.Second):
-		t.Fatal("mosquitto did not start within 10 s")
-	}
-	return "tcp://" + addr
-}
-
 // TestCrashCampaignLosesNoPress: 300 distinct QoS 1 panic presses from a real
 // Mosquitto while the daemon is killed with SIGKILL at 20 random points (mid-burst,
 // mid-commit, mid-delivery) and restarted each time. Afterwards every press is an
@@ -132,7 +79,7 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the crash campaign takes about a minute")
 	}
-	brokerURL := campaignBroker(t)
+	brokerURL := testenv.MQTTURL(t) // CAMPUSGUARD_TEST_MQTT, or a Mosquitto of the test's own
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
 
 	key, err := dc09.ParseKey("ABCDABCDABCDABCDABCDABCDABCDABCD", dc09.KeyHex)
