@@ -16,6 +16,7 @@ import (
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/event/eventtest"
 	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/internal/testenv"
 	"github.com/campusguard/campusguard/site"
 )
 
@@ -158,7 +159,7 @@ func detection(n int) string {
 
 // TestDeliverAndAck: a message becomes an event on the bus with site, device, kind.
 func TestDeliverAndAck(t *testing.T) {
-	url := testBrokerURL(t)
+	url := testenv.MQTTURL(t)
 	h := startDriver(t, kitchenConfig(t, url, t.TempDir()))
 	pub := testPublisher(t, url)
 	publish(t, pub, "school/s01/kitchen/cam-1/ai", 1, detection(1))
@@ -184,8 +185,8 @@ func TestDeliverAndAck(t *testing.T) {
 // with the session kept, and one that lost every session gets the subscriptions back
 // from the gateway by itself.
 func TestPersistentSession(t *testing.T) {
-	m := startMosquitto(t, "") // always our own: the test restarts it
-	url := m.url("tcp")
+	m := testenv.StartMosquitto(t, "") // always our own: the test restarts it
+	url := m.URL("tcp")
 	store := t.TempDir()
 	cfg := kitchenConfig(t, url, store)
 	topic := cfg.Mappings[0].Topic
@@ -198,13 +199,13 @@ func TestPersistentSession(t *testing.T) {
 		t.Fatalf("got %v", e)
 	}
 	h.awaitAcked(e.Seq)
-	m.stopClient(h, cfg.Brokers[0].ClientID) // the gateway goes away; its session stays on the broker
+	stopClient(m, h, cfg.Brokers[0].ClientID) // the gateway goes away; its session stays on the broker
 
 	const n = 10
 	for i := 1; i <= n; i++ {
 		publish(t, pub, "school/s01/kitchen/cam-2/ai", 1, detection(i))
 	}
-	m.restart(false) // queued messages must survive the broker restart too
+	m.Restart(false) // queued messages must survive the broker restart too
 
 	h2 := startDriver(t, cfg) // a new process: same client id, same store
 	got := map[int64]bool{}
@@ -234,14 +235,14 @@ func TestPersistentSession(t *testing.T) {
 	}
 
 	// Broker restart while connected, session kept.
-	m.restart(false)
+	m.Restart(false)
 	h2.awaitSubscribed(topic, 2)
 	pub2 := testPublisher(t, url)
 	publish(t, pub2, "school/s01/kitchen/cam-2/ai", 1, detection(100))
 	awaitChannel(100)
 
 	// Broker restart that loses every session: the gateway subscribes again by itself.
-	m.restart(true)
+	m.Restart(true)
 	h2.awaitSubscribed(topic, 3)
 	pub3 := testPublisher(t, url)
 	publish(t, pub3, "school/s01/kitchen/cam-2/ai", 1, detection(200))
@@ -254,7 +255,7 @@ func TestPersistentSession(t *testing.T) {
 // TestFlood: one camera sending the same detection as fast as it can is rate-limited
 // and raises one flood fault; the other camera's events all arrive.
 func TestFlood(t *testing.T) {
-	url := testBrokerURL(t)
+	url := testenv.MQTTURL(t)
 	cfg := kitchenConfig(t, url, t.TempDir())
 	cfg.Mappings[0].RateLimit = RateLimitConfig{Rate: 50, Burst: 50}
 	h := startDriver(t, cfg)
@@ -310,7 +311,7 @@ func TestFlood(t *testing.T) {
 // TestMalformed: malformed payloads are counted per device and reason, logged once a
 // minute per device, and the client keeps going.
 func TestMalformed(t *testing.T) {
-	url := testBrokerURL(t)
+	url := testenv.MQTTURL(t)
 	cfg := kitchenConfig(t, url, t.TempDir())
 	cfg.Mappings[0].MaxPayload = 256
 	h := startDriver(t, cfg)
@@ -360,7 +361,7 @@ func TestMalformed(t *testing.T) {
 // TestReload: a mapping change is applied on the running client (no reconnect); a
 // broker change replaces the client.
 func TestReload(t *testing.T) {
-	url := testBrokerURL(t)
+	url := testenv.MQTTURL(t)
 	cfg := kitchenConfig(t, url, t.TempDir())
 	h := startDriver(t, cfg)
 	h.d.mu.Lock()
@@ -418,7 +419,7 @@ func TestReload(t *testing.T) {
 
 // TestPublishAPI: Driver.Publish waits for the PUBACK; the message loops back as an event.
 func TestPublishAPI(t *testing.T) {
-	url := testBrokerURL(t)
+	url := testenv.MQTTURL(t)
 	h := startDriver(t, kitchenConfig(t, url, t.TempDir()))
 	ctx, cancel := context.WithTimeout(context.Background(), awaitTimeout)
 	defer cancel()
@@ -436,7 +437,7 @@ func TestPublishAPI(t *testing.T) {
 // TestHealthDown: an unreachable broker is reported down with its last error, and Run
 // still stops at once.
 func TestHealthDown(t *testing.T) {
-	cfg := kitchenConfig(t, fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)), t.TempDir())
+	cfg := kitchenConfig(t, fmt.Sprintf("tcp://127.0.0.1:%d", testenv.FreePort(t)), t.TempDir())
 	cfg.Brokers[0].ConnectTimeout = time.Second
 	bus := event.NewBus(nil)
 	d := New(Options{Publisher: bus, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
@@ -461,8 +462,8 @@ func TestHealthDown(t *testing.T) {
 // TestAckAfterHandOff: a message whose event could not be handed on is not
 // acknowledged, so the broker delivers it again to the next session.
 func TestAckAfterHandOff(t *testing.T) {
-	m := startMosquitto(t, "")
-	url := m.url("tcp")
+	m := testenv.StartMosquitto(t, "")
+	url := m.URL("tcp")
 	cfg := kitchenConfig(t, url, t.TempDir())
 
 	fp := eventtest.NewRecorder(nil)

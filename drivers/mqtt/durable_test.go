@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 const cam1AI = "school/s01/kitchen/cam-1/ai"
@@ -62,8 +63,8 @@ func (h *harness) channels(last int64) ([]int64, []uint64) {
 // ones not acknowledged when the gateway stops are delivered again to its next session,
 // the acknowledged ones are not.
 func TestAckWaitsForDurable(t *testing.T) {
-	m := startMosquitto(t, "") // our own: sessions must start empty
-	url := m.url("tcp")
+	m := testenv.StartMosquitto(t, "") // our own: sessions must start empty
+	url := m.URL("tcp")
 	cfg := kitchenConfig(t, url, t.TempDir())
 	wm := event.NewWatermark()
 	h := startDriverWith(t, cfg, Options{Durable: wm})
@@ -90,7 +91,7 @@ func TestAckWaitsForDurable(t *testing.T) {
 	wm.Advance(seqs[3])
 	h.awaitAcked(seqs[:4]...)
 	h.noAck()
-	m.stopClient(h, cfg.Brokers[0].ClientID)
+	stopClient(m, h, cfg.Brokers[0].ClientID)
 
 	// The next process gets again exactly the six messages not acknowledged (before a
 	// message published now).
@@ -103,7 +104,7 @@ func TestAckWaitsForDurable(t *testing.T) {
 	}
 	wm2.Advance(seqs2[len(seqs2)-1])
 	h2.awaitAcked(seqs2...)
-	m.stopClient(h2, cfg.Brokers[0].ClientID)
+	stopClient(m, h2, cfg.Brokers[0].ClientID)
 
 	// All acknowledged: nothing comes again.
 	h3 := startDriverWith(t, cfg, Options{Durable: event.NewWatermark()})
@@ -117,8 +118,8 @@ func TestAckWaitsForDurable(t *testing.T) {
 // no message is acknowledged, so all come again after a restart; Release acknowledges
 // them.
 func TestHeldWatermarkAcksNothing(t *testing.T) {
-	m := startMosquitto(t, "")
-	url := m.url("tcp")
+	m := testenv.StartMosquitto(t, "")
+	url := m.URL("tcp")
 	cfg := kitchenConfig(t, url, t.TempDir())
 	wm := event.NewWatermark()
 	wm.Hold()
@@ -134,7 +135,7 @@ func TestHeldWatermarkAcksNothing(t *testing.T) {
 	}
 	wm.Advance(last) // held: does not move
 	h.noAck()
-	m.stopClient(h, cfg.Brokers[0].ClientID)
+	stopClient(m, h, cfg.Brokers[0].ClientID)
 
 	wm2 := event.NewWatermark()
 	wm2.Hold()
@@ -148,7 +149,7 @@ func TestHeldWatermarkAcksNothing(t *testing.T) {
 	h2.noAck()
 	wm2.Release(seqs[len(seqs)-1])
 	h2.awaitAcked(seqs...)
-	m.stopClient(h2, cfg.Brokers[0].ClientID)
+	stopClient(m, h2, cfg.Brokers[0].ClientID)
 
 	h3 := startDriverWith(t, cfg, Options{Durable: event.NewWatermark()})
 	publish(t, pub, cam1AI, 1, detection(100))
@@ -160,7 +161,7 @@ func TestHeldWatermarkAcksNothing(t *testing.T) {
 // TestDurableThroughput: far more messages than the broker lets be unacknowledged at
 // once (Mosquitto: 20) all flow while a main loop advances the watermark behind the bus.
 func TestDurableThroughput(t *testing.T) {
-	url := testBrokerURL(t)
+	url := testenv.MQTTURL(t)
 	cfg := kitchenConfig(t, url, t.TempDir())
 	cfg.Mappings[0].RateLimit = RateLimitConfig{Rate: -1}
 	wm := event.NewWatermark()
@@ -209,7 +210,7 @@ func panicConfig(t *testing.T, url, storeDir string) Config {
 // and the fault is restored once the device has been quiet for FloodRestoreAfter. The
 // clock is fake and never moves during the flood, so the bucket never refills.
 func TestFloodHidesNoPress(t *testing.T) {
-	url := testBrokerURL(t)
+	url := testenv.MQTTURL(t)
 	cfg := panicConfig(t, url, t.TempDir())
 	clock := clockwork.NewFakeClock()
 	h := startDriverWith(t, cfg, Options{Clock: clock})

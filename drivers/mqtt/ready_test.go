@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campusguard/campusguard/internal/testenv"
 	"github.com/campusguard/campusguard/site"
 )
 
@@ -13,8 +14,8 @@ import (
 // acknowledged the subscriptions, and the first connect sends SUBSCRIBE once (the
 // broker's log of subscriptions has one line for the filter, not two).
 func TestWaitSubscribedAndSubscribeOnce(t *testing.T) {
-	m := startMosquitto(t, "log_type subscribe\n")
-	cfg := kitchenConfig(t, m.url("tcp"), t.TempDir())
+	m := testenv.StartMosquitto(t, "log_type subscribe\n")
+	cfg := kitchenConfig(t, m.URL("tcp"), t.TempDir())
 	filter := cfg.Mappings[0].Topic
 	h := startDriver(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), awaitTimeout)
@@ -24,15 +25,13 @@ func TestWaitSubscribedAndSubscribeOnce(t *testing.T) {
 	}
 	// Let a second SUBSCRIBE, were one sent, reach the broker's log.
 	time.Sleep(300 * time.Millisecond)
-	m.mu.Lock()
+	lines := m.Log()
 	n := 0
-	for _, l := range m.lines {
+	for _, l := range lines {
 		if strings.Contains(l, cfg.Brokers[0].ClientID) && strings.Contains(l, filter) {
 			n++
 		}
 	}
-	lines := append([]string(nil), m.lines...)
-	m.mu.Unlock()
 	if n != 1 {
 		t.Fatalf("%d subscriptions to %s logged by the broker, want 1:\n%s", n, filter, strings.Join(lines, "\n"))
 	}

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 // writeCert issues a certificate signed by parent (self-signed when parent is nil) and
@@ -53,7 +55,7 @@ func writeCert(t *testing.T, dir, name string, tmpl *x509.Certificate, parent *x
 // password taken from the environment override, against a real Mosquitto.
 func TestTLSClientCertAndPassword(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/mosquitto_passwd"); err != nil {
-		needServer(t, "mosquitto_passwd is not installed")
+		testenv.Unavailable(t, "mosquitto_passwd is not installed")
 	}
 	dir := t.TempDir()
 	now := time.Now()
@@ -74,10 +76,10 @@ func TestTLSClientCertAndPassword(t *testing.T) {
 	if out, err := exec.Command("/usr/bin/mosquitto_passwd", "-c", "-b", pwfile, "gw", "pa55").CombinedOutput(); err != nil {
 		t.Fatalf("mosquitto_passwd: %v %s", err, out)
 	}
-	m := startMosquitto(t, "cafile "+filepath.Join(dir, "ca.crt")+"\ncertfile "+filepath.Join(dir, "server.crt")+
+	m := testenv.StartMosquitto(t, "cafile "+filepath.Join(dir, "ca.crt")+"\ncertfile "+filepath.Join(dir, "server.crt")+
 		"\nkeyfile "+filepath.Join(dir, "server.key")+"\nrequire_certificate true\npassword_file "+pwfile+"\nallow_anonymous false\n")
 
-	cfg := kitchenConfig(t, m.url("ssl"), t.TempDir())
+	cfg := kitchenConfig(t, m.URL("ssl"), t.TempDir())
 	b := &cfg.Brokers[0]
 	b.Username = "gw"
 	b.PasswordFile = filepath.Join(dir, "wrong-password")
