@@ -482,14 +482,7 @@ func FuzzParseAck(f *testing.F) {
 }
 
 func BenchmarkDeliver(b *testing.B) {
-	url := os.Getenv("CAMPUSGUARD_TEST_MQTT")
-	if url == "" {
-		var err error
-		brokerOnce.Do(func() { brokerURL, brokerErr = startMosquitto() })
-		if url, err = brokerURL, brokerErr; err != nil {
-			b.Skip(err)
-		}
-	}
+	url := broker(b)
 	pub, err := NewPahoClient(ClientConfig{URL: url, ClientID: "cg-bench", KeepAlive: 30 * time.Second, ConnectTimeout: 5 * time.Second}, quiet)
 	if err != nil {
 		b.Fatal(err)
