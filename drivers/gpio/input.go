@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/campusguard/campusguard/event"
 	"periph.io/x/conn/v3/gpio"
@@ -150,13 +153,29 @@ func (in *input) publish(ctx context.Context, e event.Event) {
 	in.d.log.Debug("gpio event", "event", e.String())
 }
 
+// run opens the input (retrying), starts its readers and runs its state machines
+// until ctx ends.
 func (in *input) run(ctx context.Context) {
 	defer close(in.done)
-	clk := in.d.clock
 	log := in.d.log.With("device", in.cfg.Device, "pin", in.cfg.PinRef.Name())
+	main, sup, ok := in.openRetry(ctx, log)
+	if !ok {
+		return
+	}
+	l := &inputLoop{in: in, ctx: ctx, log: log, samples: make(chan sample), pinFault: map[bool]error{},
+		m: &machine{debounce: in.cfg.Debounce, hold: in.cfg.Hold}}
+	if s := in.cfg.Supervision; s != nil {
+		l.sm = &machine{debounce: s.Debounce}
+	}
+	defer in.startReaders(ctx, main, sup, l.samples)()
+	l.loop()
+}
 
-	// Open, retrying while the pins cannot be opened.
-	var main, sup gpio.PinIO
+// openRetry opens the input's pins, retrying every in.retry while they cannot be
+// opened: the first failure is a fault event, the open after it its restore. false
+// when ctx ended first.
+func (in *input) openRetry(ctx context.Context, log *slog.Logger) (main, sup gpio.PinIO, ok bool) {
+	clk := in.d.clock
 	faulted := false
 	for {
 		var err error
@@ -175,19 +194,23 @@ func (in *input) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return
+			return nil, nil, false
 		case <-t.Chan():
 		}
 	}
-	pinFault := map[bool]error{} // per line (false = main, true = supervision)
 	if faulted {
 		log.Info("gpio input opened")
 		in.setStatus(func(s *InputStatus) { s.Fault, s.Since = "", time.Time{} })
 		in.publish(ctx, in.event(event.TypeFaultRestore, clk.Now(), event.Fields{"pin": in.cfg.PinRef.Name()}))
 	}
 	in.setStatus(func(s *InputStatus) { s.Open = true })
+	return main, sup, true
+}
 
-	samples := make(chan sample)
+// startReaders starts a reader goroutine per line (sup may be nil) sending to
+// samples. The function it returns stops them, closes the pins and marks the input
+// closed.
+func (in *input) startReaders(ctx context.Context, main, sup gpio.PinIO, samples chan<- sample) (stop func()) {
 	var wg sync.WaitGroup
 	rctx, rcancel := context.WithCancel(ctx)
 	mainAct := activeFunc(in.cfg.Contact, in.cfg.ActiveLevel)
@@ -196,8 +219,6 @@ func (in *input) run(ctx context.Context) {
 		defer wg.Done()
 		in.read(rctx, main, false, mainAct, samples)
 	}()
-	m := &machine{debounce: in.cfg.Debounce, hold: in.cfg.Hold}
-	var sm *machine
 	if s := in.cfg.Supervision; s != nil {
 		trouble := parseLevel(s.TroubleLevel)
 		wg.Add(1)
@@ -205,9 +226,8 @@ func (in *input) run(ctx context.Context) {
 			defer wg.Done()
 			in.read(rctx, sup, true, func(l gpio.Level) bool { return l == trouble }, samples)
 		}()
-		sm = &machine{debounce: s.Debounce}
 	}
-	defer func() {
+	return func() {
 		rcancel()
 		_ = main.Halt()
 		if sup != nil {
@@ -219,115 +239,137 @@ func (in *input) run(ctx context.Context) {
 			closePin(sup)
 		}
 		in.setStatus(func(s *InputStatus) { s.Open = false })
-	}()
+	}
+}
 
+// inputLoop is a running input's goroutine: the state machines of its lines, the
+// timer of their next deadline and the health of each line.
+type inputLoop struct {
+	in       *input
+	ctx      context.Context
+	log      *slog.Logger
+	samples  chan sample
+	m, sm    *machine       // the main line; the supervision line (nil: none)
+	pinFault map[bool]error // per line (false = main, true = supervision)
+	timer    clockwork.Timer
+	timerC   <-chan time.Time
+}
+
+// loop handles samples, machine deadlines and heartbeats until the context ends.
+func (l *inputLoop) loop() {
+	in, clk := l.in, l.in.d.clock
 	var hb <-chan time.Time
 	if in.heartbeat > 0 {
 		tk := clk.NewTicker(in.heartbeat)
 		defer tk.Stop()
 		hb = tk.Chan()
 	}
-	var timer interface {
-		Chan() <-chan time.Time
-		Stop() bool
-		Reset(time.Duration) bool
-	}
-	var timerC <-chan time.Time
-	arm := func() {
-		now := clk.Now()
-		dl, ok := m.deadline()
-		if sm != nil {
-			if sdl, sok := sm.deadline(); sok && (!ok || sdl.Before(dl)) {
-				dl, ok = sdl, true
-			}
-		}
-		if timer != nil {
-			timer.Stop()
-			select {
-			case <-timer.Chan():
-			default:
-			}
-		}
-		if !ok {
-			timerC = nil
-			return
-		}
-		d := max(dl.Sub(now), time.Nanosecond)
-		if timer == nil {
-			t := clk.NewTimer(d)
-			timer = t
-		} else {
-			timer.Reset(d)
-		}
-		timerC = timer.Chan()
-	}
 	defer func() {
-		if timer != nil {
-			timer.Stop()
+		if l.timer != nil {
+			l.timer.Stop()
 		}
 	}()
-
-	apply := func(ch []change, sup bool) {
-		for _, c := range ch {
-			in.publish(ctx, in.changeEvent(c, sup))
-		}
-		active := m.state()
-		tamper := false
-		if sm != nil {
-			tamper = sm.state()
-		}
-		in.setStatus(func(s *InputStatus) { s.Active, s.Tamper = active, tamper })
-		in.d.metrics.state(in.cfg.Device, active)
-	}
-
 	for {
 		select {
-		case <-ctx.Done():
+		case <-l.ctx.Done():
 			return
-		case s := <-samples:
+		case s := <-l.samples:
 			if s.health {
-				if (s.fault != nil) == (pinFault[s.sup] != nil) {
-					break
-				}
-				pinFault[s.sup] = s.fault
-				pin := in.cfg.PinRef.Name()
-				if s.sup {
-					pin = in.cfg.Supervision.PinRef.Name()
-				}
-				if s.fault != nil {
-					log.Error("gpio line fault", "line", pin, "err", s.fault)
-					in.setStatus(func(st *InputStatus) { st.Fault, st.Since = s.fault.Error(), s.at })
-					in.publish(ctx, in.event(event.TypeFault, s.at, event.Fields{"error": s.fault.Error(), "pin": pin}))
-				} else {
-					log.Info("gpio line works again", "line", pin)
-					in.setStatus(func(st *InputStatus) { st.Fault, st.Since = "", time.Time{} })
-					in.publish(ctx, in.event(event.TypeFaultRestore, s.at, event.Fields{"pin": pin}))
-				}
+				l.lineHealth(s)
 				break
 			}
 			if s.sup {
-				apply(sm.sample(s.active, s.at), true)
+				l.apply(l.sm.sample(s.active, s.at), true)
 			} else {
 				in.d.metrics.edge(in.cfg.Device)
-				apply(m.sample(s.active, s.at), false)
+				l.apply(l.m.sample(s.active, s.at), false)
 			}
-			arm()
-		case <-timerC:
+			l.arm()
+		case <-l.timerC:
 			now := clk.Now()
-			apply(m.tick(now), false)
-			if sm != nil {
-				apply(sm.tick(now), true)
+			l.apply(l.m.tick(now), false)
+			if l.sm != nil {
+				l.apply(l.sm.tick(now), true)
 			}
-			arm()
+			l.arm()
 		case <-hb:
-			if len(pinFault) == 0 || (pinFault[false] == nil && pinFault[true] == nil) {
-				in.publish(ctx, in.event(event.TypeHeartbeat, clk.Now(), nil))
+			if len(l.pinFault) == 0 || (l.pinFault[false] == nil && l.pinFault[true] == nil) {
+				in.publish(l.ctx, in.event(event.TypeHeartbeat, clk.Now(), nil))
 			}
 		}
 		if h := in.d.stepHook; h != nil {
 			h(in.cfg.Device)
 		}
 	}
+}
+
+// lineHealth reports a line whose edge wait started failing (a fault) or works again
+// (its restore); a report that changes nothing is dropped.
+func (l *inputLoop) lineHealth(s sample) {
+	in := l.in
+	if (s.fault != nil) == (l.pinFault[s.sup] != nil) {
+		return
+	}
+	l.pinFault[s.sup] = s.fault
+	pin := in.cfg.PinRef.Name()
+	if s.sup {
+		pin = in.cfg.Supervision.PinRef.Name()
+	}
+	if s.fault != nil {
+		l.log.Error("gpio line fault", "line", pin, "err", s.fault)
+		in.setStatus(func(st *InputStatus) { st.Fault, st.Since = s.fault.Error(), s.at })
+		in.publish(l.ctx, in.event(event.TypeFault, s.at, event.Fields{"error": s.fault.Error(), "pin": pin}))
+		return
+	}
+	l.log.Info("gpio line works again", "line", pin)
+	in.setStatus(func(st *InputStatus) { st.Fault, st.Since = "", time.Time{} })
+	in.publish(l.ctx, in.event(event.TypeFaultRestore, s.at, event.Fields{"pin": pin}))
+}
+
+// apply publishes the machines' changes (sup: of the supervision line) and records
+// the input's state.
+func (l *inputLoop) apply(ch []change, sup bool) {
+	in := l.in
+	for _, c := range ch {
+		in.publish(l.ctx, in.changeEvent(c, sup))
+	}
+	active := l.m.state()
+	tamper := false
+	if l.sm != nil {
+		tamper = l.sm.state()
+	}
+	in.setStatus(func(s *InputStatus) { s.Active, s.Tamper = active, tamper })
+	in.d.metrics.state(in.cfg.Device, active)
+}
+
+// arm sets the timer to the machines' earliest deadline (none: no timer).
+func (l *inputLoop) arm() {
+	clk := l.in.d.clock
+	now := clk.Now()
+	dl, ok := l.m.deadline()
+	if l.sm != nil {
+		if sdl, sok := l.sm.deadline(); sok && (!ok || sdl.Before(dl)) {
+			dl, ok = sdl, true
+		}
+	}
+	if l.timer != nil {
+		l.timer.Stop()
+		select {
+		case <-l.timer.Chan():
+		default:
+		}
+	}
+	if !ok {
+		l.timerC = nil
+		return
+	}
+	d := max(dl.Sub(now), time.Nanosecond)
+	if l.timer == nil {
+		l.timer = clk.NewTimer(d)
+	} else {
+		l.timer.Reset(d)
+	}
+	l.timerC = l.timer.Chan()
 }
 
 // changeEvent maps a machine change to its event. An active change from the level
