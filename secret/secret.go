@@ -39,10 +39,13 @@ const Redacted = "[redacted]"
 // is "not set". Values compare with ==.
 type Value struct {
 	s string
+	// resolved marks a secret Resolve took from a file or a variable: Validate, run again
+	// on a resolved config (a component's prepare), does not count it as given inline.
+	resolved bool
 }
 
 // Inline returns a Value holding s, as if the config gave it inline.
-func Inline(s string) Value { return Value{s} }
+func Inline(s string) Value { return Value{s: s} }
 
 // Reveal returns the secret, for the code that hands it to a protocol.
 func (v Value) Reveal() string { return v.s }
@@ -52,7 +55,7 @@ func (v Value) IsZero() bool { return v.s == "" }
 
 // UnmarshalText implements encoding.TextUnmarshaler: the inline form in the config.
 func (v *Value) UnmarshalText(b []byte) error {
-	v.s = string(b)
+	*v = Value{s: string(b)}
 	return nil
 }
 
@@ -133,7 +136,7 @@ type Sources struct {
 // Validate records a secret given in more than one way at s.Key. It does no I/O.
 func (v Value) Validate(errs *cfgerr.List, s Sources) {
 	var given []string
-	if v.s != "" {
+	if v.s != "" && !v.resolved {
 		given = append(given, s.Key)
 	}
 	if s.File != "" {
@@ -151,8 +154,8 @@ func (v Value) Validate(errs *cfgerr.List, s Sources) {
 	}
 }
 
-// Given reports whether the secret is given in any way: inline, by file or by variable
-// (the Override variables are not known before Resolve).
+// Given reports whether the secret is given in any way: inline, by file or by variable,
+// or resolved (the Override variables are not known before Resolve).
 func (v Value) Given(s Sources) bool { return v.s != "" || s.File != "" || s.Env != "" }
 
 // Resolve sets v from its sources, in this order: the first Override variable that is
@@ -162,7 +165,7 @@ func (v Value) Given(s Sources) bool { return v.s != "" || s.File != "" || s.Env
 func (v *Value) Resolve(errs *cfgerr.List, s Sources, l Lookup) {
 	for _, name := range s.Override {
 		if x := l.getenv(name); x != "" {
-			v.s = x
+			*v = Value{s: x, resolved: true}
 			return
 		}
 	}
@@ -178,14 +181,14 @@ func (v *Value) Resolve(errs *cfgerr.List, s Sources, l Lookup) {
 			errs.Add(s.Key+"_file", "%s is empty", s.File)
 			return
 		}
-		v.s = x
+		*v = Value{s: x, resolved: true}
 	case s.Env != "":
 		x := l.getenv(s.Env)
 		if x == "" {
 			errs.Add(s.Key+"_env", "environment variable %s is not set", s.Env)
 			return
 		}
-		v.s = x
+		*v = Value{s: x, resolved: true}
 	}
 }
 

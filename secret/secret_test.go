@@ -194,6 +194,13 @@ func TestResolve(t *testing.T) {
 			if v.Reveal() != tt.want {
 				t.Errorf("value %q, want %q", v.Reveal(), tt.want)
 			}
+			// Validating the resolved value again finds what it found before.
+			var before, after cfgerr.List
+			tt.inline.Validate(&before, tt.src)
+			v.Validate(&after, tt.src)
+			if before.Error() != after.Error() {
+				t.Errorf("Validate after Resolve: %q, before: %q", after.Error(), before.Error())
+			}
 		})
 	}
 }

@@ -41,8 +41,12 @@ func (t TLSClient) Validate(errs *cfgerr.List) {
 }
 
 // Resolve reads the files (CA bundle, client certificate and key) as Config would and
-// records a problem at the key of the file that has it.
+// records a problem at the key of the file that has it. A certificate without its key
+// is Validate's to report, not again here.
 func (t TLSClient) Resolve(errs *cfgerr.List, l Lookup) {
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		t.CertFile, t.KeyFile = "", ""
+	}
 	if _, key, err := t.build(l); err != nil {
 		errs.Add(key, "%v", err)
 	}

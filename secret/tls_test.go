@@ -98,7 +98,6 @@ func TestTLSConfig(t *testing.T) {
 		{name: "missing cert", tls: TLSClient{CertFile: missing, KeyFile: key}, wantKey: "cert_file", wantErr: missing},
 		{name: "missing key", tls: TLSClient{CertFile: cert, KeyFile: missing}, wantKey: "key_file", wantErr: missing},
 		{name: "key of another cert", tls: TLSClient{CertFile: cert, KeyFile: otherKey}, wantKey: "cert_file", wantErr: cert + " with key " + otherKey},
-		{name: "cert without key", tls: TLSClient{CertFile: cert}, wantKey: "cert_file", wantErr: "go together"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,5 +126,14 @@ func TestTLSConfig(t *testing.T) {
 				t.Errorf("Configured = %v", tt.tls.Configured())
 			}
 		})
+	}
+	// A certificate without its key is an error of Config, and of Validate, not of Resolve.
+	half := TLSClient{CertFile: cert}
+	if _, err := half.Config(); err == nil || !strings.Contains(err.Error(), "cert_file: cert_file and key_file go together") {
+		t.Errorf("Config error %v", err)
+	}
+	var errs cfgerr.List
+	if half.Resolve(&errs, Lookup{}); errs.Len() != 0 {
+		t.Errorf("Resolve recorded %v", errs.Error())
 	}
 }

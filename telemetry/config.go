@@ -1,18 +1,20 @@
 package telemetry
 
 import (
-	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/secret"
 )
 
-// EnvToken names the environment variable that overrides the configured token.
-const EnvToken = "CAMPUSGUARD_INFLUX_TOKEN"
+// The environment variables that override the configured token, the first set winning:
+// EnvToken, then EnvTokenKey (the variable of the key path telemetry.token).
+const (
+	EnvToken    = "CAMPUSGUARD_INFLUX_TOKEN"
+	EnvTokenKey = "CAMPUSGUARD_TELEMETRY_TOKEN"
+)
 
 // Defaults.
 const (
@@ -38,14 +40,13 @@ type Config struct {
 	// Bucket is the 2.x bucket, or "db/retention" (or "db") for 1.8.
 	Bucket string `mapstructure:"bucket"`
 	// Token is the API token; "user:password" for 1.8 (any string when auth is off).
-	// Prefer TokenFile or $CAMPUSGUARD_INFLUX_TOKEN.
-	Token string `mapstructure:"token"`
-	// TokenFile holds the token (surrounding white space ignored).
+	// Prefer TokenFile or $CAMPUSGUARD_INFLUX_TOKEN (which wins over both).
+	Token secret.Value `mapstructure:"token"`
+	// TokenFile holds the token (trailing newline removed).
 	TokenFile string `mapstructure:"token_file"`
-	// CAFile is a PEM bundle of CAs to trust for an https URL (default: the system's).
-	CAFile string `mapstructure:"ca_file"`
-	// InsecureSkipVerify turns off certificate checks (test installations only).
-	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
+	// TLS is for an https URL: ca_file (default: the system's roots), cert_file and
+	// key_file (a client certificate), insecure_skip_verify (test installations only).
+	TLS secret.TLSClient `mapstructure:",squash"`
 	// BatchSize is the number of points per write (default 5000).
 	BatchSize int `mapstructure:"batch_size"`
 	// FlushInterval is the longest a point waits for its batch to fill (default 1s).
@@ -65,9 +66,8 @@ type Config struct {
 	GZip bool `mapstructure:"gzip"`
 }
 
-// SetDefaults fills unset values; stateDir is the daemon's state directory (the spool
-// goes under it).
-func (c *Config) SetDefaults(stateDir string) {
+// SetDefaults fills unset values; the spool goes under env.StateDir.
+func (c *Config) SetDefaults(env cfgerr.Env) {
 	if c.BatchSize == 0 {
 		c.BatchSize = DefaultBatchSize
 	}
@@ -77,8 +77,8 @@ func (c *Config) SetDefaults(stateDir string) {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
-	if c.SpoolDir == "" && stateDir != "" {
-		c.SpoolDir = filepath.Join(stateDir, "spool")
+	if c.SpoolDir == "" && env.StateDir != "" {
+		c.SpoolDir = filepath.Join(env.StateDir, "spool")
 	}
 	if c.SpoolMaxBytes == 0 {
 		c.SpoolMaxBytes = DefaultSpoolMaxBytes
@@ -92,7 +92,8 @@ func (c *Config) SetDefaults(stateDir string) {
 }
 
 // Validate records every problem, with keys relative to the telemetry section. A
-// disabled section is not checked beyond its shape.
+// disabled section is not checked beyond its shape. It reads no file and no variable:
+// Resolve does, after it.
 func (c *Config) Validate(errs *cfgerr.List) {
 	if c.BatchSize < 0 || c.BatchSize > 100_000 {
 		errs.Add("batch_size", "%d is outside 1..100000", c.BatchSize)
@@ -122,43 +123,30 @@ func (c *Config) Validate(errs *cfgerr.List) {
 		errs.Add("url", "is required (http://host:8086)")
 	} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs.Add("url", "%q is not an http:// or https:// URL", c.URL)
-	} else if u.Scheme == "http" && (c.CAFile != "" || c.InsecureSkipVerify) {
+	} else if u.Scheme == "http" && c.TLS.Configured() {
 		errs.Add("ca_file", "TLS settings given for a plain http URL")
 	}
 	if c.Bucket == "" {
 		errs.Add("bucket", "is required (InfluxDB 2.x bucket, or db/retention for 1.8)")
 	}
-	if c.Token != "" && c.TokenFile != "" {
-		errs.Add("token_file", "give token or token_file, not both")
-	}
+	c.Token.Validate(errs, c.tokenSources())
 	if c.SpoolDir == "" {
 		errs.Add("spool_dir", "is required (default <state dir>/spool)")
 	}
-	if c.CAFile != "" {
-		if _, err := os.Stat(c.CAFile); err != nil {
-			errs.Add("ca_file", "%v", err)
-		}
-	}
+	c.TLS.Validate(errs)
 }
 
-// ResolveSecrets sets Token: $CAMPUSGUARD_INFLUX_TOKEN when set, else the content of
-// TokenFile, else the configured Token.
-func (c *Config) ResolveSecrets(getenv func(string) string) error {
-	if getenv != nil {
-		if t := getenv(EnvToken); t != "" {
-			c.Token = t
-			return nil
-		}
+func (c *Config) tokenSources() secret.Sources {
+	return secret.Sources{Key: "token", File: c.TokenFile, Override: []string{EnvToken, EnvTokenKey}}
+}
+
+// Resolve sets Token ($CAMPUSGUARD_INFLUX_TOKEN or $CAMPUSGUARD_TELEMETRY_TOKEN when
+// set, else the content of token_file, else token) and checks the TLS files, after
+// Validate. A disabled section reads nothing.
+func (c *Config) Resolve(errs *cfgerr.List, l secret.Lookup) {
+	if !c.Enabled {
+		return
 	}
-	if c.TokenFile != "" {
-		b, err := os.ReadFile(c.TokenFile)
-		if err != nil {
-			return fmt.Errorf("telemetry token_file: %w", err)
-		}
-		c.Token = strings.TrimSpace(string(b))
-		if c.Token == "" {
-			return fmt.Errorf("telemetry token_file %s: empty", c.TokenFile)
-		}
-	}
-	return nil
+	c.Token.Resolve(errs, c.tokenSources(), l)
+	c.TLS.Resolve(errs, l)
 }

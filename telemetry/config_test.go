@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/secret"
 )
 
 func TestConfigValidate(t *testing.T) {
 	ok := func() Config {
 		c := Config{Enabled: true, URL: "http://127.0.0.1:8086", Bucket: "campus/autogen"}
-		c.SetDefaults("/var/lib/campusguard")
+		c.SetDefaults(cfgerr.Env{StateDir: "/var/lib/campusguard"})
 		return c
 	}
 	tests := []struct {
@@ -24,8 +25,10 @@ func TestConfigValidate(t *testing.T) {
 		{"disabled needs no url", func(c *Config) { c.Enabled, c.URL, c.Bucket = false, "", "" }, ""},
 		{"missing url and bucket", func(c *Config) { c.URL, c.Bucket = "", "" }, "url bucket"},
 		{"bad scheme", func(c *Config) { c.URL = "udp://x:1" }, "url"},
-		{"token and file", func(c *Config) { c.Token, c.TokenFile = "a", "/f" }, "token_file"},
-		{"tls on http", func(c *Config) { c.InsecureSkipVerify = true }, "ca_file"},
+		{"token and file", func(c *Config) { c.Token, c.TokenFile = secret.Inline("a"), "/f" }, "token"},
+		{"tls on http", func(c *Config) { c.TLS.InsecureSkipVerify = true }, "ca_file"},
+		{"files are not read", func(c *Config) { c.TokenFile, c.TLS.CAFile = "/nonexistent/token", "/nonexistent/ca.pem" }, "ca_file"},
+		{"cert without key", func(c *Config) { c.URL, c.TLS.CertFile = "https://influx:8086", "/c" }, "cert_file"},
 		{"ranges", func(c *Config) { c.BatchSize, c.DrainRate, c.SpoolMaxBytes = 200000, -1, 10 }, "batch_size drain_rate spool_max_bytes"},
 		{"prefix", func(c *Config) { c.MeasurementPrefix = "a b" }, "measurement_prefix"},
 	}
@@ -50,35 +53,43 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestResolveSecrets(t *testing.T) {
+func TestResolve(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "token")
-	os.WriteFile(file, []byte("  from-file\n"), 0o600)
-	env := func(v string) func(string) string {
-		return func(k string) string {
-			if k == EnvToken {
-				return v
-			}
-			return ""
-		}
+	if err := os.WriteFile(file, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	tests := []struct {
 		name    string
 		c       Config
-		env     string
+		env     map[string]string
 		want    string
-		wantErr bool
+		wantErr string
 	}{
-		{"inline", Config{Token: "u:p"}, "", "u:p", false},
-		{"file", Config{TokenFile: file}, "", "from-file", false},
-		{"env wins", Config{TokenFile: file}, "from-env", "from-env", false},
-		{"missing file", Config{TokenFile: file + ".none"}, "", "", true},
+		{"inline", Config{Token: secret.Inline("u:p")}, nil, "u:p", ""},
+		{"file", Config{TokenFile: file}, nil, "from-file", ""},
+		{"env wins", Config{TokenFile: file}, map[string]string{EnvToken: "from-env"}, "from-env", ""},
+		{"key path variable", Config{Token: secret.Inline("u:p")}, map[string]string{EnvTokenKey: "from-key"}, "from-key", ""},
+		{"influx variable first", Config{}, map[string]string{EnvTokenKey: "from-key", EnvToken: "from-env"}, "from-env", ""},
+		{"missing file", Config{TokenFile: file + ".none"}, nil, "", "token_file"},
+		{"missing ca", Config{URL: "https://x:8086", TLS: secret.TLSClient{CAFile: file + ".none"}}, nil, "", "ca_file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.c.ResolveSecrets(env(tt.env))
-			if (err != nil) != tt.wantErr || tt.c.Token != tt.want {
-				t.Fatalf("token %q err %v", tt.c.Token, err)
+			tt.c.Enabled = true
+			var errs cfgerr.List
+			tt.c.Resolve(&errs, secret.Lookup{Getenv: func(k string) string { return tt.env[k] }})
+			var keys []string
+			for _, e := range errs.Errs {
+				keys = append(keys, e.Key)
+			}
+			if got := strings.Join(keys, " "); got != tt.wantErr || tt.c.Token.Reveal() != tt.want {
+				t.Fatalf("token %q, problems at %q (%v); want %q at %q", tt.c.Token.Reveal(), got, errs.Err(), tt.want, tt.wantErr)
 			}
 		})
+	}
+	off := Config{TokenFile: file + ".none"}
+	var errs cfgerr.List
+	if off.Resolve(&errs, secret.Lookup{}); errs.Len() != 0 {
+		t.Errorf("a disabled section read its token file: %v", errs.Err())
 	}
 }

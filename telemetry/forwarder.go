@@ -2,12 +2,9 @@ package telemetry
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/health"
 	"github.com/campusguard/campusguard/site"
@@ -103,7 +101,7 @@ func New(cfg Config, o Options) (*Forwarder, error) {
 		o.Logger = slog.Default()
 	}
 	if cfg.BatchSize <= 0 || cfg.FlushInterval <= 0 || cfg.Timeout <= 0 || cfg.DrainRate <= 0 {
-		cfg.SetDefaults("")
+		cfg.SetDefaults(cfgerr.Env{})
 	}
 	if cfg.SpoolDir == "" {
 		return nil, errors.New("telemetry: no spool_dir")
@@ -120,18 +118,16 @@ func New(cfg Config, o Options) (*Forwarder, error) {
 	f.enc = newEncoder(cfg.MeasurementPrefix, o.Site, f.zone)
 	f.m = newMetrics(o.Registerer, f)
 
-	tlsCfg, err := tlsConfig(cfg)
+	tlsCfg, err := cfg.TLS.Config()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("telemetry: %w", err)
 	}
 	opts := influxdb2.DefaultOptions().
 		SetHTTPRequestTimeout(uint(cfg.Timeout/time.Second) + 5).
 		SetUseGZip(cfg.GZip).
 		SetApplicationName("campusguard")
-	if tlsCfg != nil {
-		opts.SetTLSConfig(tlsCfg)
-	}
-	f.client = influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
+	opts.SetTLSConfig(tlsCfg)
+	f.client = influxdb2.NewClientWithOptions(cfg.URL, cfg.Token.Reveal(), opts)
 	f.wapi = f.client.WriteAPIBlocking(cfg.Org, cfg.Bucket)
 
 	f.spool, err = spool.Open(cfg.SpoolDir, spool.Options{
@@ -152,25 +148,6 @@ func New(cfg Config, o Options) (*Forwarder, error) {
 		f.log.Info("telemetry spool holds points from an earlier run", "points", st.Points, "bytes", st.Bytes)
 	}
 	return f, nil
-}
-
-func tlsConfig(cfg Config) (*tls.Config, error) {
-	if cfg.CAFile == "" && !cfg.InsecureSkipVerify {
-		return nil, nil
-	}
-	t := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // operator's explicit choice
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("telemetry ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("telemetry ca_file %s: no PEM certificates", cfg.CAFile)
-		}
-		t.RootCAs = pool
-	}
-	return t, nil
 }
 
 // SetDirectory replaces the device directory (after a config reload).

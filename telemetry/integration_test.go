@@ -16,9 +16,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/health"
 	"github.com/campusguard/campusguard/internal/testenv"
+	"github.com/campusguard/campusguard/secret"
 	"github.com/campusguard/campusguard/site"
 )
 
@@ -31,10 +33,10 @@ func testDB(t testing.TB, srv *testenv.Influx) string {
 }
 
 func testConfig(srv *testenv.Influx, db, spoolDir string) Config {
-	c := Config{Enabled: true, URL: srv.URL, Bucket: db + "/autogen", Token: "user:password",
+	c := Config{Enabled: true, URL: srv.URL, Bucket: db + "/autogen", Token: secret.Inline("user:password"),
 		BatchSize: 100, FlushInterval: 20 * time.Millisecond, Timeout: 2 * time.Second, SpoolDir: spoolDir,
 		DrainRate: 200}
-	c.SetDefaults("")
+	c.SetDefaults(cfgerr.Env{})
 	return c
 }
 

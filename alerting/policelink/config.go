@@ -1,10 +1,10 @@
 package policelink
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +13,7 @@ import (
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/secret"
 	"github.com/campusguard/campusguard/site"
 )
 
@@ -23,7 +24,7 @@ const (
 )
 
 // KeyEnv is the environment variable that overrides the configured key (see
-// Config.ResolveSecrets).
+// Config.Resolve).
 const KeyEnv = "CAMPUSGUARD_POLICELINK_KEY"
 
 // Defaults applied by SetDefaults.
@@ -64,10 +65,10 @@ type Config struct {
 	Line     string `mapstructure:"line"`     // L: line prefix, 1..6 hex (default "0")
 	// Key encrypts the link (AES-128/192/256). Give at most one of key and key_file;
 	// env CAMPUSGUARD_POLICELINK_KEY overrides both. No key: clear text.
-	Key         string `mapstructure:"key"`
-	KeyFile     string `mapstructure:"key_file"`
-	KeyEncoding string `mapstructure:"key_encoding"` // hex (default) or ascii
-	Transport   string `mapstructure:"transport"`    // tcp (default) or udp
+	Key         secret.Value `mapstructure:"key"`
+	KeyFile     string       `mapstructure:"key_file"`
+	KeyEncoding string       `mapstructure:"key_encoding"` // hex (default) or ascii
+	Transport   string       `mapstructure:"transport"`    // tcp (default) or udp
 	// Timeout bounds one attempt on one receiver: connect, send, answer (default 5s).
 	Timeout time.Duration `mapstructure:"timeout"`
 	// NAKRetries caps the resends after a NAK (clock correction) on one receiver (default 3).
@@ -176,8 +177,8 @@ func (m *Match) Matches(a *alerting.Alarm) bool {
 	return true
 }
 
-// SetDefaults fills unset values.
-func (c *Config) SetDefaults() {
+// SetDefaults fills unset values; it needs nothing from env.
+func (c *Config) SetDefaults(cfgerr.Env) {
 	if c.Name == "" {
 		c.Name = DefaultName
 	}
@@ -253,47 +254,58 @@ func fillSIA(sia, restore *string, code int) {
 	}
 }
 
-// ResolveSecrets applies the key override from the environment (KeyEnv) and reads
-// key_file into Key. The lead's loader calls it with os.Getenv before Validate.
-func (c *Config) ResolveSecrets(getenv func(string) string) error {
-	if getenv != nil {
-		if v := getenv(KeyEnv); v != "" {
-			c.Key, c.KeyFile = v, ""
-			return nil
-		}
+func (c *Config) keySources() secret.Sources {
+	return secret.Sources{Key: "key", File: c.KeyFile, Override: []string{KeyEnv}}
+}
+
+// Resolve reads the key (KeyEnv when set, else key_file, else key) and checks a key
+// read from a file or the environment as Validate checks a key given inline. Keys are
+// relative to this section. A disabled link reads nothing.
+func (c *Config) Resolve(errs *cfgerr.List, l secret.Lookup) {
+	if !c.Enabled {
+		return
 	}
-	if c.Key == "" && c.KeyFile != "" {
-		b, err := os.ReadFile(c.KeyFile)
-		if err != nil {
-			return fmt.Errorf("policelink key_file: %w", err)
-		}
-		c.Key, c.KeyFile = strings.TrimSpace(string(b)), ""
+	given := c.Key
+	c.Key.Resolve(errs, c.keySources(), l)
+	if c.Key == given || c.Key.IsZero() {
+		return
 	}
-	return nil
+	key := "key"
+	if c.KeyFile != "" {
+		key = "key_file"
+	}
+	if _, err := dc09.ParseKeyEncoding(c.KeyEncoding); err != nil {
+		return // Validate reported it
+	}
+	if _, err := c.ParseKey(); err != nil {
+		errs.Add(key, "%v%s", err, keyFix(c.Key.Reveal(), c.KeyEncoding)) // dc09 errors never quote the key
+	}
 }
 
 // Encrypted reports whether the link is encrypted (a key or key file is set).
-func (c *Config) Encrypted() bool { return c.Key != "" || c.KeyFile != "" }
+func (c *Config) Encrypted() bool { return !c.Key.IsZero() || c.KeyFile != "" }
 
-// ParseKey returns the AES key (nil for a clear link), reading key_file when Key is
-// empty. Its errors never contain the key.
+// errKeyNotRead is ParseKey's error for a key_file Resolve has not read.
+var errKeyNotRead = errors.New("key_file is not read yet (Config.Resolve reads it)")
+
+// ParseKey returns the AES key (nil for a clear link). A key_file must have been read
+// by Resolve. Its errors never contain the key.
 func (c *Config) ParseKey() (*dc09.Key, error) {
 	if !c.Encrypted() {
 		return nil, nil
 	}
-	cc := *c
-	if err := cc.ResolveSecrets(nil); err != nil {
-		return nil, err
+	if c.Key.IsZero() {
+		return nil, errKeyNotRead
 	}
-	enc, err := dc09.ParseKeyEncoding(cc.KeyEncoding)
+	enc, err := dc09.ParseKeyEncoding(c.KeyEncoding)
 	if err != nil {
 		return nil, err
 	}
-	return dc09.ParseKey(cc.Key, enc)
+	return dc09.ParseKey(c.Key.Reveal(), enc)
 }
 
 // Validate records every problem; keys are relative to this section. A disabled
-// link is not checked.
+// link is not checked. It reads no file and no variable: Resolve does, after it.
 func (c *Config) Validate(errs *cfgerr.List) {
 	if !c.Enabled {
 		return
@@ -313,18 +325,13 @@ func (c *Config) Validate(errs *cfgerr.List) {
 	if !isHex(c.Line, 1, dc09.MaxPrefix) {
 		errs.Add("line", "%q must be 1..6 hex digits", c.Line)
 	}
-	if c.Key != "" && c.KeyFile != "" {
-		errs.Add("key", "give key or key_file, not both")
-	}
+	c.Key.Validate(errs, c.keySources())
 	if _, err := dc09.ParseKeyEncoding(c.KeyEncoding); err != nil {
 		errs.Add("key_encoding", "%q is not hex or ascii", c.KeyEncoding)
-	} else if c.Encrypted() {
-		key := "key"
-		if c.Key == "" {
-			key = "key_file"
-		}
+	} else if !c.Key.IsZero() {
+		// A key from key_file or the environment is checked by Resolve, once read.
 		if _, err := c.ParseKey(); err != nil {
-			errs.Add(key, "%v%s", err, keyFix(c.Key, c.KeyEncoding)) // dc09 and os errors never quote the key
+			errs.Add("key", "%v%s", err, keyFix(c.Key.Reveal(), c.KeyEncoding)) // dc09 errors never quote the key
 		}
 	}
 	if c.Transport != "tcp" && c.Transport != "udp" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/secret"
 )
 
 func validConfig() Config {
@@ -19,6 +20,11 @@ func validConfig() Config {
 }
 
 func TestConfigValidate(t *testing.T) {
+	env := map[string]string{}
+	shortKeyFile := filepath.Join(t.TempDir(), "short.key")
+	if err := os.WriteFile(shortKeyFile, []byte("ABCD\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		mod  func(*Config)
@@ -30,11 +36,13 @@ func TestConfigValidate(t *testing.T) {
 		{"account not hex", func(c *Config) { c.Account = "12G4" }, []string{"account"}},
 		{"protocol", func(c *Config) { c.Protocol = "XML" }, []string{"protocol"}},
 		{"receiver and line", func(c *Config) { c.Receiver, c.Line = "1234567", "Z" }, []string{"line", "receiver"}},
-		{"key and key file", func(c *Config) { c.Key, c.KeyFile = testKeyHex, "/k" }, []string{"key"}},
-		{"short hex key", func(c *Config) { c.Key = "ABCD" }, []string{"key"}},
-		{"ascii key", func(c *Config) { c.Key, c.KeyEncoding = "AAAAAAAAAAAAAAAA", "ascii" }, nil},
-		{"key encoding", func(c *Config) { c.Key, c.KeyEncoding = testKeyHex, "b64" }, []string{"key_encoding"}},
+		{"key and key file", func(c *Config) { c.Key, c.KeyFile = secret.Inline(testKeyHex), "/k" }, []string{"key", "key_file"}},
+		{"short hex key", func(c *Config) { c.Key = secret.Inline("ABCD") }, []string{"key"}},
+		{"ascii key", func(c *Config) { c.Key, c.KeyEncoding = secret.Inline("AAAAAAAAAAAAAAAA"), "ascii" }, nil},
+		{"key encoding", func(c *Config) { c.Key, c.KeyEncoding = secret.Inline(testKeyHex), "b64" }, []string{"key_encoding"}},
 		{"missing key file", func(c *Config) { c.KeyFile = "/nonexistent/key" }, []string{"key_file"}},
+		{"short key in a file", func(c *Config) { c.KeyFile = shortKeyFile }, []string{"key_file"}},
+		{"key in the environment", func(c *Config) { c.KeyFile = "/nonexistent/key"; env[KeyEnv] = testKeyHex }, nil},
 		{"transport", func(c *Config) { c.Transport = "sctp" }, []string{"transport"}},
 		{"timeout", func(c *Config) { c.Timeout = -time.Second }, []string{"timeout"}},
 		{"nak retries", func(c *Config) { c.NAKRetries = 11 }, []string{"nak_retries"}},
@@ -65,13 +73,15 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := validConfig()
 			tt.mod(&c)
-			c.SetDefaults()
+			c.SetDefaults(cfgerr.Env{})
 			var errs cfgerr.List
 			c.Validate(&errs)
+			c.Resolve(&errs, secret.Lookup{Getenv: func(k string) string { return env[k] }})
+			clear(env)
 			var got []string
 			for _, e := range errs.Errs {
 				got = append(got, e.Key)
-				if strings.Contains(e.Msg, testKeyHex) || c.Key != "" && len(c.Key) > 8 && strings.Contains(e.Msg, c.Key) {
+				if strings.Contains(e.Msg, testKeyHex) || len(c.Key.Reveal()) > 8 && strings.Contains(e.Msg, c.Key.Reveal()) {
 					t.Errorf("error %q shows the key", e.Msg)
 				}
 			}
@@ -85,7 +95,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	c := validConfig()
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	if c.Name != "police" || c.Protocol != ProtocolCID || c.Receiver != "0" || c.Line != "0" || c.Transport != "tcp" ||
 		c.Timeout != 5*time.Second || c.NAKRetries != 3 || c.Supervision.Main != 90*time.Second ||
 		c.Supervision.Backup != 10*time.Minute || c.PeriodicTest.Interval != 24*time.Hour ||
@@ -96,47 +106,58 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
-func TestResolveSecrets(t *testing.T) {
+func TestResolve(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "key")
 	if err := os.WriteFile(file, []byte(testKeyHex+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{}
-	getenv := func(k string) string { return env[k] }
+	l := secret.Lookup{Getenv: func(k string) string { return env[k] }}
 
 	c := validConfig()
 	c.KeyFile = file
-	if err := c.ResolveSecrets(getenv); err != nil || c.Key != testKeyHex || c.KeyFile != "" {
-		t.Fatalf("from file: key %q file %q err %v", c.Key, c.KeyFile, err)
+	var errs cfgerr.List
+	if c.Resolve(&errs, l); errs.Len() != 0 || c.Key.Reveal() != testKeyHex {
+		t.Fatalf("from file: key %q err %v", c.Key.Reveal(), errs.Err())
+	}
+	// Validating the resolved config again (a component's prepare) finds nothing.
+	c.SetDefaults(cfgerr.Env{})
+	if c.Validate(&errs); errs.Len() != 0 {
+		t.Fatalf("validate after resolve: %v", errs.Err())
 	}
 	env[KeyEnv] = "AAAAAAAAAAAAAAAA"
 	c = validConfig()
-	c.Key, c.KeyEncoding = testKeyHex, "ascii"
-	if err := c.ResolveSecrets(getenv); err != nil || c.Key != "AAAAAAAAAAAAAAAA" {
-		t.Fatalf("env override: key %q err %v", c.Key, err)
+	c.Key, c.KeyEncoding = secret.Inline(testKeyHex), "ascii"
+	if c.Resolve(&errs, l); errs.Len() != 0 || c.Key.Reveal() != "AAAAAAAAAAAAAAAA" {
+		t.Fatalf("env override: key %q err %v", c.Key.Reveal(), errs.Err())
 	}
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	k, err := c.ParseKey()
 	if err != nil || k.Bits() != 128 {
 		t.Fatalf("ParseKey = %v, %v", k, err)
 	}
 	var b strings.Builder
-	slog.New(slog.NewTextHandler(&b, nil)).Info("cfg", "policelink", c)
-	fmt.Fprintf(&b, "%v %+v %s", c, c, c)
+	slog.New(slog.NewTextHandler(&b, nil)).Info("cfg", "policelink", c, "key", c.Key)
+	fmt.Fprintf(&b, "%v %+v %s %#v", c, c, c, c.Key)
 	if strings.Contains(b.String(), "AAAAAAAAAAAAAAAA") {
 		t.Errorf("the key is printed: %s", b.String())
 	}
 	c = validConfig()
 	c.KeyFile = filepath.Join(dir, "missing")
-	if err := c.ResolveSecrets(getenv); err != nil { // env wins over a missing file
-		t.Fatal(err)
+	if c.Resolve(&errs, l); errs.Len() != 0 { // env wins over a missing file
+		t.Fatal(errs.Err())
 	}
 	delete(env, KeyEnv)
 	c = validConfig()
 	c.KeyFile = filepath.Join(dir, "missing")
-	if err := c.ResolveSecrets(getenv); err == nil {
-		t.Fatal("missing key file: no error")
+	if c.Resolve(&errs, l); errs.Len() != 1 || errs.Errs[0].Key != "key_file" {
+		t.Fatalf("missing key file: %v", errs.Err())
+	}
+	c = validConfig()
+	c.KeyFile = file
+	if _, err := c.ParseKey(); err == nil {
+		t.Fatal("ParseKey of an unread key_file: no error")
 	}
 }
 

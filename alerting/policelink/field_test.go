@@ -18,6 +18,7 @@ import (
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/secret"
 )
 
 // haKey is a key as an installer types it into Home Assistant's SIA integration:
@@ -49,9 +50,9 @@ func TestFieldNAKIsRejection(t *testing.T) {
 		mod    func(*Config)
 		answer string
 	}{
-		{"wrong key encoding", centre.FieldConfig{Key: haKey}, func(c *Config) { c.Key, c.KeyEncoding = haKey, "hex" }, `"NAK"0000L0R0A0[]_`},
+		{"wrong key encoding", centre.FieldConfig{Key: haKey}, func(c *Config) { c.Key, c.KeyEncoding = secret.Inline(haKey), "hex" }, `"NAK"0000L0R0A0[]_`},
 		{"unknown account", centre.FieldConfig{Accounts: []string{"9999"}}, func(c *Config) {}, `"NAK"`},
-		{"ADM-CID with a time block", centre.FieldConfig{Key: haKey}, func(c *Config) { c.Key, c.KeyEncoding = haKey, "ascii" }, "omit_time_block"},
+		{"ADM-CID with a time block", centre.FieldConfig{Key: haKey}, func(c *Config) { c.Key, c.KeyEncoding = secret.Inline(haKey), "ascii" }, "omit_time_block"},
 	}
 	for _, tc := range cases {
 		for _, network := range []string{"tcp", "udp"} {
@@ -112,7 +113,7 @@ func TestClockNAKIsNotRejection(t *testing.T) {
 	rcv := startField(t, "tcp", centre.FieldConfig{Key: haKey})
 	rcv.SetClockOffset(-3 * time.Minute)
 	cfg := baseConfig("tcp", false, rcv.TCPAddr())
-	cfg.Key, cfg.KeyEncoding, cfg.OmitTimeBlock = haKey, "ascii", true
+	cfg.Key, cfg.KeyEncoding, cfg.OmitTimeBlock = secret.Inline(haKey), "ascii", true
 	s := newSink(t, cfg, Options{})
 	if err := s.Deliver(ctx, fired("c1", time.Now())); err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func TestKeyEncodingASCII(t *testing.T) {
 				ctx := ctxT(t)
 				rcv := startField(t, network, centre.FieldConfig{Key: haKey, Accounts: []string{"1234"}})
 				cfg := baseConfig(network, false, addr(rcv, network))
-				cfg.Key, cfg.KeyEncoding, cfg.Protocol = haKey, "ascii", proto
+				cfg.Key, cfg.KeyEncoding, cfg.Protocol = secret.Inline(haKey), "ascii", proto
 				cfg.OmitTimeBlock = proto == ProtocolCID // the field library's ADM-CID pattern refuses extended blocks
 				s := newSink(t, cfg, Options{})
 				if err := s.Deliver(ctx, fired("k1", time.Now())); err != nil {
@@ -153,7 +154,7 @@ func TestKeyEchoRedacted(t *testing.T) {
 	ctx := ctxT(t)
 	rcv := startField(t, "tcp", centre.FieldConfig{Key: haKey})
 	cfg := baseConfig("tcp", false, rcv.TCPAddr())
-	cfg.Key, cfg.KeyEncoding, cfg.Protocol = haKey, "ascii", ProtocolSIA
+	cfg.Key, cfg.KeyEncoding, cfg.Protocol = secret.Inline(haKey), "ascii", ProtocolSIA
 	var out strings.Builder
 	if err := TestReport(ctx, cfg, &out, TestOptions{}); err != nil {
 		t.Fatalf("TestReport: %v\n%s", err, out.String())
@@ -198,7 +199,7 @@ func TestAccountUpperCase(t *testing.T) {
 	}
 	c := validConfig()
 	c.Account = "12ab"
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	var errs, notes cfgerr.List
 	c.Validate(&errs)
 	c.Notes(&notes)
@@ -214,7 +215,7 @@ func TestWrongKeyAtStart(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(time.Now())
 	rcv := startField(t, "tcp", centre.FieldConfig{Key: haKey})
 	cfg := baseConfig("tcp", false, rcv.TCPAddr())
-	cfg.Key, cfg.KeyEncoding = haKey, "hex"
+	cfg.Key, cfg.KeyEncoding = secret.Inline(haKey), "hex"
 	cfg.PeriodicTest.Disabled = true
 	bus := event.NewBus(time.Now)
 	sub := bus.Subscribe("test", 16, event.Block)

@@ -16,6 +16,7 @@ import (
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/secret"
 )
 
 const (
@@ -70,7 +71,7 @@ func baseConfig(network string, encrypted bool, primary string) Config {
 		},
 	}
 	if encrypted {
-		c.Key = testKeyHex
+		c.Key = secret.Inline(testKeyHex)
 	}
 	return c
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/secret"
 )
 
 // classMappings is the demo's order: by what happened, then the device kind for
@@ -30,7 +31,7 @@ func classMappings() []Mapping {
 // its device kind.
 func TestMappingByClass(t *testing.T) {
 	cfg := Config{Account: "1234", Mappings: classMappings()}
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	tests := []struct {
 		class alerting.Class
 		kind  event.Kind
@@ -97,7 +98,7 @@ func TestShadowedMapping(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := validConfig()
 			c.Mappings = tt.ms
-			c.SetDefaults()
+			c.SetDefaults(cfgerr.Env{})
 			var errs cfgerr.List
 			c.Validate(&errs)
 			var got []string
@@ -136,8 +137,8 @@ func TestKeyEncodingNotes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := validConfig()
-			c.Key, c.KeyEncoding = tt.key, tt.enc
-			c.SetDefaults()
+			c.Key, c.KeyEncoding = secret.Inline(tt.key), tt.enc
+			c.SetDefaults(cfgerr.Env{})
 			var errs, notes cfgerr.List
 			c.Validate(&errs)
 			c.Notes(&notes)
@@ -158,14 +159,14 @@ func TestKeyEncodingNotes(t *testing.T) {
 func TestProbeMainValidate(t *testing.T) {
 	c := validConfig()
 	c.Supervision.ProbeMain = 2 * time.Minute // longer than supervision.main (90s)
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	var errs cfgerr.List
 	c.Validate(&errs)
 	if errs.Len() != 1 || errs.Errs[0].Key != "supervision.probe_main" {
 		t.Errorf("errors %v", errs.Err())
 	}
 	c = validConfig()
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	if c.Supervision.ProbeMain != DefaultProbeMain {
 		t.Errorf("default probe_main %v", c.Supervision.ProbeMain)
 	}

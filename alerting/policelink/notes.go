@@ -14,7 +14,7 @@ import (
 // the config: an account typed in lower case (normalised to upper case, as receivers
 // match it), and a key that another kind of receiver reads as a different key (see
 // docs/policelink.md, "Connecting to a receiving centre"). Keys are relative to this
-// section, like Validate's. Call it after SetDefaults (and ResolveSecrets). A
+// section, like Validate's. Call it after SetDefaults (and Resolve). A
 // disabled link has no notes.
 func (c *Config) Notes(notes *cfgerr.List) {
 	if !c.Enabled {
@@ -23,26 +23,27 @@ func (c *Config) Notes(notes *cfgerr.List) {
 	if c.accountAsTyped != "" && c.accountAsTyped != c.Account && strings.EqualFold(c.accountAsTyped, c.Account) {
 		notes.Add("account", "%q is sent as %q: receivers match accounts in upper case", c.accountAsTyped, c.Account)
 	}
-	if c.Key == "" {
+	if c.Key.IsZero() {
 		return
 	}
 	enc, err := dc09.ParseKeyEncoding(c.KeyEncoding)
 	if err != nil {
 		return
 	}
-	if _, err := dc09.ParseKey(c.Key, enc); err != nil {
+	secret := c.Key.Reveal()
+	if _, err := dc09.ParseKey(secret, enc); err != nil {
 		return // Validate reports it, with keyFix
 	}
 	key := "key_encoding"
 	switch {
-	case enc == dc09.KeyHex && len(c.Key) == 32:
+	case enc == dc09.KeyHex && len(secret) == 32:
 		notes.Add(key, "hex: the 32 hex digits are an AES-128 key, as receivers that follow DC-09 read it; "+
 			"Home Assistant's SIA integration (and receivers built on its library) reads the same 32 characters as their "+
 			"ASCII bytes, an AES-256 key: for such a receiver set key_encoding: ascii")
-	case enc == dc09.KeyASCII && looksHex(c.Key):
+	case enc == dc09.KeyASCII && looksHex(secret):
 		notes.Add(key, "ascii: the %d characters are an AES-%d key as Home Assistant's SIA integration reads it; "+
 			"receivers that follow DC-09 read %d hex digits as an AES-%d key: for such a receiver set key_encoding: hex",
-			len(c.Key), len(c.Key)*8, len(c.Key), len(c.Key)*4)
+			len(secret), len(secret)*8, len(secret), len(secret)*4)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/site"
 )
@@ -36,7 +37,7 @@ func TestReportFor(t *testing.T) {
 		{Match: Match{Kind: event.KindPanic}, Code: 120, Restore: true},
 		{Match: Match{Rule: "fall", Labels: map[string]string{"floor": "3"}}, Code: 100, Area: 5, Zone: 301},
 	}}
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	t0 := epoch
 	t1 := t0.Add(5 * time.Minute)
 	with := func(n alerting.Notification, f func(*alerting.Notification)) alerting.Notification { f(&n); return n }

@@ -154,9 +154,9 @@ var (
 )
 
 // New builds the sink: it applies defaults, validates cfg, parses the key and loads
-// the sequence state from opt.Store. cfg should have been through ResolveSecrets.
+// the sequence state from opt.Store. cfg should have been through Resolve.
 func New(cfg Config, opt Options) (*Sink, error) {
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	cfg.Enabled = true
 	var errs cfgerr.List
 	cfg.Validate(&errs)

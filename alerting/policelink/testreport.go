@@ -44,7 +44,7 @@ type TestOptions struct {
 func TestReport(ctx context.Context, cfg Config, w io.Writer, opt TestOptions) error {
 	cfg.Enabled = true
 	cfg.PeriodicTest.Disabled = true // not scheduled here
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	var notes cfgerr.List
 	cfg.Notes(&notes)
 	s, err := New(cfg, Options{Clock: opt.Clock, Pad: opt.Pad, Store: opt.Store, Logger: slog.New(slog.DiscardHandler)})
@@ -184,7 +184,7 @@ func answerShown(res result) string {
 
 // otherEncoding suggests the other key_encoding when the key parses with it.
 func otherEncoding(cfg Config) string {
-	fix := keyFix(cfg.Key, cfg.KeyEncoding)
+	fix := keyFix(cfg.Key.Reveal(), cfg.KeyEncoding)
 	if fix == "" {
 		return ""
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -126,18 +124,16 @@ func watchBroker(ctx context.Context, b mqttdrv.BrokerConfig, topic string, w *w
 	o.AddBroker(b.URL)
 	o.SetClientID(fmt.Sprintf("campusguard-watch-%d", os.Getpid()))
 	o.SetUsername(b.Username)
-	o.SetPassword(b.Password)
+	o.SetPassword(b.Password.Reveal())
 	o.SetCleanSession(true)
 	o.SetAutoReconnect(true)
 	o.SetConnectTimeout(10 * time.Second)
-	tc, err := watchTLS(b)
+	tc, err := b.TLS.Config()
 	if err != nil {
 		fmt.Fprintf(stderr, "campusguard mqtt watch: broker %s: %v\n", b.Name, err)
 		return 1
 	}
-	if tc != nil {
-		o.SetTLSConfig(tc)
-	}
+	o.SetTLSConfig(tc)
 	c := paho.NewClient(o)
 	tok := c.Connect()
 	if !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
@@ -155,32 +151,6 @@ func watchBroker(ctx context.Context, b mqttdrv.BrokerConfig, topic string, w *w
 	fmt.Fprintf(stderr, "watching %s on %s (%s); Ctrl-C stops\n", topic, b.Name, b.URL)
 	<-ctx.Done()
 	return 0
-}
-
-func watchTLS(b mqttdrv.BrokerConfig) (*tls.Config, error) {
-	if b.CAFile == "" && b.CertFile == "" && !b.InsecureSkipVerify {
-		return nil, nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: b.InsecureSkipVerify} //nolint:gosec // the operator's choice in the config
-	if b.CAFile != "" {
-		pem, err := os.ReadFile(b.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificate", b.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if b.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(b.CertFile, b.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("client certificate: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }
 
 // watcher prints what the mapping makes of each message.

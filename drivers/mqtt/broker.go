@@ -2,8 +2,6 @@ package mqtt
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -50,7 +48,7 @@ func newBroker(d *Driver, cfg BrokerConfig) (*broker, error) {
 	o.AddBroker(cfg.URL)
 	o.SetClientID(cfg.ClientID)
 	o.SetUsername(cfg.Username)
-	o.SetPassword(cfg.Password)
+	o.SetPassword(cfg.Password.Reveal())
 	o.SetCleanSession(false)
 	o.SetResumeSubs(true)
 	o.SetOrderMatters(true)
@@ -70,13 +68,11 @@ func newBroker(d *Driver, cfg BrokerConfig) (*broker, error) {
 		return nil, fmt.Errorf("store dir: %w", err)
 	}
 	o.SetStore(newHybridStore(cfg.StoreDir))
-	tc, err := tlsConfig(cfg)
+	tc, err := cfg.TLS.Config()
 	if err != nil {
 		return nil, err
 	}
-	if tc != nil {
-		o.SetTLSConfig(tc)
-	}
+	o.SetTLSConfig(tc)
 	if open := bufferedOpener(cfg.URL); open != nil {
 		o.SetCustomOpenConnectionFn(open)
 	}
@@ -85,32 +81,6 @@ func newBroker(d *Driver, cfg BrokerConfig) (*broker, error) {
 	o.SetConnectionLostHandler(func(_ paho.Client, err error) { b.onLost(err) })
 	b.client = paho.NewClient(o)
 	return b, nil
-}
-
-func tlsConfig(cfg BrokerConfig) (*tls.Config, error) {
-	if cfg.CAFile == "" && cfg.CertFile == "" && !cfg.InsecureSkipVerify {
-		return nil, nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // operator's explicit choice
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", cfg.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if cfg.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("client certificate: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }
 
 // ctx is the context the message handler may wait on: it ends when the broker stops.

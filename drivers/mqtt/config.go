@@ -3,13 +3,13 @@ package mqtt
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/secret"
 	"github.com/campusguard/campusguard/site"
 )
 
@@ -55,21 +55,20 @@ type BrokerConfig struct {
 	// ClientID must be stable for the persistent session; default campusguard-<site>-<name>.
 	ClientID string `mapstructure:"client_id"`
 	Username string `mapstructure:"username"`
-	// Password in clear (prefer PasswordFile or CAMPUSGUARD_MQTT_<NAME>_PASSWORD).
-	Password string `mapstructure:"password"`
-	// PasswordFile is read by ResolveSecrets (trailing newline removed).
+	// Password in clear; prefer PasswordFile or the variable EnvPasswordVar(Name)
+	// (CAMPUSGUARD_MQTT_<NAME>_PASSWORD), which wins over both. Resolve reads them.
+	Password secret.Value `mapstructure:"password"`
+	// PasswordFile holds the password (trailing newline removed).
 	PasswordFile string `mapstructure:"password_file"`
-	// CAFile is a PEM bundle of CAs trusted for the broker (default: system roots).
-	CAFile string `mapstructure:"ca_file"`
-	// CertFile and KeyFile are the client certificate and key (PEM), both or neither.
-	CertFile           string        `mapstructure:"cert_file"`
-	KeyFile            string        `mapstructure:"key_file"`
-	InsecureSkipVerify bool          `mapstructure:"insecure_skip_verify"`
-	KeepAlive          time.Duration `mapstructure:"keep_alive"`
-	ConnectTimeout     time.Duration `mapstructure:"connect_timeout"`
+	// TLS is ca_file (default: the system's roots), cert_file and key_file (the client
+	// certificate, both or neither) and insecure_skip_verify, beside url.
+	TLS            secret.TLSClient `mapstructure:",squash"`
+	KeepAlive      time.Duration    `mapstructure:"keep_alive"`
+	ConnectTimeout time.Duration    `mapstructure:"connect_timeout"`
 	// MaxReconnectInterval caps the reconnect back-off.
 	MaxReconnectInterval time.Duration `mapstructure:"max_reconnect_interval"`
-	// StoreDir holds paho's file store (messages in flight); default <state>/mqtt/<name>.
+	// StoreDir holds paho's file store (messages in flight); default
+	// <state>/mqtt/mqtt/<name>.
 	StoreDir string `mapstructure:"store_dir"`
 	// QoS of the subscriptions (0 or 1; default 1). A mapping may set its own.
 	QoS *int `mapstructure:"qos"`
@@ -179,16 +178,17 @@ type RateLimitConfig struct {
 	Burst int `mapstructure:"burst"`
 }
 
-// SetDefaults fills unset values. siteID and stateDir derive the client id
-// (campusguard-<site>-<name>) and the store dir (<stateDir>/mqtt/<name>).
-func (c *Config) SetDefaults(siteID, stateDir string) {
+// SetDefaults fills unset values. The site id and the state directory derive the
+// client id (campusguard-<site>-<name>) and the store dir (<state>/mqtt/mqtt/<name>:
+// where the stores of gateways in service already are).
+func (c *Config) SetDefaults(env cfgerr.Env) {
 	for i := range c.Brokers {
 		b := &c.Brokers[i]
 		if b.ClientID == "" {
-			b.ClientID = "campusguard-" + siteID + "-" + b.Name
+			b.ClientID = "campusguard-" + env.SiteID + "-" + b.Name
 		}
-		if b.StoreDir == "" && stateDir != "" {
-			b.StoreDir = filepath.Join(stateDir, "mqtt", b.Name)
+		if b.StoreDir == "" && env.StateDir != "" {
+			b.StoreDir = filepath.Join(env.StateDir, "mqtt", "mqtt", b.Name)
 		}
 		if b.KeepAlive == 0 {
 			b.KeepAlive = DefaultKeepAlive
@@ -255,31 +255,26 @@ func EnvPasswordVar(name string) string {
 	return "CAMPUSGUARD_MQTT_" + string(b) + "_PASSWORD"
 }
 
-// ResolveSecrets fills each broker's Password: from the environment variable
-// EnvPasswordVar(name) when set (getenv nil = os.Getenv), else from PasswordFile when
-// set. The error is a *cfgerr.List naming brokers[i].password_file for unreadable files.
-func (c *Config) ResolveSecrets(getenv func(string) string) error {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	var errs cfgerr.List
+// passwordSources says where broker b's password may come from besides password:.
+func (b *BrokerConfig) passwordSources(key string) secret.Sources {
+	return secret.Sources{Key: key + ".password", File: b.PasswordFile, Override: []string{EnvPasswordVar(b.Name)}}
+}
+
+// Resolve reads each broker's password (EnvPasswordVar(name) when set, else
+// password_file, else password) and checks its TLS files, after Validate. Keys are
+// relative to the mqtt section.
+func (c *Config) Resolve(errs *cfgerr.List, l secret.Lookup) {
 	for i := range c.Brokers {
 		b := &c.Brokers[i]
-		if v := getenv(EnvPasswordVar(b.Name)); v != "" {
-			b.Password = v
-			continue
+		key := cfgerr.Index("brokers", i)
+		b.Password.Resolve(errs, b.passwordSources(key), l)
+		if !b.Password.IsZero() && b.Username == "" {
+			errs.Add(key+".username", "is required with a password")
 		}
-		if b.PasswordFile == "" {
-			continue
-		}
-		data, err := os.ReadFile(b.PasswordFile)
-		if err != nil {
-			errs.Add(cfgerr.Index("brokers", i)+".password_file", "cannot read: %v", err)
-			continue
-		}
-		b.Password = strings.TrimRight(string(data), "\r\n")
+		t := &cfgerr.List{}
+		b.TLS.Resolve(t, l)
+		errs.Merge(key, t)
 	}
-	return errs.Err()
 }
 
 // Validate records every problem; keys are relative to the mqtt section.
@@ -332,7 +327,8 @@ func (c *Config) ValidateDevices(devs []site.Device, errs *cfgerr.List) {
 	}
 }
 
-// Validate records the broker's problems under key.
+// Validate records the broker's problems under key. It reads no file: Config.Resolve
+// does, after it.
 func (b *BrokerConfig) Validate(key string, errs *cfgerr.List) {
 	if b.Name == "" {
 		errs.Add(key+".name", "is required")
@@ -358,19 +354,10 @@ func (b *BrokerConfig) Validate(key string, errs *cfgerr.List) {
 	} else if len(b.ClientID) > 65535 {
 		errs.Add(key+".client_id", "is too long")
 	}
-	if (b.CertFile == "") != (b.KeyFile == "") {
-		errs.Add(key+".cert_file", "cert_file and key_file go together")
-	}
-	for _, f := range []struct{ k, v string }{{"ca_file", b.CAFile}, {"cert_file", b.CertFile}, {"key_file", b.KeyFile}} {
-		if f.v != "" {
-			if _, err := os.Stat(f.v); err != nil {
-				errs.Add(key+"."+f.k, "%v", err)
-			}
-		}
-	}
-	if b.Password != "" && b.Username == "" {
-		errs.Add(key+".username", "is required with a password")
-	}
+	t := &cfgerr.List{}
+	b.TLS.Validate(t)
+	errs.Merge(key, t)
+	b.Password.Validate(errs, b.passwordSources(key))
 	if b.KeepAlive < 0 {
 		errs.Add(key+".keep_alive", "must not be negative")
 	}

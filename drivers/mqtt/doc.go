@@ -79,6 +79,7 @@
 //
 // Driver.Apply swaps config in one step: brokers whose config did not change keep their
 // client and session; mapping changes are applied with SUBSCRIBE/UNSUBSCRIBE on the
-// running client. Secrets are resolved by Config.ResolveSecrets (password_file and the
-// CAMPUSGUARD_MQTT_<NAME>_PASSWORD environment variable) before Validate and Apply.
+// running client. Config.Resolve reads the secrets (password_file and the
+// CAMPUSGUARD_MQTT_<NAME>_PASSWORD environment variable) and checks the TLS files, after
+// Validate and before Apply.
 package mqtt

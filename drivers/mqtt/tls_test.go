@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/internal/testenv"
+	"github.com/campusguard/campusguard/secret"
 )
 
 // writeCert issues a certificate signed by parent (self-signed when parent is nil) and
@@ -86,10 +88,11 @@ func TestTLSClientCertAndPassword(t *testing.T) {
 	if err := os.WriteFile(b.PasswordFile, []byte("wrong\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b.CAFile, b.CertFile, b.KeyFile = filepath.Join(dir, "ca.crt"), filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
+	b.TLS = secret.TLSClient{CAFile: filepath.Join(dir, "ca.crt"), CertFile: filepath.Join(dir, "client.crt"), KeyFile: filepath.Join(dir, "client.key")}
 	env := map[string]string{EnvPasswordVar("campus"): "pa55"} // the override wins over the file
-	if err := cfg.ResolveSecrets(func(k string) string { return env[k] }); err != nil {
-		t.Fatal(err)
+	var errs cfgerr.List
+	if cfg.Resolve(&errs, secret.Lookup{Getenv: func(k string) string { return env[k] }}); errs.Len() > 0 {
+		t.Fatal(errs.Error())
 	}
 	h := startDriver(t, cfg)
 	if err := h.d.Publish(t.Context(), "campus", "school/s01/kitchen/cam-1/ai", 1, false, []byte(detection(3))); err != nil {

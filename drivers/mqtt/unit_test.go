@@ -9,6 +9,7 @@ import (
 
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/secret"
 	"github.com/campusguard/campusguard/site"
 )
 
@@ -80,8 +81,11 @@ func TestValidate(t *testing.T) {
 	}{
 		{"ok", func(*Config) {}, nil},
 		{"bad url", func(c *Config) { c.Brokers[0].URL = "http://x" }, []string{"brokers[0].url"}},
-		{"cert without key", func(c *Config) { c.Brokers[0].CertFile = "/nonexistent" },
-			[]string{"brokers[0].cert_file", "brokers[0].cert_file"}},
+		{"cert without key", func(c *Config) { c.Brokers[0].TLS.CertFile = "/nonexistent" },
+			[]string{"brokers[0].cert_file"}},
+		{"password and password_file", func(c *Config) {
+			c.Brokers[0].Username, c.Brokers[0].Password, c.Brokers[0].PasswordFile = "gw", secret.Inline("x"), "/f"
+		}, []string{"brokers[0].password"}},
 		{"qos 2", func(c *Config) { c.Brokers[0].QoS = intp(2) }, []string{"brokers[0].qos"}},
 		{"duplicate broker", func(c *Config) { c.Brokers = append(c.Brokers, c.Brokers[0]) },
 			[]string{"brokers[1].name", "brokers[1].client_id"}},
@@ -104,7 +108,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := good()
 			tt.mod(&c)
-			c.SetDefaults("s01", "/var/lib/campusguard")
+			c.SetDefaults(cfgerr.Env{SiteID: "s01", StateDir: "/var/lib/campusguard"})
 			var errs cfgerr.List
 			c.Validate(&errs)
 			var keys []string
@@ -120,9 +124,9 @@ func TestValidate(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	c := Config{Brokers: []BrokerConfig{{Name: "campus"}}, Mappings: []MappingConfig{{Fields: []FieldMap{{Name: "x"}}}}}
-	c.SetDefaults("s01", "/var/lib/campusguard")
+	c.SetDefaults(cfgerr.Env{SiteID: "s01", StateDir: "/var/lib/campusguard"})
 	b, m := c.Brokers[0], c.Mappings[0]
-	if b.ClientID != "campusguard-s01-campus" || b.StoreDir != "/var/lib/campusguard/mqtt/campus" || *b.QoS != 1 ||
+	if b.ClientID != "campusguard-s01-campus" || b.StoreDir != "/var/lib/campusguard/mqtt/mqtt/campus" || *b.QoS != 1 ||
 		b.KeepAlive != DefaultKeepAlive {
 		t.Errorf("broker defaults %+v", b)
 	}
@@ -145,26 +149,33 @@ func TestValidateDevices(t *testing.T) {
 	}
 }
 
-func TestResolveSecrets(t *testing.T) {
+func TestResolve(t *testing.T) {
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c := Config{Brokers: []BrokerConfig{
-		{Name: "campus", PasswordFile: pw},
-		{Name: "cloud-1", PasswordFile: pw},
-		{Name: "gone", PasswordFile: filepath.Join(dir, "missing")},
+		{Name: "campus", Username: "gw", PasswordFile: pw},
+		{Name: "cloud-1", Username: "gw", PasswordFile: pw},
+		{Name: "gone", Username: "gw", PasswordFile: filepath.Join(dir, "missing")},
+		{Name: "anon", PasswordFile: pw},
+		{Name: "ca", TLS: secret.TLSClient{CAFile: filepath.Join(dir, "missing-ca.pem")}},
 	}}
 	if EnvPasswordVar("cloud-1") != "CAMPUSGUARD_MQTT_CLOUD_1_PASSWORD" {
 		t.Errorf("env var %s", EnvPasswordVar("cloud-1"))
 	}
 	env := map[string]string{"CAMPUSGUARD_MQTT_CLOUD_1_PASSWORD": "from-env"}
-	err := c.ResolveSecrets(func(k string) string { return env[k] })
-	if c.Brokers[0].Password != "s3cret" || c.Brokers[1].Password != "from-env" {
-		t.Errorf("passwords %q %q", c.Brokers[0].Password, c.Brokers[1].Password)
+	var errs cfgerr.List
+	c.Resolve(&errs, secret.Lookup{Getenv: func(k string) string { return env[k] }})
+	if c.Brokers[0].Password.Reveal() != "s3cret" || c.Brokers[1].Password.Reveal() != "from-env" {
+		t.Errorf("passwords %q %q", c.Brokers[0].Password.Reveal(), c.Brokers[1].Password.Reveal())
 	}
-	if l := cfgerr.As(err); err == nil || l.Errs[0].Key != "brokers[2].password_file" {
-		t.Errorf("err %v", err)
+	var keys []string
+	for _, e := range errs.Errs {
+		keys = append(keys, e.Key)
+	}
+	if want := "brokers[2].password_file,brokers[3].username,brokers[4].ca_file"; strings.Join(keys, ",") != want {
+		t.Errorf("keys %v, want %s (%v)", keys, want, errs.Err())
 	}
 }

@@ -1,7 +1,39 @@
 // Package config loads campusguard's configuration: one main YAML file, the files in
-// conf.d beside it, and environment overrides for secrets. Load reads everything into
-// new structs and validates all of it; the daemon swaps a loaded config in one step,
-// so an invalid file never changes the running gateway.
+// conf.d beside it, and the secrets they name. Load reads everything into new structs
+// and validates all of it; the daemon swaps a loaded config in one step, so an invalid
+// file never changes the running gateway.
+//
+// # Sections
+//
+// Every section of the config (mqtt, telemetry, sinks.webhooks[i], policelink, ...) is
+// a type in its component's package that keeps one contract (Section):
+//
+//   - SetDefaults(env cfgerr.Env) fills unset values. cfgerr.Env carries what defaults
+//     derive from (the site id, the state directory), so a component never imports
+//     this package.
+//   - Validate(errs *cfgerr.List) records every problem with keys relative to the
+//     section, and does no I/O: it reads no file and no environment variable. It may
+//     run again on a config already resolved (a component's prepare) and find the same.
+//   - A section with secrets or files (passwords, tokens, keys, CA bundles and client
+//     certificates; secret.Value and secret.TLSClient) also has Resolve(errs, lookup)
+//     (Resolver): after every section validated, Config.Resolve reads them, in this
+//     one step, and records a missing or empty file and an unset variable at the key
+//     that named it.
+//
+// Config.Validate walks the table of sections (Config.sections): SetDefaults, then
+// Validate, each section's problems prefixed with its key; the loader then locates
+// every problem by file and line. What needs more than one section (devices against
+// the MQTT mappings and the GPIO inputs, routes against the sinks, the siren against
+// the site) is checked after the walk. A section that needs the site's devices to
+// validate says so with a second, explicit step: patrol's Validate takes the site
+// directory, and GPIO inputs are bound to their devices (Bind) before their defaults,
+// which depend on the device's kind.
+//
+// The environment is read for secrets only: each secret names the variables that may
+// give it (secret.Sources.Override: CAMPUSGUARD_POLICELINK_KEY,
+// CAMPUSGUARD_TELEMETRY_TOKEN and CAMPUSGUARD_INFLUX_TOKEN,
+// CAMPUSGUARD_MQTT_<BROKER>_PASSWORD, ...), read in the resolve step through
+// Options.Getenv. No other key can be set from the environment.
 package config
 
 import (
@@ -21,6 +53,7 @@ import (
 	"github.com/campusguard/campusguard/patrol"
 	"github.com/campusguard/campusguard/rules"
 	"github.com/campusguard/campusguard/rules/schedule"
+	"github.com/campusguard/campusguard/secret"
 	"github.com/campusguard/campusguard/site"
 	"github.com/campusguard/campusguard/telemetry"
 )
@@ -110,9 +143,16 @@ type ShutdownConfig struct {
 	Timeout time.Duration `mapstructure:"timeout"`
 }
 
-// SecretKeys are the keys whose CAMPUSGUARD_ environment variable overrides the file
-// even when the file does not set them (CAMPUSGUARD_TELEMETRY_TOKEN, CAMPUSGUARD_POLICELINK_KEY).
-var SecretKeys = []string{"telemetry.token", "policelink.key"}
+// SecretEnv lists, for the documentation and the tests, the environment variables that
+// give secrets of fixed keys; each component declares its own (secret.Sources.Override),
+// and MQTT brokers add CAMPUSGUARD_MQTT_<BROKER>_PASSWORD each
+// (mqtt.EnvPasswordVar). No other variable changes the config.
+var SecretEnv = map[string][]string{
+	"telemetry.token":            {telemetry.EnvToken, telemetry.EnvTokenKey},
+	"policelink.key":             {policelink.KeyEnv},
+	"sinks.mqtt.client.password": {mqttsink.EnvPassword},
+	"sinks.mqtt.ack.secret":      {mqttsink.EnvAckSecret},
+}
 
 // Default returns a config with every default filled in.
 func Default() *Config {
@@ -128,76 +168,135 @@ func Default() *Config {
 	}
 }
 
-// Validate fills defaults and checks every section and the references between them.
-// getenv supplies secret overrides.
-func (c *Config) Validate(errs *cfgerr.List, getenv func(string) string) {
+// Section is the contract of every config section (see the package doc).
+type Section interface {
+	SetDefaults(env cfgerr.Env)
+	Validate(errs *cfgerr.List)
+}
+
+// Resolver is a section with secrets or files, read once after validation.
+type Resolver interface {
+	Resolve(errs *cfgerr.List, l secret.Lookup)
+}
+
+// section is one entry of the table Validate and Resolve walk.
+type section struct {
+	key string // the section's key path; its problems' keys are relative to it
+	s   Section
+}
+
+// sections is the table of the configured sections, in the order they are checked; an
+// optional section that is absent or disabled is not in it.
+func (c *Config) sections(dir *site.Directory) []section {
+	t := []section{
+		{"schedules", noDefaults{c.Schedules}},
+		{"gpio", &gpioSection{c: &c.GPIO, dir: dir}},
+		{"mqtt", &c.MQTT},
+	}
+	if c.Telemetry.Enabled {
+		t = append(t, section{"telemetry", &c.Telemetry})
+	}
+	if c.Sinks.Siren != nil {
+		t = append(t, section{"sinks.siren", envless{c.Sinks.Siren}})
+	}
+	if c.Sinks.MQTT != nil {
+		t = append(t, section{"sinks.mqtt", c.Sinks.MQTT})
+	}
+	for i := range c.Sinks.Webhooks {
+		t = append(t, section{cfgerr.Index("sinks.webhooks", i), &c.Sinks.Webhooks[i]})
+	}
+	if c.PoliceLink.Enabled {
+		t = append(t, section{"policelink", &c.PoliceLink})
+	}
+	return append(t,
+		section{"alerting", envless{&c.Alerting}},
+		section{"console", envless{&c.Console}},
+		section{"patrol", &patrolSection{c: &c.Patrol, dir: dir}},
+	)
+}
+
+// envless adapts a section whose SetDefaults needs nothing from the Env.
+type envless struct {
+	s interface {
+		SetDefaults()
+		Validate(errs *cfgerr.List)
+	}
+}
+
+func (e envless) SetDefaults(cfgerr.Env)     { e.s.SetDefaults() }
+func (e envless) Validate(errs *cfgerr.List) { e.s.Validate(errs) }
+
+// noDefaults adapts a section that has no defaults.
+type noDefaults struct {
+	s interface{ Validate(errs *cfgerr.List) }
+}
+
+func (n noDefaults) SetDefaults(cfgerr.Env)     {}
+func (n noDefaults) Validate(errs *cfgerr.List) { n.s.Validate(errs) }
+
+// gpioSection binds the GPIO inputs to their devices before the defaults, which follow
+// a device's kind; the binding's problems are reported with Validate's.
+type gpioSection struct {
+	c    *gpio.Config
+	dir  *site.Directory
+	bind cfgerr.List
+}
+
+func (g *gpioSection) SetDefaults(cfgerr.Env) {
+	g.c.Bind(g.dir, &g.bind)
+	g.c.SetDefaults()
+}
+
+func (g *gpioSection) Validate(errs *cfgerr.List) {
+	errs.Errs = append(errs.Errs, g.bind.Errs...)
+	g.c.Validate(errs)
+}
+
+// patrolSection validates patrol plans against the site's directory (its second,
+// explicit step).
+type patrolSection struct {
+	c   *patrol.Config
+	dir *site.Directory
+}
+
+func (p *patrolSection) SetDefaults(cfgerr.Env)     { p.c.SetDefaults() }
+func (p *patrolSection) Validate(errs *cfgerr.List) { p.c.Validate(errs, p.dir) }
+
+// Validate fills defaults and checks every section and the references between them. It
+// reads no file and no variable: Resolve does, after it.
+func (c *Config) Validate(errs *cfgerr.List) {
 	c.Site.Validate(errs)
 	site.ValidateDevices(&c.Site, c.Devices, errs)
-	dir := c.Directory()
-
-	sl := &cfgerr.List{}
-	c.Schedules.Validate(sl)
-	errs.Merge("schedules", sl)
-
-	g := &cfgerr.List{}
-	c.GPIO.Bind(dir, g)
-	c.GPIO.SetDefaults()
-	c.GPIO.Validate(g)
-	errs.Merge("gpio", g)
-
-	m := &cfgerr.List{}
-	c.MQTT.SetDefaults(c.Site.ID, filepath.Join(c.StateDir, "mqtt"))
-	if err := c.MQTT.ResolveSecrets(getenv); err != nil {
-		m.Add("", "%v", err)
+	env := cfgerr.Env{SiteID: c.Site.ID, StateDir: c.StateDir}
+	for _, s := range c.sections(c.Directory()) {
+		l := &cfgerr.List{}
+		s.s.SetDefaults(env)
+		s.s.Validate(l)
+		errs.Merge(s.key, l)
 	}
-	c.MQTT.Validate(m)
-	errs.Merge("mqtt", m)
+
 	c.MQTT.ValidateDevices(c.Devices, errs)
 	for i, d := range c.Devices {
 		if d.Driver == "gpio" && !c.hasGPIOInput(d.ID) {
 			errs.Add(cfgerr.Index("devices", i)+".driver", "device %q uses the gpio driver but gpio.inputs has no entry for it", d.ID)
 		}
 	}
-
-	t := &cfgerr.List{}
-	c.Telemetry.SetDefaults(c.StateDir)
-	if err := c.Telemetry.ResolveSecrets(getenv); err != nil {
-		t.Add("", "%v", err)
-	}
-	if c.Telemetry.Enabled {
-		c.Telemetry.Validate(t)
-	}
-	errs.Merge("telemetry", t)
-
-	sinks := c.validateSinks(errs)
-	if c.PoliceLink.Enabled {
+	if sr := c.Sinks.Siren; sr != nil {
 		l := &cfgerr.List{}
-		c.PoliceLink.SetDefaults()
-		if err := c.PoliceLink.ResolveSecrets(getenv); err != nil {
-			l.Add("key", "%v", err)
+		sr.CheckSite(&c.Site, l)
+		for i, o := range sr.Outputs {
+			if !c.hasGPIOOutput(o.ID) {
+				l.Add(cfgerr.Index("outputs", i)+".id", "no gpio.outputs entry with id %q", o.ID)
+			}
 		}
-		c.PoliceLink.Validate(l)
-		errs.Merge("policelink", l)
-		n := &cfgerr.List{}
-		c.PoliceLink.Notes(n)
-		c.Notes.Merge("policelink", n)
-		sinks = append(sinks, c.PoliceLink.Name)
+		errs.Merge("sinks.siren", l)
+		sn := &cfgerr.List{}
+		sr.Notes(sn)
+		c.Notes.Merge("sinks.siren", sn)
 	}
 	a := &cfgerr.List{}
-	c.Alerting.SetDefaults()
-	c.Alerting.Validate(a)
-	c.Alerting.ValidateSinks(sinks, a)
+	c.Alerting.ValidateSinks(c.sinkNames(), a)
 	errs.Merge("alerting", a)
-
-	cl := &cfgerr.List{}
-	c.Console.SetDefaults()
-	c.Console.Validate(cl)
-	errs.Merge("console", cl)
-
-	p := &cfgerr.List{}
-	c.Patrol.SetDefaults()
-	c.Patrol.Validate(p, dir)
-	errs.Merge("patrol", p)
 
 	if c.Simulator.Enabled {
 		if c.Simulator.Interval <= 0 {
@@ -248,42 +347,39 @@ func (c *Config) Validate(errs *cfgerr.List, getenv func(string) string) {
 	}
 }
 
-// validateSinks checks each configured sink and returns the names alerting may route to.
-func (c *Config) validateSinks(errs *cfgerr.List) []string {
+// Resolve reads the secrets and files of every section that has them (Resolver), in one
+// step after Validate, through l. Problems are keyed like Validate's.
+func (c *Config) Resolve(errs *cfgerr.List, l secret.Lookup) {
+	for _, s := range c.sections(c.Directory()) {
+		if r, ok := s.s.(Resolver); ok {
+			rl := &cfgerr.List{}
+			r.Resolve(rl, l)
+			errs.Merge(s.key, rl)
+		}
+	}
+	// The police link's notes read its key.
+	n := &cfgerr.List{}
+	c.PoliceLink.Notes(n)
+	c.Notes.Merge("policelink", n)
+}
+
+// sinkNames are the names alerting may route to: the configured sinks'.
+func (c *Config) sinkNames() []string {
 	var names []string
 	if c.Sinks.Siren != nil {
-		l := &cfgerr.List{}
-		c.Sinks.Siren.SetDefaults()
-		c.Sinks.Siren.Validate(l)
-		c.Sinks.Siren.CheckSite(&c.Site, l)
-		for i, o := range c.Sinks.Siren.Outputs {
-			if !c.hasGPIOOutput(o.ID) {
-				l.Add(cfgerr.Index("outputs", i)+".id", "no gpio.outputs entry with id %q", o.ID)
-			}
-		}
-		errs.Merge("sinks.siren", l)
 		names = append(names, "siren")
-		sn := &cfgerr.List{}
-		c.Sinks.Siren.Notes(sn)
-		c.Notes.Merge("sinks.siren", sn)
 	}
 	if c.Sinks.MQTT != nil {
-		l := &cfgerr.List{}
-		c.Sinks.MQTT.SetDefaults()
-		c.Sinks.MQTT.Validate(l)
-		errs.Merge("sinks.mqtt", l)
 		names = append(names, c.Sinks.MQTT.Name)
 	}
-	for i := range c.Sinks.Webhooks {
-		w := &c.Sinks.Webhooks[i]
-		l := &cfgerr.List{}
-		w.SetDefaults()
-		w.Validate(l)
-		errs.Merge(cfgerr.Index("sinks.webhooks", i), l)
+	for _, w := range c.Sinks.Webhooks {
 		names = append(names, w.Name)
 	}
 	if c.Telemetry.Enabled {
 		names = append(names, "influx")
+	}
+	if c.PoliceLink.Enabled {
+		names = append(names, c.PoliceLink.Name)
 	}
 	return names
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/rules"
 	"github.com/campusguard/campusguard/rules/schedule"
+	"github.com/campusguard/campusguard/secret"
 )
 
 // Source is where the config files come from: a directory on disk, or the demo
@@ -55,6 +56,8 @@ const ConfDir = "conf.d"
 
 // Options changes how Load reads the environment (tests pass their own).
 type Options struct {
+	// Getenv reads the variables that give secrets (nil: os.Getenv); no other key is
+	// read from the environment.
 	Getenv func(string) string
 	// StateDir overrides state_dir (the demo and tests); "" keeps the file's.
 	StateDir string
@@ -73,10 +76,6 @@ func (o *Options) getenv(k string) string {
 	}
 	return os.Getenv(k)
 }
-
-// EnvPrefix is the prefix of environment overrides: CAMPUSGUARD_TELEMETRY_TOKEN sets
-// telemetry.token.
-const EnvPrefix = "CAMPUSGUARD"
 
 // Files lists the config files Load reads, main first then conf.d in name order.
 func Files(src Source) ([]string, error) {
@@ -192,17 +191,12 @@ func loadAll(src Source, opts Options) (*Config, error) {
 	errs.Errs = append(errs.Errs, late.Errs...)
 
 	cfg := Default()
+	// Viper reads the merged files only: no key comes from the environment but the
+	// secrets, which Resolve reads (SecretEnv).
 	v := viper.New()
-	v.SetEnvPrefix(EnvPrefix)
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	if err := v.MergeConfigMap(merged); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	// Secrets may come from the environment even when no file names them.
-	for _, k := range SecretKeys {
-		_ = v.BindEnv(k)
-	}
-	v.AutomaticEnv()
 	// A value of the wrong type or form does not stop the check: the rest of the
 	// config is decoded and validated too, and validation problems of a key that
 	// could not be decoded (left at its default) are dropped as noise.
@@ -230,7 +224,8 @@ func loadAll(src Source, opts Options) (*Config, error) {
 	if opts.StateDir != "" {
 		cfg.StateDir = opts.StateDir
 	}
-	cfg.Validate(errs, opts.getenv)
+	cfg.Validate(errs)
+	cfg.Resolve(errs, secret.Lookup{Getenv: opts.getenv})
 	cfg.validateSafety(errs, src.Demo)
 	if opts.Gateway {
 		chips := opts.GPIOChips

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -152,16 +155,130 @@ func TestLoadMistakes(t *testing.T) {
 // TestEnvOverridesSecret: a CAMPUSGUARD_ variable sets a secret the files leave out.
 func TestEnvOverridesSecret(t *testing.T) {
 	t.Setenv("CAMPUSGUARD_POLICELINK_KEY", "A1A2A3A4A5A6A7A8A9AAABACADAEAFB0")
-	cfg, errs := load(t, map[string]string{"campusguard.yaml": goodMain + `policelink:
+	m := fstest.MapFS{"rules/.keep": &fstest.MapFile{}, "campusguard.yaml": &fstest.MapFile{Data: []byte(goodMain + `policelink:
   enabled: true
   account: "1234"
   main: {primary: "127.0.0.1:7001"}
   mappings: [{match: {kind: panic}, code: 120}]
-`}, nil)
-	if errs != nil {
-		t.Fatalf("errors:\n%v", errs)
+`)}}
+	cfg, err := Load(Source{FS: m, Main: "campusguard.yaml"}, Options{}) // the process's environment
+	if err != nil {
+		t.Fatalf("errors:\n%v", err)
 	}
-	if cfg.PoliceLink.Key != "A1A2A3A4A5A6A7A8A9AAABACADAEAFB0" {
-		t.Fatalf("policelink.key = %q", cfg.PoliceLink.Key)
+	if cfg.PoliceLink.Key.Reveal() != "A1A2A3A4A5A6A7A8A9AAABACADAEAFB0" {
+		t.Fatalf("policelink.key = %q", cfg.PoliceLink.Key.Reveal())
+	}
+}
+
+// TestEnvOnlyForSecrets: the environment gives secrets, each from its documented
+// variables, and sets no other key.
+func TestEnvOnlyForSecrets(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "police.key")
+	if err := os.WriteFile(keyFile, []byte("B1B2B3B4B5B6B7B8B9BABBBCBDBEBFC0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	main := goodMain + `http:
+  listen: 127.0.0.1:9810
+log:
+  level: info
+telemetry:
+  enabled: true
+  url: http://127.0.0.1:8086
+  bucket: campus
+  token: from-file
+mqtt:
+  brokers:
+    - {name: campus, url: "tcp://127.0.0.1:1883", username: gw}
+policelink:
+  enabled: true
+  account: "1234"
+  main: {primary: "127.0.0.1:7001"}
+  mappings: [{match: {kind: panic}, code: 120}]
+  key_file: ` + keyFile + `
+`
+	// Variables of keys that are not secrets are ignored, from Options.Getenv and from
+	// the process's environment alike.
+	t.Setenv("CAMPUSGUARD_HTTP_LISTEN", "0.0.0.0:1")
+	t.Setenv("CAMPUSGUARD_LOG_LEVEL", "debug")
+	t.Setenv("CAMPUSGUARD_STATE_DIR", "/tmp/elsewhere")
+	tests := []struct {
+		name  string
+		env   map[string]string
+		check func(*Config) string // "" when right
+	}{
+		{"non-secret keys", map[string]string{"CAMPUSGUARD_HTTP_LISTEN": "0.0.0.0:1", "CAMPUSGUARD_LOG_LEVEL": "debug",
+			"CAMPUSGUARD_TELEMETRY_URL": "http://evil:8086", "CAMPUSGUARD_POLICELINK_MAIN_PRIMARY": "10.0.0.1:7001"},
+			func(c *Config) string {
+				if c.HTTP.Listen != "127.0.0.1:9810" || c.Log.Level != "info" || c.StateDir != "/var/lib/campusguard" ||
+					c.Telemetry.URL != "http://127.0.0.1:8086" || c.PoliceLink.Main.Primary != "127.0.0.1:7001" {
+					return fmt.Sprintf("listen %s level %s state %s url %s primary %s", c.HTTP.Listen, c.Log.Level, c.StateDir, c.Telemetry.URL, c.PoliceLink.Main.Primary)
+				}
+				if c.Telemetry.Token.Reveal() != "from-file" || c.PoliceLink.Key.Reveal() != "B1B2B3B4B5B6B7B8B9BABBBCBDBEBFC0" ||
+					!c.MQTT.Brokers[0].Password.IsZero() {
+					return "a secret changed"
+				}
+				return ""
+			}},
+		{"telemetry token by key path", map[string]string{"CAMPUSGUARD_TELEMETRY_TOKEN": "t1"}, func(c *Config) string {
+			return want(c.Telemetry.Token.Reveal(), "t1")
+		}},
+		{"influx token wins", map[string]string{"CAMPUSGUARD_TELEMETRY_TOKEN": "t1", "CAMPUSGUARD_INFLUX_TOKEN": "t2"}, func(c *Config) string {
+			return want(c.Telemetry.Token.Reveal(), "t2")
+		}},
+		{"police key over key_file", map[string]string{"CAMPUSGUARD_POLICELINK_KEY": "A1A2A3A4A5A6A7A8A9AAABACADAEAFB0"}, func(c *Config) string {
+			return want(c.PoliceLink.Key.Reveal(), "A1A2A3A4A5A6A7A8A9AAABACADAEAFB0")
+		}},
+		{"broker password", map[string]string{"CAMPUSGUARD_MQTT_CAMPUS_PASSWORD": "pw"}, func(c *Config) string {
+			return want(c.MQTT.Brokers[0].Password.Reveal(), "pw")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, errs := load(t, map[string]string{"campusguard.yaml": main}, tt.env)
+			if errs != nil {
+				t.Fatalf("errors:\n%v", errs)
+			}
+			if msg := tt.check(cfg); msg != "" {
+				t.Error(msg)
+			}
+		})
+	}
+}
+
+func want(got, want string) string {
+	if got != want {
+		return fmt.Sprintf("got %q, want %q", got, want)
+	}
+	return ""
+}
+
+// TestSecretFilesLocated: a secret's missing file or unset variable is an error at the
+// key that names it, with its file and line; validation reads neither.
+func TestSecretFilesLocated(t *testing.T) {
+	_, errs := load(t, map[string]string{"campusguard.yaml": goodMain + `telemetry:
+  enabled: true
+  url: https://127.0.0.1:8086
+  bucket: campus
+  token_file: /nonexistent/influx.token
+  ca_file: /nonexistent/ca.pem
+`, "conf.d/hooks.yaml": `sinks:
+  webhooks:
+    - name: dt
+      url: https://oapi.dingtalk.com/robot/send?access_token=x
+      format: dingtalk
+      secret_env: CG_TEST_UNSET_SECRET
+`}, nil)
+	if errs == nil {
+		t.Fatal("loaded")
+	}
+	for _, w := range []string{
+		"campusguard.yaml:19: telemetry.token_file: open /nonexistent/influx.token",
+		"campusguard.yaml:20: telemetry.ca_file: open /nonexistent/ca.pem",
+		"conf.d/hooks.yaml:6: sinks.webhooks[0].secret_env: environment variable CG_TEST_UNSET_SECRET is not set",
+	} {
+		if !strings.Contains(errs.Error(), w) {
+			t.Errorf("errors do not say %q:\n%v", w, errs)
+		}
 	}
 }

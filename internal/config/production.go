@@ -54,12 +54,12 @@ func (c *Config) validateSafety(errs *cfgerr.List, demo bool) {
 	if demo {
 		return
 	}
-	if c.PoliceLink.Enabled && containsFold(demoPoliceKeys, c.PoliceLink.Key) {
+	if c.PoliceLink.Enabled && containsFold(demoPoliceKeys, c.PoliceLink.Key.Reveal()) {
 		errs.Add("policelink.key", "is the demo's published key: ask the receiving centre for this gateway's key "+
 			"and keep it in key_file or CAMPUSGUARD_POLICELINK_KEY")
 	}
 	if m := c.Sinks.MQTT; m != nil {
-		if s := m.Ack.Secret; s != "" && containsFold(demoAckSecrets, s) {
+		if s := m.Ack.Secret.Reveal(); s != "" && containsFold(demoAckSecrets, s) {
 			errs.Add("sinks.mqtt.ack.secret", "is the demo's published secret: anyone could sign an acknowledgement "+
 				"that silences a siren; generate one (head -c 32 /dev/urandom | base64) into secret_file")
 		}

@@ -782,12 +782,12 @@ func (d *Daemon) statusLoop(ctx context.Context) {
 // it takes, decoded, so the demo shows what the police would see.
 func (d *Daemon) startPoliceReceiver(ctx context.Context, cfg *config.Config) error {
 	rc := centre.Config{Listen: cfg.Simulator.PoliceReceiver, NoTimeCheck: true}
-	if cfg.PoliceLink.Key != "" {
+	if !cfg.PoliceLink.Key.IsZero() {
 		enc, err := dc09.ParseKeyEncoding(cfg.PoliceLink.KeyEncoding)
 		if err != nil {
 			return fmt.Errorf("simulated receiving centre: %w", err)
 		}
-		k, err := dc09.ParseKey(cfg.PoliceLink.Key, enc)
+		k, err := dc09.ParseKey(cfg.PoliceLink.Key.Reveal(), enc)
 		if err != nil {
 			return fmt.Errorf("simulated receiving centre: %w", err)
 		}

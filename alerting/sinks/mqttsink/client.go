@@ -2,13 +2,10 @@ package mqttsink
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +47,8 @@ type sub struct {
 
 var _ Publisher = (*PahoClient)(nil)
 
-// NewPahoClient builds a client from cfg (SetDefaults applied); call Connect to start it.
+// NewPahoClient builds a client from cfg (SetDefaults applied, secrets resolved); call
+// Connect to start it.
 func NewPahoClient(cfg ClientConfig, log *slog.Logger) (*PahoClient, error) {
 	if log == nil {
 		log = slog.Default()
@@ -76,39 +74,14 @@ func NewPahoClient(cfg ClientConfig, log *slog.Logger) (*PahoClient, error) {
 	if cfg.Username != "" {
 		o.SetUsername(cfg.Username)
 	}
-	pw := cfg.Password
-	if cfg.PasswordFile != "" {
-		b, err := os.ReadFile(cfg.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt %s: password_file: %w", pc.broker, err)
-		}
-		pw = strings.TrimSpace(string(b))
-	}
-	if pw != "" {
+	if pw := cfg.Password.Reveal(); pw != "" {
 		o.SetPassword(pw)
 	}
-	if t := cfg.TLS; t.CAFile != "" || t.CertFile != "" || t.InsecureSkipVerify {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // opt-in, for tests
-		if t.CAFile != "" {
-			pem, err := os.ReadFile(t.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("mqtt %s: ca_file: %w", pc.broker, err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("mqtt %s: ca_file %s: no PEM certificate", pc.broker, t.CAFile)
-			}
-			tc.RootCAs = pool
-		}
-		if t.CertFile != "" {
-			cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-			if err != nil {
-				return nil, fmt.Errorf("mqtt %s: client certificate: %w", pc.broker, err)
-			}
-			tc.Certificates = []tls.Certificate{cert}
-		}
-		o.SetTLSConfig(tc)
+	tc, err := cfg.TLS.Config()
+	if err != nil {
+		return nil, fmt.Errorf("mqtt %s: %w", pc.broker, err)
 	}
+	o.SetTLSConfig(tc)
 	pc.c = mqtt.NewClient(o)
 	return pc, nil
 }

@@ -1,13 +1,12 @@
 package mqttsink
 
 import (
-	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/secret"
 	"github.com/campusguard/campusguard/site"
 )
 
@@ -29,39 +28,51 @@ const (
 	AuthACL  = "acl"  // the broker's topic ACL authenticates: <prefix>/ack/<user>, by = <user>
 )
 
-// TLSConfig is the client's TLS (used with an mqtts:// or ssl:// URL).
-type TLSConfig struct {
-	CAFile             string `mapstructure:"ca_file"`
-	CertFile           string `mapstructure:"cert_file"` // client certificate (with key_file)
-	KeyFile            string `mapstructure:"key_file"`
-	InsecureSkipVerify bool   `mapstructure:"insecure_skip_verify"` // tests only
-}
+// Variables that, when set, win over the secrets the config gives (secret.Sources.Override).
+const (
+	EnvPassword  = "CAMPUSGUARD_SINKS_MQTT_CLIENT_PASSWORD"
+	EnvAckSecret = "CAMPUSGUARD_SINKS_MQTT_ACK_SECRET"
+)
 
 // ClientConfig is the sink's own MQTT connection (the small paho client in this
 // package); the daemon may give the sink a shared client instead.
 type ClientConfig struct {
-	URL            string        `mapstructure:"url"` // tcp://host:1883, mqtts://host:8883, ws://...
-	ClientID       string        `mapstructure:"client_id"`
-	Username       string        `mapstructure:"username"`
-	Password       string        `mapstructure:"password"`
+	URL      string `mapstructure:"url"` // tcp://host:1883, mqtts://host:8883, ws://...
+	ClientID string `mapstructure:"client_id"`
+	Username string `mapstructure:"username"`
+	// Password, or PasswordFile; $CAMPUSGUARD_SINKS_MQTT_CLIENT_PASSWORD wins over both.
+	Password       secret.Value  `mapstructure:"password"`
 	PasswordFile   string        `mapstructure:"password_file"`
 	KeepAlive      time.Duration `mapstructure:"keepalive"`
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
-	TLS            TLSConfig     `mapstructure:"tls"`
+	// TLS is used with an mqtts:// or ssl:// URL (insecure_skip_verify: tests only).
+	TLS secret.TLSClient `mapstructure:"tls"`
+}
+
+func (c *ClientConfig) passwordSources() secret.Sources {
+	return secret.Sources{Key: "client.password", File: c.PasswordFile, Override: []string{EnvPassword}}
 }
 
 // AckConfig is the acknowledge command topic.
 type AckConfig struct {
 	Enabled bool   `mapstructure:"enabled"`
 	Auth    string `mapstructure:"auth"` // hmac (default) or acl
-	// The shared secret for hmac: at most one of secret, secret_file, secret_env.
-	Secret     string `mapstructure:"secret"`
-	SecretFile string `mapstructure:"secret_file"`
-	SecretEnv  string `mapstructure:"secret_env"`
+	// The shared secret for hmac: at most one of secret, secret_file, secret_env;
+	// $CAMPUSGUARD_SINKS_MQTT_ACK_SECRET wins over them.
+	Secret     secret.Value `mapstructure:"secret"`
+	SecretFile string       `mapstructure:"secret_file"`
+	SecretEnv  string       `mapstructure:"secret_env"`
 	// ReplayWindow: an ack whose ts is further than this from the gateway's clock is
 	// rejected, and a message seen within it is not accepted twice (default 5m).
 	ReplayWindow time.Duration `mapstructure:"replay_window"`
 	Queue        int           `mapstructure:"queue"` // acks waiting for the acker (default 64)
+}
+
+// MinSecret is the shortest hmac secret accepted.
+const MinSecret = 16
+
+func (a *AckConfig) secretSources() secret.Sources {
+	return secret.Sources{Key: "ack.secret", File: a.SecretFile, Env: a.SecretEnv, Override: []string{EnvAckSecret}}
 }
 
 // Config is the MQTT sink's section.
@@ -72,8 +83,8 @@ type Config struct {
 	Ack         AckConfig    `mapstructure:"ack"`
 }
 
-// SetDefaults fills unset values.
-func (c *Config) SetDefaults() {
+// SetDefaults fills unset values; it needs nothing from env.
+func (c *Config) SetDefaults(cfgerr.Env) {
 	if c.Name == "" {
 		c.Name = DefaultName
 	}
@@ -99,8 +110,8 @@ func (c *Config) SetDefaults() {
 }
 
 // Validate records every problem; keys are relative to the MQTT sink's section. It
-// reads the secret and password files it names. The client section is checked only
-// when its url is set (the daemon may pass a shared client instead).
+// reads no file and no variable (Resolve does, after it). The client section is checked
+// only when its url is set (the daemon may pass a shared client instead).
 func (c *Config) Validate(errs *cfgerr.List) {
 	if !site.ValidID(c.Name) {
 		errs.Add("name", "%q is not a valid sink name (letters, digits, _ . - only)", c.Name)
@@ -118,23 +129,14 @@ func (c *Config) Validate(errs *cfgerr.List) {
 		a := &c.Ack
 		switch a.Auth {
 		case AuthHMAC:
-			if s, err := a.LoadSecret(); err != nil {
-				errs.Add(secretKey(a), "%v", err)
-			} else if len(s) < 16 {
-				errs.Add("ack.secret", "is required for hmac auth, at least 16 characters")
+			src := a.secretSources()
+			if !a.Secret.Given(src) || !a.Secret.IsZero() && len(a.Secret.Reveal()) < MinSecret {
+				errs.Add("ack.secret", "is required for hmac auth, at least %d characters", MinSecret)
 			}
+			a.Secret.Validate(errs, src)
 		case AuthACL:
 		default:
 			errs.Add("ack.auth", "unknown auth %q (want hmac or acl)", a.Auth)
-		}
-		n := 0
-		for _, s := range []string{a.Secret, a.SecretFile, a.SecretEnv} {
-			if s != "" {
-				n++
-			}
-		}
-		if n > 1 {
-			errs.Add("ack.secret", "give only one of secret, secret_file and secret_env")
 		}
 		if a.ReplayWindow <= 0 || a.ReplayWindow > MaxReplayWindow {
 			errs.Add("ack.replay_window", "must be between 1s and %s", MaxReplayWindow)
@@ -145,14 +147,23 @@ func (c *Config) Validate(errs *cfgerr.List) {
 	}
 }
 
-func secretKey(a *AckConfig) string {
-	switch {
-	case a.SecretFile != "":
-		return "ack.secret_file"
-	case a.SecretEnv != "":
-		return "ack.secret_env"
+// Resolve reads the client's password and the ack secret (each from its variable when
+// set, else its file, its secret_env variable or the config) and checks the TLS files,
+// after Validate. Keys are relative to the section.
+func (c *Config) Resolve(errs *cfgerr.List, l secret.Lookup) {
+	if c.Client.URL != "" {
+		c.Client.Password.Resolve(errs, c.Client.passwordSources(), l)
+		t := &cfgerr.List{}
+		c.Client.TLS.Resolve(t, l)
+		errs.Merge("client.tls", t)
 	}
-	return "ack.secret"
+	if a := &c.Ack; a.Enabled && a.Auth == AuthHMAC {
+		given := a.Secret
+		a.Secret.Resolve(errs, a.secretSources(), l)
+		if a.Secret != given && len(a.Secret.Reveal()) < MinSecret {
+			errs.Add("ack.secret", "is required for hmac auth, at least %d characters", MinSecret)
+		}
+	}
 }
 
 func (c *ClientConfig) validate(errs *cfgerr.List, key string) {
@@ -166,47 +177,14 @@ func (c *ClientConfig) validate(errs *cfgerr.List, key string) {
 			errs.Add(key+".url", "unknown scheme %q", u.Scheme)
 		}
 	}
-	if c.Password != "" && c.PasswordFile != "" {
-		errs.Add(key+".password", "give password or password_file, not both")
-	}
-	if c.PasswordFile != "" {
-		if _, err := os.ReadFile(c.PasswordFile); err != nil {
-			errs.Add(key+".password_file", "%v", err)
-		}
-	}
+	c.Password.Validate(errs, c.passwordSources())
 	if c.KeepAlive < 0 {
 		errs.Add(key+".keepalive", "must not be negative")
 	}
 	if c.ConnectTimeout < 0 {
 		errs.Add(key+".connect_timeout", "must not be negative")
 	}
-	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
-		errs.Add(key+".tls", "cert_file and key_file go together")
-	}
-	for _, kf := range [][2]string{{"ca_file", c.TLS.CAFile}, {"cert_file", c.TLS.CertFile}, {"key_file", c.TLS.KeyFile}} {
-		if k, f := kf[0], kf[1]; f != "" {
-			if _, err := os.Stat(f); err != nil {
-				errs.Add(key+".tls."+k, "%v", err)
-			}
-		}
-	}
-}
-
-// LoadSecret returns the ack secret from secret, secret_file or secret_env.
-func (a *AckConfig) LoadSecret() (string, error) {
-	switch {
-	case a.SecretFile != "":
-		b, err := os.ReadFile(a.SecretFile)
-		if err != nil {
-			return "", err
-		}
-		return strings.TrimSpace(string(b)), nil
-	case a.SecretEnv != "":
-		s := strings.TrimSpace(os.Getenv(a.SecretEnv))
-		if s == "" {
-			return "", fmt.Errorf("environment variable %s is not set", a.SecretEnv)
-		}
-		return s, nil
-	}
-	return a.Secret, nil
+	t := &cfgerr.List{}
+	c.TLS.Validate(t)
+	errs.Merge(key+".tls", t)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/secret"
 )
 
 // awaitTimeout bounds every wait for a signal; tests never sleep for a fixed time.
@@ -233,7 +234,7 @@ func newAckRig(t *testing.T) *ackRig {
 	t.Helper()
 	r := &ackRig{fc: newFakeClient(), acker: newStepAcker(), clock: clockwork.NewFakeClockAt(testNow),
 		results: make(chan string, 16), retrying: make(chan struct{}, 16), done: make(chan error, 1)}
-	s, err := New(Config{TopicPrefix: "cg/s01", Ack: AckConfig{Enabled: true, Secret: testSecret}}, r.fc,
+	s, err := New(Config{TopicPrefix: "cg/s01", Ack: AckConfig{Enabled: true, Secret: secret.Inline(testSecret)}}, r.fc,
 		Options{Acker: r.acker, Clock: r.clock, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/campusguard/campusguard/secret"
 )
 
 // sinkSession is a sink over its own PahoClient (persistent session under clientID),
@@ -22,7 +24,7 @@ type sinkSession struct {
 func startSinkSession(t *testing.T, url, clientID, prefix string) *sinkSession {
 	t.Helper()
 	ss := &sinkSession{pc: connectClient(t, url, clientID), acker: newStepAcker(), results: make(chan string, 16), done: make(chan error, 1)}
-	s, err := New(Config{TopicPrefix: prefix, Ack: AckConfig{Enabled: true, Secret: testSecret}}, ss.pc,
+	s, err := New(Config{TopicPrefix: prefix, Ack: AckConfig{Enabled: true, Secret: secret.Inline(testSecret)}}, ss.pc,
 		Options{Acker: ss.acker, Clock: clockwork.NewFakeClockAt(testNow), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

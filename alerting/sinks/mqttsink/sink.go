@@ -150,7 +150,7 @@ var (
 
 // New builds a sink over pub from cfg (defaults applied and validated here).
 func New(cfg Config, pub Publisher, opt Options) (*Sink, error) {
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	var errs cfgerr.List
 	cfg.Validate(&errs)
 	if err := errs.Err(); err != nil {
@@ -178,11 +178,10 @@ func New(cfg Config, pub Publisher, opt Options) (*Sink, error) {
 		open:     map[string][]func(){},
 	}
 	if cfg.Ack.Enabled && cfg.Ack.Auth == AuthHMAC {
-		sec, err := cfg.Ack.LoadSecret()
-		if err != nil {
-			return nil, fmt.Errorf("mqtt sink %s: ack secret: %w", cfg.Name, err)
+		s.secret = cfg.Ack.Secret.Reveal()
+		if s.secret == "" {
+			return nil, fmt.Errorf("mqtt sink %s: the ack secret is not resolved (Config.Resolve reads secret_file and secret_env)", cfg.Name)
 		}
-		s.secret = sec
 	}
 	var connected func() bool
 	if c, ok := pub.(interface{ Connected() bool }); ok {

@@ -24,6 +24,7 @@ import (
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/secret"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -175,7 +176,7 @@ func TestAcksOverBroker(t *testing.T) {
 	pub := connectClient(t, url, "cg-sink-"+t.Name())
 	clock := clockwork.NewFakeClockAt(testNow)
 	acker := &recAcker{}
-	s, err := New(Config{TopicPrefix: prefix, Ack: AckConfig{Enabled: true, Secret: testSecret}}, pub,
+	s, err := New(Config{TopicPrefix: prefix, Ack: AckConfig{Enabled: true, Secret: secret.Inline(testSecret)}}, pub,
 		Options{Acker: acker, Clock: clock, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +246,7 @@ func TestAckChecks(t *testing.T) {
 	}
 	clock := clockwork.NewFakeClockAt(testNow)
 	newS := func(auth string) *Sink {
-		s, err := New(Config{TopicPrefix: "cg/s01", Ack: AckConfig{Enabled: true, Auth: auth, Secret: testSecret, Queue: 1}}, pub,
+		s, err := New(Config{TopicPrefix: "cg/s01", Ack: AckConfig{Enabled: true, Auth: auth, Secret: secret.Inline(testSecret), Queue: 1}}, pub,
 			Options{Acker: &recAcker{}, Clock: clock, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
@@ -419,6 +420,10 @@ func TestConfigValidate(t *testing.T) {
 	if err := os.WriteFile(sf, []byte(testSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	short := filepath.Join(dir, "short.secret")
+	if err := os.WriteFile(short, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		cfg  Config
@@ -430,10 +435,16 @@ func TestConfigValidate(t *testing.T) {
 		{"acl", Config{TopicPrefix: "p", Ack: AckConfig{Enabled: true, Auth: AuthACL}}, nil},
 		{"no prefix", Config{}, []string{"topic_prefix: is required"}},
 		{"wildcard prefix", Config{TopicPrefix: "a/+/b"}, []string{`topic_prefix: "a/+/b" is not`}},
-		{"bad client", Config{TopicPrefix: "p", Client: ClientConfig{URL: "http://x:1", Password: "a", PasswordFile: "/nonexistent",
-			TLS: TLSConfig{CertFile: "/nonexistent"}}},
-			[]string{`client.url: unknown scheme "http"`, "client.password: give password", "client.password_file: open", "client.tls: cert_file and key_file", "client.tls.cert_file: stat"}},
-		{"short secret", Config{TopicPrefix: "p", Ack: AckConfig{Enabled: true, Secret: "short"}}, []string{"ack.secret: is required for hmac auth, at least 16"}},
+		{"bad client", Config{TopicPrefix: "p", Client: ClientConfig{URL: "http://x:1", Password: secret.Inline("a"), PasswordFile: "/nonexistent",
+			TLS: secret.TLSClient{CertFile: "/nonexistent"}}},
+			[]string{`client.url: unknown scheme "http"`, "client.password: password and password_file are both given", "client.tls.cert_file: cert_file and key_file",
+				"client.password_file: open /nonexistent"}},
+		{"missing ca", Config{TopicPrefix: "p", Client: ClientConfig{URL: "mqtts://x:8883", TLS: secret.TLSClient{CAFile: "/nonexistent/ca.pem"}}},
+			[]string{"client.tls.ca_file: open /nonexistent/ca.pem"}},
+		{"short secret", Config{TopicPrefix: "p", Ack: AckConfig{Enabled: true, Secret: secret.Inline("short")}}, []string{"ack.secret: is required for hmac auth, at least 16"}},
+		{"short secret file", Config{TopicPrefix: "p", Ack: AckConfig{Enabled: true, SecretFile: short}}, []string{"ack.secret: is required for hmac auth, at least 16"}},
+		{"secret twice", Config{TopicPrefix: "p", Ack: AckConfig{Enabled: true, Secret: secret.Inline(testSecret), SecretEnv: "X"}},
+			[]string{"ack.secret: secret and secret_env are both given", "ack.secret_env: environment variable X is not set"}},
 		{"missing secret", Config{TopicPrefix: "p", Ack: AckConfig{Enabled: true}}, []string{"ack.secret: is required"}},
 		{"bad ack", Config{TopicPrefix: "p", Ack: AckConfig{Enabled: true, Auth: "psk", ReplayWindow: 2 * time.Hour, Queue: -1}},
 			[]string{`ack.auth: unknown auth "psk"`, "ack.replay_window: must be between", "ack.queue: must be at least 1"}},
@@ -442,9 +453,10 @@ func TestConfigValidate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.cfg
-			c.SetDefaults()
+			c.SetDefaults(cfgerr.Env{})
 			var errs cfgerr.List
 			c.Validate(&errs)
+			c.Resolve(&errs, secret.Lookup{Getenv: func(string) string { return "" }})
 			var got []string
 			for _, e := range errs.Errs {
 				got = append(got, e.Key+": "+e.Msg)

@@ -1,14 +1,13 @@
 package webhook
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/secret"
 	"github.com/campusguard/campusguard/site"
 )
 
@@ -47,11 +46,11 @@ type Config struct {
 	Template string `mapstructure:"template"`
 	// Secret signs the request: DingTalk's 加签 secret (SEC...) or Feishu's 签名校验 key.
 	// Give at most one of secret, secret_file and secret_env.
-	Secret     string `mapstructure:"secret"`
-	SecretFile string `mapstructure:"secret_file"` // file holding the secret (trailing newline trimmed)
-	SecretEnv  string `mapstructure:"secret_env"`  // environment variable holding the secret
-	Language   string `mapstructure:"language"`    // zh (default) or en
-	Timezone   string `mapstructure:"timezone"`    // for times in messages (default Asia/Shanghai)
+	Secret     secret.Value `mapstructure:"secret"`
+	SecretFile string       `mapstructure:"secret_file"` // file holding the secret (trailing newline trimmed)
+	SecretEnv  string       `mapstructure:"secret_env"`  // environment variable holding the secret
+	Language   string       `mapstructure:"language"`    // zh (default) or en
+	Timezone   string       `mapstructure:"timezone"`    // for times in messages (default Asia/Shanghai)
 	// FeishuCard sends Feishu messages as interactive cards instead of text.
 	FeishuCard bool `mapstructure:"feishu_card"`
 	// MentionAll @-mentions everyone in the group for critical alarms (DingTalk and Feishu;
@@ -60,11 +59,14 @@ type Config struct {
 	// RateLimitBackoff is the retry delay reported when a robot says it is rate limited
 	// (the robots send no Retry-After; default 1m).
 	RateLimitBackoff time.Duration `mapstructure:"rate_limit_backoff"`
-	CAFile           string        `mapstructure:"ca_file"` // extra CA bundle (PEM) for a private endpoint
+	// TLS: ca_file is an extra CA bundle (PEM) for a private endpoint, trusted beside the
+	// system's roots; cert_file and key_file a client certificate.
+	TLS secret.TLSClient `mapstructure:",squash"`
 }
 
-// SetDefaults fills unset values.
-func (c *Config) SetDefaults() {
+// SetDefaults fills unset values; it needs nothing from env.
+func (c *Config) SetDefaults(cfgerr.Env) {
+	c.TLS.SystemRoots = true
 	if c.Method == "" {
 		c.Method = http.MethodPost
 	}
@@ -86,7 +88,8 @@ func (c *Config) SetDefaults() {
 }
 
 // Validate records every problem; keys are relative to this webhook's section. It
-// reads secret_file and secret_env and renders the template with a sample notification.
+// renders the template with a sample notification; it reads no file and no variable
+// (Resolve does, after it).
 func (c *Config) Validate(errs *cfgerr.List) {
 	if c.Name == "" {
 		errs.Add("name", "is required")
@@ -136,51 +139,20 @@ func (c *Config) Validate(errs *cfgerr.List) {
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		errs.Add("timezone", "unknown time zone %q", c.Timezone)
 	}
-	n := 0
-	for _, s := range []string{c.Secret, c.SecretFile, c.SecretEnv} {
-		if s != "" {
-			n++
-		}
-	}
-	if n > 1 {
-		errs.Add("secret", "give only one of secret, secret_file and secret_env")
-	} else if _, err := c.LoadSecret(); err != nil {
-		key := "secret_file"
-		if c.SecretEnv != "" {
-			key = "secret_env"
-		}
-		errs.Add(key, "%v", err)
-	}
-	if n > 0 && c.Format != FormatDingTalk && c.Format != FormatFeishu {
+	c.Secret.Validate(errs, c.secretSources())
+	if c.Secret.Given(c.secretSources()) && c.Format != FormatDingTalk && c.Format != FormatFeishu {
 		errs.Add("secret", "only the dingtalk and feishu formats sign requests")
 	}
-	if c.CAFile != "" {
-		if _, err := os.ReadFile(c.CAFile); err != nil {
-			errs.Add("ca_file", "%v", err)
-		}
-	}
+	c.TLS.Validate(errs)
 }
 
-// LoadSecret returns the signing secret from secret, secret_file or secret_env ("" if
-// none is set).
-func (c *Config) LoadSecret() (string, error) {
-	switch {
-	case c.SecretFile != "":
-		b, err := os.ReadFile(c.SecretFile)
-		if err != nil {
-			return "", err
-		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("%s is empty", c.SecretFile)
-		}
-		return s, nil
-	case c.SecretEnv != "":
-		s := strings.TrimSpace(os.Getenv(c.SecretEnv))
-		if s == "" {
-			return "", fmt.Errorf("environment variable %s is not set", c.SecretEnv)
-		}
-		return s, nil
-	}
-	return c.Secret, nil
+func (c *Config) secretSources() secret.Sources {
+	return secret.Sources{Key: "secret", File: c.SecretFile, Env: c.SecretEnv}
+}
+
+// Resolve reads the signing secret (secret_file, secret_env or secret) and checks the
+// TLS files, after Validate. Keys are relative to this webhook's section.
+func (c *Config) Resolve(errs *cfgerr.List, l secret.Lookup) {
+	c.Secret.Resolve(errs, c.secretSources(), l)
+	c.TLS.Resolve(errs, l)
 }

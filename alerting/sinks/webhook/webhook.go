@@ -32,8 +32,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,7 +39,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,17 +135,17 @@ var (
 	_ health.Reporter = (*Sink)(nil)
 )
 
-// New builds a sink; it applies defaults, validates cfg and loads the secret.
+// New builds a sink; it applies defaults and validates cfg, whose secret must have been
+// resolved (Config.Resolve).
 func New(cfg Config, opt Options) (*Sink, error) {
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	var errs cfgerr.List
 	cfg.Validate(&errs)
 	if err := errs.Err(); err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", cfg.Name, err)
 	}
-	secret, err := cfg.LoadSecret()
-	if err != nil {
-		return nil, fmt.Errorf("webhook %s: secret: %w", cfg.Name, err)
+	if cfg.Secret.IsZero() && (cfg.SecretFile != "" || cfg.SecretEnv != "") {
+		return nil, fmt.Errorf("webhook %s: the secret is not resolved (Config.Resolve reads secret_file and secret_env)", cfg.Name)
 	}
 	if opt.Clock == nil {
 		opt.Clock = clockwork.NewRealClock()
@@ -165,7 +162,7 @@ func New(cfg Config, opt Options) (*Sink, error) {
 	s := &Sink{
 		cfg:      cfg,
 		endpoint: u.Scheme + "://" + u.Host,
-		secret:   secret,
+		secret:   cfg.Secret.Reveal(),
 		text:     &texter{w: w, loc: loc},
 		clock:    opt.Clock,
 		log:      opt.Logger.With("sink", cfg.Name),
@@ -180,20 +177,11 @@ func New(cfg Config, opt Options) (*Sink, error) {
 	tr := opt.Transport
 	if tr == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		if cfg.CAFile != "" {
-			pem, err := os.ReadFile(cfg.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("webhook %s: ca_file: %w", cfg.Name, err)
-			}
-			pool, err := x509.SystemCertPool()
-			if err != nil {
-				pool = x509.NewCertPool()
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("webhook %s: ca_file %s: no PEM certificate", cfg.Name, cfg.CAFile)
-			}
-			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		tc, err := cfg.TLS.Config()
+		if err != nil {
+			return nil, fmt.Errorf("webhook %s: %w", cfg.Name, err)
 		}
+		t.TLSClientConfig = tc
 		tr = t
 	}
 	s.client = &http.Client{

@@ -26,6 +26,7 @@ import (
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/secret"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -102,7 +103,7 @@ func TestRobotsAcceptSignedMessages(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newRobotServer(t, tc.format, "tok-123", tc.secret, clock)
 			reg := prometheus.NewRegistry()
-			s := newSink(t, Config{Format: tc.format, URL: srv.URL(), Secret: tc.secret, FeishuCard: tc.card}, clock, reg)
+			s := newSink(t, Config{Format: tc.format, URL: srv.URL(), Secret: secret.Inline(tc.secret), FeishuCard: tc.card}, clock, reg)
 			n := SampleNotification()
 			if err := s.Deliver(context.Background(), n); err != nil {
 				t.Fatal(err)
@@ -156,7 +157,7 @@ func TestRobotErrors(t *testing.T) {
 				srv.received = []map[string]any{{}} // the minute's quota is used up
 			}
 			url := strings.Replace(srv.URL(), "tok", tc.token, 1)
-			s := newSink(t, Config{Format: tc.format, URL: url, Secret: tc.secret}, clock, nil)
+			s := newSink(t, Config{Format: tc.format, URL: url, Secret: secret.Inline(tc.secret)}, clock, nil)
 			err := s.Deliver(context.Background(), SampleNotification())
 			var p *alerting.Permanent
 			if errors.As(err, &p) != tc.permanent {
@@ -179,7 +180,7 @@ func TestSignatureTimestampWindow(t *testing.T) {
 	sinkClock := clockwork.NewFakeClockAt(testNow.Add(-2 * time.Hour)) // the gateway's clock is off
 	for _, f := range []Format{FormatDingTalk, FormatFeishu} {
 		srv := newRobotServer(t, f, "tok", "s3cret", srvClock)
-		s := newSink(t, Config{Format: f, URL: srv.URL(), Secret: "s3cret"}, sinkClock, nil)
+		s := newSink(t, Config{Format: f, URL: srv.URL(), Secret: secret.Inline("s3cret")}, sinkClock, nil)
 		var p *alerting.Permanent
 		if err := s.Deliver(context.Background(), SampleNotification()); !errors.As(err, &p) {
 			t.Fatalf("%s: a stale signature was accepted: %v", f, err)
@@ -352,18 +353,21 @@ func TestConfigValidate(t *testing.T) {
 		{"template bad field", Config{Name: "t", URL: "http://x", Format: FormatTemplate, Template: `{"m": {{json .Nope}}}`},
 			[]string{"template: rendering a sample notification"}},
 		{"template syntax", Config{Name: "t", URL: "http://x", Format: FormatTemplate, Template: `{{if}}`}, []string{"template: template: body"}},
-		{"two secrets", Config{Name: "d", URL: "http://x", Format: FormatDingTalk, Secret: "a", SecretEnv: "B"}, []string{"secret: give only one"}},
+		{"two secrets", Config{Name: "d", URL: "http://x", Format: FormatDingTalk, Secret: secret.Inline("a"), SecretEnv: "B"},
+			[]string{"secret: secret and secret_env are both given", "secret_env: environment variable B is not set"}},
+		{"missing ca file", Config{Name: "c", URL: "https://x", TLS: secret.TLSClient{CAFile: filepath.Join(dir, "nope.pem")}}, []string{"ca_file: open"}},
 		{"missing secret file", Config{Name: "d", URL: "http://x", Format: FormatDingTalk, SecretFile: filepath.Join(dir, "nope")}, []string{"secret_file: open"}},
 		{"unset env", Config{Name: "d", URL: "http://x", Format: FormatFeishu, SecretEnv: "CG_TEST_UNSET_VAR"}, []string{"secret_env: environment variable CG_TEST_UNSET_VAR is not set"}},
-		{"secret on wecom", Config{Name: "w", URL: "http://x", Format: FormatWeCom, Secret: "a"}, []string{"secret: only the dingtalk and feishu"}},
+		{"secret on wecom", Config{Name: "w", URL: "http://x", Format: FormatWeCom, Secret: secret.Inline("a")}, []string{"secret: only the dingtalk and feishu"}},
 		{"bad header", Config{Name: "w", URL: "http://x", Headers: map[string]string{"Bad Header": "x"}}, []string{`headers: "Bad Header" is not`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.cfg
-			c.SetDefaults()
+			c.SetDefaults(cfgerr.Env{})
 			var errs cfgerr.List
 			c.Validate(&errs)
+			c.Resolve(&errs, secret.Lookup{})
 			var got []string
 			for _, e := range errs.Errs {
 				got = append(got, e.Key+": "+e.Msg)
@@ -379,8 +383,9 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	c := Config{SecretFile: secretFile}
-	if s, err := c.LoadSecret(); err != nil || s != "SECabc" {
-		t.Fatalf("secret %q %v", s, err)
+	var errs cfgerr.List
+	if c.Resolve(&errs, secret.Lookup{}); errs.Len() != 0 || c.Secret.Reveal() != "SECabc" {
+		t.Fatalf("secret %q %v", c.Secret.Reveal(), errs.Err())
 	}
 }
 
@@ -396,8 +401,8 @@ func TestGoldenBodies(t *testing.T) {
 	notes["acked"] = acked
 	cfgs := map[string]Config{
 		"wecom":          {Format: FormatWeCom},
-		"dingtalk":       {Format: FormatDingTalk, Secret: "SECtest", MentionAll: true},
-		"feishu-text":    {Format: FormatFeishu, Secret: "feishu", MentionAll: true},
+		"dingtalk":       {Format: FormatDingTalk, Secret: secret.Inline("SECtest"), MentionAll: true},
+		"feishu-text":    {Format: FormatFeishu, Secret: secret.Inline("feishu"), MentionAll: true},
 		"feishu-card":    {Format: FormatFeishu, FeishuCard: true},
 		"feishu-text-en": {Format: FormatFeishu, Language: "en"},
 		"json":           {Format: FormatJSON},
@@ -542,7 +547,7 @@ func BenchmarkBodyWeCom(b *testing.B) {
 func BenchmarkDeliverDingTalk(b *testing.B) {
 	clock := clockwork.NewFakeClockAt(testNow)
 	srv := newRobotServer(b, FormatDingTalk, "tok", "SEC", clock)
-	s := newSink(b, Config{Format: FormatDingTalk, URL: srv.URL(), Secret: "SEC"}, clock, nil)
+	s := newSink(b, Config{Format: FormatDingTalk, URL: srv.URL(), Secret: secret.Inline("SEC")}, clock, nil)
 	n := SampleNotification()
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -41,7 +41,7 @@ func loadExample(t testing.TB, name string) mqtt.Config {
 		t.Fatalf("%s: %v", name, err)
 	}
 	cfg.Brokers = append(cfg.Brokers, mqtt.BrokerConfig{Name: "campus", URL: "tcp://127.0.0.1:1883"})
-	cfg.SetDefaults("s01", t.TempDir())
+	cfg.SetDefaults(cfgerr.Env{SiteID: "s01", StateDir: t.TempDir()})
 	var errs cfgerr.List
 	cfg.Validate(&errs)
 	if err := errs.Err(); err != nil {
