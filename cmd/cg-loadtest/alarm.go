@@ -143,107 +143,18 @@ func (a alarmRun) run() (alarmResult, error) {
 	inTopic := func(dev string) string { return "cgl/" + run + "/panic/" + dev + "/status" }
 	outFilter := "cgl/" + run + "/alarms/events"
 
-	var cmd *exec.Cmd
-	var httpAddr string
-	switch a.target {
-	case "campusguard":
-		var devs strings.Builder
-		for i := 0; i < a.n; i++ {
-			fmt.Fprintf(&devs, "  - {id: p%05d, kind: panic, zone: school, number: %d, driver: mqtt, heartbeat: -1s}\n", i, i%999+1)
-		}
-		for i := 0; i < a.warmup; i++ {
-			fmt.Fprintf(&devs, "  - {id: w%05d, kind: panic, zone: school, number: %d, driver: mqtt, heartbeat: -1s}\n", i, i%999+1)
-		}
-		httpAddr, err = freeAddr()
-		if err != nil {
-			return alarmResult{}, err
-		}
-		cfgPath := filepath.Join(dir, "campusguard.yaml")
-		cfg := fmt.Sprintf(alarmConfig, devs.String(), filepath.Join(dir, "state"), httpAddr, a.broker, run)
-		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-			return alarmResult{}, err
-		}
-		if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
-			return alarmResult{}, err
-		}
-		cmd = exec.CommandContext(ctx, a.bin, "run", "--config", cfgPath)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			return alarmResult{}, err
-		}
-		if err := waitHealthy(ctx, httpAddr); err != nil {
-			return alarmResult{}, err
-		}
-	case "relay":
-		self, err := os.Executable()
-		if err != nil {
-			return alarmResult{}, err
-		}
-		cmd = exec.CommandContext(ctx, self, "relay", "-broker", a.broker,
-			"-in", "cgl/"+run+"/panic/+/status", "-out", outFilter)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			return alarmResult{}, err
-		}
-		if err := cmd.Start(); err != nil {
-			return alarmResult{}, err
-		}
-		if err := waitLine(ctx, out, "subscribed"); err != nil {
-			return alarmResult{}, err
-		}
-	default:
-		return alarmResult{}, fmt.Errorf("unknown target %q", a.target)
+	cmd, httpAddr, err := a.startTarget(ctx, dir, run, outFilter)
+	if err != nil {
+		return alarmResult{}, err
 	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	}()
+	defer stopDaemon(cmd)
 
-	// The staff app: reads the alarm messages back; latency by device.
-	var mu sync.Mutex
-	sent := make(map[string]time.Time, a.n)
-	t0 := time.Now()
-	lat := make([]time.Duration, 0, a.n)
-	order := make([]time.Duration, 0, a.n) // in send order of the device numbers, for the lag
-	seen := map[string]bool{}
-	done := make(chan struct{})
-	warm := make(chan struct{}, 1)
-	sub := paho.NewClient(paho.NewClientOptions().AddBroker(a.broker).SetClientID("cgl-staff-" + run).SetCleanSession(true))
-	if t := sub.Connect(); !t.WaitTimeout(10*time.Second) || t.Error() != nil {
-		return alarmResult{}, fmt.Errorf("staff connect: %v", t.Error())
+	st := newStaff(a.n, a.verbose)
+	sub, err := st.subscribe(a.broker, run, outFilter)
+	if err != nil {
+		return alarmResult{}, err
 	}
 	defer sub.Disconnect(100)
-	t := sub.Subscribe(outFilter, 1, func(_ paho.Client, m paho.Message) {
-		now := time.Now()
-		dev := deviceOf(m.Topic(), m.Payload())
-		if strings.HasPrefix(dev, "w") {
-			select {
-			case warm <- struct{}{}:
-			default:
-			}
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		at, ok := sent[dev]
-		if !ok || seen[dev] {
-			return
-		}
-		seen[dev] = true
-		d := now.Sub(at)
-		if a.verbose && d > 10*time.Millisecond {
-			fmt.Printf("   slow: %s at +%s\n", ms(d), at.Sub(t0).Round(time.Millisecond))
-		}
-		lat = append(lat, d)
-		order = append(order, d)
-		if len(lat) == a.n {
-			close(done)
-		}
-	})
-	if !t.WaitTimeout(10*time.Second) || t.Error() != nil {
-		return alarmResult{}, fmt.Errorf("staff subscribe: %v", t.Error())
-	}
 
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(a.broker).SetClientID("cgl-devices-" + run).
 		SetCleanSession(true).SetMaxResumePubInFlight(1000))
@@ -251,34 +162,14 @@ func (a alarmRun) run() (alarmResult, error) {
 		return alarmResult{}, fmt.Errorf("devices connect: %v", t.Error())
 	}
 	defer pub.Disconnect(100)
-	// Warm-up presses, one at a time, not counted: first connections and first writes
-	// (the broker's as much as the daemon's) are not what is measured.
-	for i := 0; i < a.warmup; i++ {
-		pub.Publish(inTopic(fmt.Sprintf("w%05d", i)), 1, false, `{"pressed":true}`)
-		select {
-		case <-warm:
-		case <-time.After(10 * time.Second):
-			return alarmResult{}, fmt.Errorf("warm-up press %d came back in no 10 s", i)
-		}
+	if err := a.warmUp(pub, inTopic, st.warm); err != nil {
+		return alarmResult{}, err
 	}
 	cpu0 := procCPU(cmd.Process.Pid)
 	watch := newCPUWatch(append([]int{os.Getpid(), cmd.Process.Pid}, a.exclude...)...)
-	t0 = time.Now()
-	iv := time.Duration(float64(time.Second) / a.rate)
-	start := time.Now()
-	for i := 0; i < a.n; i++ {
-		due := start.Add(time.Duration(i) * iv)
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		}
-		dev := fmt.Sprintf("p%05d", i)
-		mu.Lock()
-		sent[dev] = time.Now()
-		mu.Unlock()
-		pub.Publish(inTopic(dev), 1, false, `{"pressed":true}`)
-	}
+	a.press(pub, inTopic, st)
 	select {
-	case <-done:
+	case <-st.done:
 	case <-ctx.Done():
 	}
 	res := alarmResult{Target: a.target, N: a.n, Rate: a.rate, PeakRSS: procHWM(cmd.Process.Pid)}
@@ -287,8 +178,149 @@ func (a alarmRun) run() (alarmResult, error) {
 	}
 	res.CPU = procCPU(cmd.Process.Pid) - cpu0
 	res.Foreign = watch.Foreign()
-	mu.Lock()
-	defer mu.Unlock()
+	return st.result(res)
+}
+
+// startTarget starts what is measured: the daemon (its HTTP address returned once it
+// is healthy) or the relay (once it subscribed).
+func (a alarmRun) startTarget(ctx context.Context, dir, run, outFilter string) (cmd *exec.Cmd, httpAddr string, err error) {
+	switch a.target {
+	case "campusguard":
+		httpAddr, err = freeAddr()
+		if err != nil {
+			return nil, "", err
+		}
+		devs := panicDevices("p", a.n) + panicDevices("w", a.warmup)
+		cfg := fmt.Sprintf(alarmConfig, devs, filepath.Join(dir, "state"), httpAddr, a.broker, run)
+		cmd, err = startDaemon(ctx, a.bin, dir, cfg, httpAddr)
+		return cmd, httpAddr, err
+	case "relay":
+		self, err := os.Executable()
+		if err != nil {
+			return nil, "", err
+		}
+		cmd = exec.CommandContext(ctx, self, "relay", "-broker", a.broker,
+			"-in", "cgl/"+run+"/panic/+/status", "-out", outFilter)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, "", err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, "", err
+		}
+		if err := waitLine(ctx, out, "subscribed"); err != nil {
+			stopDaemon(cmd)
+			return nil, "", err
+		}
+		return cmd, "", nil
+	}
+	return nil, "", fmt.Errorf("unknown target %q", a.target)
+}
+
+// warmUp sends the uncounted presses, one at a time: first connections and first
+// writes (the broker's as much as the daemon's) are not what is measured.
+func (a alarmRun) warmUp(pub paho.Client, inTopic func(string) string, warm <-chan struct{}) error {
+	for i := 0; i < a.warmup; i++ {
+		pub.Publish(inTopic(fmt.Sprintf("w%05d", i)), 1, false, `{"pressed":true}`)
+		select {
+		case <-warm:
+		case <-time.After(10 * time.Second):
+			return fmt.Errorf("warm-up press %d came back in no 10 s", i)
+		}
+	}
+	return nil
+}
+
+// press sends one press of each measured device, paced at a.rate.
+func (a alarmRun) press(pub paho.Client, inTopic func(string) string, st *staff) {
+	st.mu.Lock()
+	st.t0 = time.Now()
+	st.mu.Unlock()
+	iv := time.Duration(float64(time.Second) / a.rate)
+	start := time.Now()
+	for i := 0; i < a.n; i++ {
+		due := start.Add(time.Duration(i) * iv)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		dev := fmt.Sprintf("p%05d", i)
+		st.mu.Lock()
+		st.sent[dev] = time.Now()
+		st.mu.Unlock()
+		pub.Publish(inTopic(dev), 1, false, `{"pressed":true}`)
+	}
+}
+
+// staff is the staff app: it reads the alarm messages back and times them by device.
+type staff struct {
+	n       int
+	verbose bool
+	warm    chan struct{} // a warm-up press came back
+	done    chan struct{} // every measured press came back
+
+	mu    sync.Mutex
+	t0    time.Time
+	sent  map[string]time.Time
+	lat   []time.Duration
+	order []time.Duration // in send order of the device numbers, for the lag
+	seen  map[string]bool
+}
+
+func newStaff(n int, verbose bool) *staff {
+	return &staff{n: n, verbose: verbose, warm: make(chan struct{}, 1), done: make(chan struct{}),
+		t0: time.Now(), sent: make(map[string]time.Time, n), lat: make([]time.Duration, 0, n),
+		order: make([]time.Duration, 0, n), seen: map[string]bool{}}
+}
+
+// subscribe connects the staff app and subscribes to the alarm messages.
+func (st *staff) subscribe(broker, run, outFilter string) (paho.Client, error) {
+	sub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("cgl-staff-" + run).SetCleanSession(true))
+	if t := sub.Connect(); !t.WaitTimeout(10*time.Second) || t.Error() != nil {
+		return nil, fmt.Errorf("staff connect: %v", t.Error())
+	}
+	t := sub.Subscribe(outFilter, 1, func(_ paho.Client, m paho.Message) { st.received(m) })
+	if !t.WaitTimeout(10*time.Second) || t.Error() != nil {
+		sub.Disconnect(100)
+		return nil, fmt.Errorf("staff subscribe: %v", t.Error())
+	}
+	return sub, nil
+}
+
+// received times one alarm message (the first per device).
+func (st *staff) received(m paho.Message) {
+	now := time.Now()
+	dev := deviceOf(m.Topic(), m.Payload())
+	if strings.HasPrefix(dev, "w") {
+		select {
+		case st.warm <- struct{}{}:
+		default:
+		}
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	at, ok := st.sent[dev]
+	if !ok || st.seen[dev] {
+		return
+	}
+	st.seen[dev] = true
+	d := now.Sub(at)
+	if st.verbose && d > 10*time.Millisecond {
+		fmt.Printf("   slow: %s at +%s\n", ms(d), at.Sub(st.t0).Round(time.Millisecond))
+	}
+	st.lat = append(st.lat, d)
+	st.order = append(st.order, d)
+	if len(st.lat) == st.n {
+		close(st.done)
+	}
+}
+
+// result adds the latencies to res; an error when alarms did not come back.
+func (st *staff) result(res alarmResult) (alarmResult, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	lat, order := st.lat, st.order
 	res.Got = len(lat)
 	if len(lat) == 0 {
 		return res, errors.New("no alarm message came back")
@@ -303,6 +335,15 @@ func (a alarmRun) run() (alarmResult, error) {
 		return res, fmt.Errorf("only %d of %d alarms came back: %s", res.Got, res.N, res)
 	}
 	return res, nil
+}
+
+// panicDevices is the config's list of n MQTT panic buttons prefix00000, prefix00001...
+func panicDevices(prefix string, n int) string {
+	var devs strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&devs, "  - {id: %s%05d, kind: panic, zone: school, number: %d, driver: mqtt, heartbeat: -1s}\n", prefix, i, i%999+1)
+	}
+	return devs.String()
 }
 
 // deviceOf finds the pressing device of an alarm message: the relay forwards the

@@ -24,7 +24,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -125,33 +124,70 @@ func run(bin, broker, influx string, n, devices int, qos byte, publishers int, t
 	}
 	httpAddr := "127.0.0.1:" + strconv.Itoa(20000+os.Getpid()%20000)
 	cfg := fmt.Sprintf(cfgTmpl, devs.String(), filepath.Join(dir, "state"), httpAddr, broker, os.Getpid(), qos, influx, db)
-	cfgPath := filepath.Join(dir, "campusguard.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+	cmd, err := startDaemon(ctx, bin, dir, cfg, httpAddr)
+	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
+	defer stopDaemon(cmd)
+
+	start := time.Now()
+	watch := newCPUWatch(append([]int{os.Getpid(), cmd.Process.Pid}, excludePids...)...)
+	if err := publishAll(broker, n, devices, qos, publishers); err != nil {
 		return err
+	}
+	pubDur := time.Since(start)
+	if err := awaitPoints(ctx, influx, db, n); err != nil {
+		return err
+	}
+	total := time.Since(start)
+	hwm := vmHWM(cmd.Process.Pid)
+	fmt.Printf("qos=%d messages=%d devices=%d publish=%.2fs end-to-end=%.2fs points/s=%.0f daemon_peak_rss=%s foreign_cpu=%.2f\n",
+		qos, n, devices, pubDur.Seconds(), total.Seconds(), float64(n)/total.Seconds(), hwm, watch.Foreign())
+	return nil
+}
+
+// startDaemon writes cfg (with an empty rules directory) into dir and runs bin on it
+// until its /healthz at httpAddr answers.
+func startDaemon(ctx context.Context, bin, dir, cfg, httpAddr string) (*exec.Cmd, error) {
+	cfgPath, err := writeConfig(dir, cfg)
+	if err != nil {
+		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfgPath)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		return err
+		return nil, err
 	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	}()
 	if err := waitHealthy(ctx, httpAddr); err != nil {
-		return err
+		stopDaemon(cmd)
+		return nil, err
 	}
+	return cmd, nil
+}
 
-	payloadAt := func(i int) []byte {
+// writeConfig writes cfg as dir/campusguard.yaml, beside an empty rules directory, and
+// returns its path.
+func writeConfig(dir, cfg string) (string, error) {
+	cfgPath := filepath.Join(dir, "campusguard.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return "", err
+	}
+	return cfgPath, os.MkdirAll(filepath.Join(dir, "rules"), 0o755)
+}
+
+// stopDaemon interrupts a child process and waits for it.
+func stopDaemon(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(os.Interrupt)
+	_ = cmd.Wait()
+}
+
+// publishAll sends n kitchen-camera messages over the devices from publishers
+// concurrent clients.
+func publishAll(broker string, n, devices int, qos byte, publishers int) error {
+	payload := func() []byte {
 		b, _ := json.Marshal(map[string]any{"event": "no_hat", "confidence": 0.9, "channel": 1, "time": time.Now().UnixMilli()})
 		return b
 	}
-	start := time.Now()
-	watch := newCPUWatch(append([]int{os.Getpid(), cmd.Process.Pid}, excludePids...)...)
-	var sent atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, publishers)
 	for p := 0; p < publishers; p++ {
@@ -169,11 +205,10 @@ func run(bin, broker, influx string, n, devices int, qos byte, publishers int, t
 			var last paho.Token
 			for i := p; i < n; i += publishers {
 				topic := fmt.Sprintf("school/load/kitchen/cam-%d/ai", i%devices)
-				last = c.Publish(topic, qos, false, payloadAt(i))
+				last = c.Publish(topic, qos, false, payload())
 				if qos > 0 && i%2000 == p {
 					last.Wait() // keep the in-flight window bounded
 				}
-				sent.Add(1)
 			}
 			if last != nil {
 				last.Wait()
@@ -185,9 +220,11 @@ func run(bin, broker, influx string, n, devices int, qos byte, publishers int, t
 	for err := range errs {
 		return err
 	}
-	pubDur := time.Since(start)
+	return nil
+}
 
-	// Count the points as they land.
+// awaitPoints polls InfluxDB until n event points landed in db.
+func awaitPoints(ctx context.Context, influx, db string, n int) error {
 	var got int64
 	for {
 		var resp struct {
@@ -204,7 +241,7 @@ func run(bin, broker, influx string, n, devices int, qos byte, publishers int, t
 			}
 		}
 		if got >= int64(n) {
-			break
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -212,11 +249,6 @@ func run(bin, broker, influx string, n, devices int, qos byte, publishers int, t
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	total := time.Since(start)
-	hwm := vmHWM(cmd.Process.Pid)
-	fmt.Printf("qos=%d messages=%d devices=%d publish=%.2fs end-to-end=%.2fs points/s=%.0f daemon_peak_rss=%s foreign_cpu=%.2f\n",
-		qos, n, devices, pubDur.Seconds(), total.Seconds(), float64(n)/total.Seconds(), hwm, watch.Foreign())
-	return nil
 }
 
 func waitHealthy(ctx context.Context, addr string) error {
@@ -254,15 +286,10 @@ func influxQuery(ctx context.Context, base, db, q string, out any) error {
 	return nil
 }
 
+// vmHWM is a process's peak resident memory as /proc shows it ("12345 kB").
 func vmHWM(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return "unknown"
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			return strings.Join(strings.Fields(strings.TrimPrefix(l, "VmHWM:")), " ")
-		}
+	if v := procHWM(pid); v > 0 {
+		return fmt.Sprintf("%d kB", v)
 	}
 	return "unknown"
 }

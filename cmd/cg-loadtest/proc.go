@@ -10,31 +10,20 @@ import (
 )
 
 // procHWM is a process's peak resident memory (VmHWM) in KiB, 0 if unknown.
-func procHWM(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				v, _ := strconv.ParseInt(f[0], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
-}
+func procHWM(pid int) int64 { return procStatusKiB(pid, "VmHWM:") }
 
 // procRSS is a process's current resident memory (VmRSS) in KiB, 0 if unknown.
-func procRSS(pid int) int64 {
+func procRSS(pid int) int64 { return procStatusKiB(pid, "VmRSS:") }
+
+// procStatusKiB is the value of key (a /proc/<pid>/status line such as "VmRSS:", in
+// KiB), 0 if unknown.
+func procStatusKiB(pid int, key string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(l, key); ok {
 			f := strings.Fields(rest)
 			if len(f) > 0 {
 				v, _ := strconv.ParseInt(f[0], 10, 64)

@@ -55,21 +55,14 @@ func startOnce(bin, broker string, devices int, idle time.Duration) (time.Durati
 		return 0, 0, err
 	}
 	defer ln.Close()
-	var devs strings.Builder
-	for i := 0; i < devices; i++ {
-		fmt.Fprintf(&devs, "  - {id: p%05d, kind: panic, zone: school, number: %d, driver: mqtt, heartbeat: -1s}\n", i, i%999+1)
-	}
 	httpAddr, err := freeAddr()
 	if err != nil {
 		return 0, 0, err
 	}
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
-	cfgPath := filepath.Join(dir, "campusguard.yaml")
-	cfg := fmt.Sprintf(alarmConfig, devs.String(), filepath.Join(dir, "state"), httpAddr, broker, run)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return 0, 0, err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
+	cfg := fmt.Sprintf(alarmConfig, panicDevices("p", devices), filepath.Join(dir, "state"), httpAddr, broker, run)
+	cfgPath, err := writeConfig(dir, cfg)
+	if err != nil {
 		return 0, 0, err
 	}
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfgPath)
@@ -79,10 +72,7 @@ func startOnce(bin, broker string, devices int, idle time.Duration) (time.Durati
 	if err := cmd.Start(); err != nil {
 		return 0, 0, err
 	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	}()
+	defer stopDaemon(cmd)
 	buf := make([]byte, 4096)
 	var ready time.Duration
 	for ready == 0 {
