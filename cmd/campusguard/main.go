@@ -125,6 +125,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campusguard %s: running the demo campus (state in %s); Ctrl-C stops it\n", version, opts.StateDir)
 	}
 	opts.Source = source(*cfgPath)
+	limitCtx, stopLimit := context.WithCancel(ctx)
+	defer stopLimit()
+	setMemoryLimit(limitCtx, os.Getenv, defaultMemoryLimit)
 	err := daemon.Run(ctx, opts)
 	if err != nil {
 		var l *cfgerr.List
