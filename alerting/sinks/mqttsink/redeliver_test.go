@@ -1,4 +1,4 @@
-package mqttsink
+package mqttsink_test
 
 import (
 	"context"
@@ -8,14 +8,15 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/campusguard/campusguard/secret"
+	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
+	"github.com/campusguard/campusguard/alerting/sinks/mqttsink/mqttsinktest"
 )
 
 // sinkSession is a sink over its own PahoClient (persistent session under clientID),
 // its Run running.
 type sinkSession struct {
-	pc      *PahoClient
-	acker   *stepAcker
+	pc      *mqttsink.PahoClient
+	acker   *mqttsinktest.Acker
 	results chan string
 	cancel  context.CancelFunc
 	done    chan error
@@ -23,15 +24,14 @@ type sinkSession struct {
 
 func startSinkSession(t *testing.T, url, clientID, prefix string) *sinkSession {
 	t.Helper()
-	ss := &sinkSession{pc: connectClient(t, url, clientID), acker: newStepAcker(), results: make(chan string, 16), done: make(chan error, 1)}
-	s, err := New(Config{TopicPrefix: prefix, Ack: AckConfig{Enabled: true, Secret: secret.Inline(testSecret)}}, ss.pc,
-		Options{Acker: ss.acker, Clock: clockwork.NewFakeClockAt(testNow), Logger: quiet})
+	ss := &sinkSession{pc: mqttsink.ConnectClient(t, url, clientID), acker: mqttsinktest.NewAcker(), results: make(chan string, 16), done: make(chan error, 1)}
+	s, err := mqttsink.New(mqttsink.Config{TopicPrefix: prefix, Ack: mqttsink.AckForTests()}, ss.pc,
+		mqttsink.Options{Acker: ss.acker, Clock: clockwork.NewFakeClockAt(mqttsink.TestNow), Logger: mqttsink.Quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.observe = func(r string) { ss.results <- r }
 	subscribed := make(chan struct{})
-	s.subscribed = func() { close(subscribed) }
+	s.SetTestHooks(func(r string) { ss.results <- r }, func() { close(subscribed) }, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	ss.cancel = cancel
 	go func() { ss.done <- s.Run(ctx) }()
@@ -69,43 +69,43 @@ func (ss *sinkSession) stop() {
 // Acker runs, and the next session of the same client gets the message again; once the
 // Acker returned nil it is acknowledged, and a third session does not get it again.
 func TestAckRedeliveredUntilRecorded(t *testing.T) {
-	url := broker(t)
-	prefix := prefixFor(t)
+	url := mqttsink.Broker(t)
+	prefix := mqttsink.PrefixFor(t)
 	clientID := fmt.Sprintf("cg-sink-redeliver-%d", time.Now().UnixNano())
 	topic := prefix + "/ack"
-	app := newWatcher(t, url, "cg-app-"+t.Name())
+	app := mqttsink.NewWatcher(t, url, "cg-app-"+t.Name())
 
 	first := startSinkSession(t, url, clientID, prefix)
-	app.publish(t, topic, false, signed(topic, AckMessage{AlarmID: "a1", By: "王师傅", TS: testNow.Unix()}))
-	c := first.acker.next(t)
+	app.Publish(t, topic, false, mqttsink.Signed(topic, mqttsink.AckMessage{AlarmID: "a1", By: "王师傅", TS: mqttsink.TestNow.Unix()}))
+	c := first.acker.Next(t)
 	first.stop() // the gateway goes away while the Acker runs
-	c.reply <- nil
+	c.Reply <- nil
 
 	second := startSinkSession(t, url, clientID, prefix)
-	c = second.acker.next(t)
-	if c.alarm != "a1" {
-		t.Fatalf("second session got %s, want a1 again", c.alarm)
+	c = second.acker.Next(t)
+	if c.AlarmID != "a1" {
+		t.Fatalf("second session got %s, want a1 again", c.AlarmID)
 	}
-	c.reply <- nil
+	c.Reply <- nil
 	awaitResult(t, second.results, "accepted") // the PUBACK is on its way
 	// Once the Acker returned, the PUBACK goes out; a second ack published now comes
 	// after it on the same connection, and its own PUBACK after its Acker call.
-	app.publish(t, topic, false, signed(topic, AckMessage{AlarmID: "a2", By: "王师傅", TS: testNow.Unix()}))
-	c = second.acker.next(t)
-	if c.alarm != "a2" {
-		t.Fatalf("second session got %s, want a2", c.alarm)
+	app.Publish(t, topic, false, mqttsink.Signed(topic, mqttsink.AckMessage{AlarmID: "a2", By: "王师傅", TS: mqttsink.TestNow.Unix()}))
+	c = second.acker.Next(t)
+	if c.AlarmID != "a2" {
+		t.Fatalf("second session got %s, want a2", c.AlarmID)
 	}
-	c.reply <- nil
+	c.Reply <- nil
 	awaitResult(t, second.results, "accepted")
 	second.flush(t, prefix)
 	second.stop()
 
 	// Both recorded and acknowledged: the next session gets only what is new.
-	app.publish(t, topic, false, signed(topic, AckMessage{AlarmID: "a3", By: "王师傅", TS: testNow.Unix()}))
+	app.Publish(t, topic, false, mqttsink.Signed(topic, mqttsink.AckMessage{AlarmID: "a3", By: "王师傅", TS: mqttsink.TestNow.Unix()}))
 	third := startSinkSession(t, url, clientID, prefix)
-	c = third.acker.next(t)
-	if c.alarm != "a3" {
-		t.Fatalf("third session got %s first, want a3 (a recorded ack came again)", c.alarm)
+	c = third.acker.Next(t)
+	if c.AlarmID != "a3" {
+		t.Fatalf("third session got %s first, want a3 (a recorded ack came again)", c.AlarmID)
 	}
-	c.reply <- nil
+	c.Reply <- nil
 }

@@ -45,7 +45,8 @@ import (
 // Publisher is the MQTT client the sink needs: PahoClient, or the daemon's shared
 // client. Publish with QoS 1 returns once the broker acknowledged. Subscribe delivers
 // the messages of a filter to h; the session must be persistent and acknowledgement
-// manual, so a message h has not acknowledged is delivered again.
+// manual, so a message h has not acknowledged is delivered again. mqttsinktest.Client
+// is an in-memory one for tests.
 type Publisher interface {
 	Publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error
 	Subscribe(ctx context.Context, topic string, qos byte, h MessageHandler) error
