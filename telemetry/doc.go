@@ -24,4 +24,13 @@
 // the notification id, ...), so InfluxDB never merges two points and a batch written
 // twice (a retry, a spool drained after a crash) overwrites itself instead of counting
 // twice.
+//
+// # Why one package
+//
+// Its single job is forwarding to InfluxDB, about 1,600 lines: the point schema
+// (schema.go, patrol.go), batching (batch.go, forwarder.go), writing and reconnecting
+// (writer.go, reconnect.go) and the section's config. The disk spool already is a
+// package of its own (telemetry/spool). The schema (schema.go, the line-protocol
+// encoder that the event path and every Record method call) is the seam that could
+// split off; at about 460 lines with the Forwarder its only user, it stays beside it.
 package telemetry

@@ -49,4 +49,15 @@
 //
 // TestReport is the `campusguard policelink test` command: a 601 or 602 to every
 // receiver, each answer printed. See docs/policelink.md.
+//
+// # Why one package
+//
+// Its single job is the police link sink, about 2,900 lines. Delivery (sink.go),
+// sending over the paths (send.go), supervision (supervise.go), sequence numbers
+// (seq.go) and the kept state (state.go) share one view of the receivers: an
+// acknowledged delivery restarts a path's supervision timer, a path that fails is
+// reported over the other path, numbered by the same counters, and the clock offset a
+// receiver's NAK taught serves every later message to it. The transport (send.go: connections, path order, NAK
+// retry) is the seam that could split off; it would export that shared path state, so
+// it is not worth it now. The codec is already a package of its own (dc09).
 package policelink

@@ -68,4 +68,13 @@
 // Driver.Apply takes a new Config: inputs and outputs whose config did not change keep
 // their open line and goroutine; changed ones are restarted; removed ones are stopped
 // (outputs turned off and their lines released).
+//
+// # Why one package
+//
+// Its single job is the GPIO lines, about 2,100 lines: inputs (input.go, machine.go),
+// outputs (output.go, pattern.go), opening lines (pins.go, cdev_linux.go), the section's
+// config and the Driver that applies it. Inputs and outputs share the pin source, the
+// config and the reload that keeps unchanged lines open. The seam that could split off
+// is the pure debounce and hold machine (machine.go) with the output patterns
+// (pattern.go), about 240 lines; not worth a package now.
 package gpio

@@ -12,4 +12,13 @@
 // The package performs no I/O: callers own sockets, clocks and retries. Every
 // error returned wraps one of the sentinel errors below (ErrFormat, ErrCRC,
 // ErrLength, ...) so that callers can branch with errors.Is.
+//
+// # Why one package
+//
+// Its single job is the DC-09 codec, about 1,700 lines, one file per part (frame
+// encode and decode, CRC, length and padding, timestamps, AES key and encryption,
+// Contact ID and SIA DC-03 payloads, receiver answers, sequence numbers). The parts
+// share the frame's blocks and the sentinel errors, and a change of the standard's
+// framing touches several of them at once. The payload formats (cid.go, sia.go) are the
+// seam that could split off, at about 270 lines; that is not worth a package now.
 package dc09
