@@ -601,3 +601,20 @@ func (m *Manager) Arming() []ZoneArming {
 	sort.Slice(out, func(i, j int) bool { return out[i].Zone < out[j].Zone })
 	return out
 }
+
+// Armed reports whether zone is armed.
+func (m *Manager) Armed(zone string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.armed(zone)
+}
+
+// armed reports a zone's arming state now: an override in force, else its arming
+// schedule, else armed unless an operator disarmed it (see armedAt). Call with m.mu
+// held.
+func (m *Manager) armed(zone string) bool {
+	if zone == "" {
+		return true
+	}
+	return m.armedAt(zone, m.clock.Now())
+}

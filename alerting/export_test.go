@@ -9,23 +9,6 @@ func (m *Manager) Tick(now time.Time) { m.tick(now) }
 // SetOnResetForTest replaces the reset hook.
 func (m *Manager) SetOnResetForTest(f func(Alarm)) { m.onReset = f }
 
-// Armed reports whether zone is armed.
-func (m *Manager) Armed(zone string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.armed(zone)
-}
-
-// armed reports a zone's arming state now: an override in force, else its arming
-// schedule, else armed unless an operator disarmed it (see armedAt). Call with m.mu
-// held.
-func (m *Manager) armed(zone string) bool {
-	if zone == "" {
-		return true
-	}
-	return m.armedAt(zone, m.clock.Now())
-}
-
 // Route returns the sinks the routing tree sends a to at now: one entry per matching
 // route, in tree order.
 func (c *Config) Route(a Alarm, now time.Time, sch Schedules) ([]RouteMatch, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/console/auth"
+	"github.com/campusguard/campusguard/secret"
 )
 
 // Defaults.
@@ -67,8 +68,8 @@ type RateLimit struct {
 	Window   time.Duration `mapstructure:"window"`   // default 5m
 }
 
-// SetDefaults fills the unset fields.
-func (c *Config) SetDefaults() {
+// SetDefaults fills the unset fields; it needs nothing from env.
+func (c *Config) SetDefaults(cfgerr.Env) {
 	if c.Language == "" {
 		c.Language = DefaultLanguage
 	}
@@ -95,8 +96,31 @@ func (c *Config) ListenAddr() string {
 	return net.JoinHostPort(DefaultHost, port)
 }
 
+// Resolve loads the own listener's certificate and key, after Validate; problems are
+// keyed like Validate's. A disabled console, or one on the shared listener, reads
+// nothing.
+func (c *Config) Resolve(errs *cfgerr.List, l secret.Lookup) {
+	if !c.Enabled || c.Listen == "" || c.TLS.CertFile == "" || c.TLS.KeyFile == "" {
+		return
+	}
+	cert, err := l.Read(c.TLS.CertFile)
+	if err != nil {
+		errs.Add("tls.cert_file", "%v", err) // os errors name the file
+		return
+	}
+	key, err := l.Read(c.TLS.KeyFile)
+	if err != nil {
+		errs.Add("tls.key_file", "%v", err)
+		return
+	}
+	if _, err := tls.X509KeyPair(cert, key); err != nil {
+		errs.Add("tls", "cannot load the certificate %s with key %s: %v", c.TLS.CertFile, c.TLS.KeyFile, err)
+	}
+}
+
 // Validate records every problem with its key relative to the console section. A
-// disabled console is not checked. Call SetDefaults first.
+// disabled console is not checked. Call SetDefaults first. It reads no file: Resolve
+// loads the certificate.
 func (c *Config) Validate(errs *cfgerr.List) {
 	if !c.Enabled {
 		return
@@ -117,10 +141,6 @@ func (c *Config) Validate(errs *cfgerr.List) {
 		errs.Add("tls.cert_file", "is required with tls.key_file")
 	case c.TLS.KeyFile == "":
 		errs.Add("tls.key_file", "is required with tls.cert_file")
-	default:
-		if _, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile); err != nil {
-			errs.Add("tls", "cannot load the certificate: %v", err)
-		}
 	}
 	if !validLang(c.Language) {
 		errs.Add("language", "%q: want zh or en", c.Language)

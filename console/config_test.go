@@ -25,11 +25,13 @@ import (
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/console"
 	"github.com/campusguard/campusguard/console/auth"
+	"github.com/campusguard/campusguard/secret"
 )
 
 func TestConfigValidate(t *testing.T) {
 	good := testConfig()
 	cert, key := selfSigned(t)
+	_, otherKey := selfSigned(t)
 	tests := []struct {
 		name string
 		edit func(c *console.Config)
@@ -46,6 +48,10 @@ func TestConfigValidate(t *testing.T) {
 		{"tls files missing", func(c *console.Config) {
 			c.Listen = ":8443"
 			c.TLS = console.TLSConfig{CertFile: "/nonexistent.pem", KeyFile: "/nonexistent.key"}
+		}, []string{"tls.cert_file"}},
+		{"tls key of another certificate", func(c *console.Config) {
+			c.Listen = ":8443"
+			c.TLS = console.TLSConfig{CertFile: cert, KeyFile: otherKey}
 		}, []string{"tls"}},
 		{"language", func(c *console.Config) { c.Language = "fr" }, []string{"language"}},
 		{"user problems", func(c *console.Config) {
@@ -70,9 +76,10 @@ func TestConfigValidate(t *testing.T) {
 			c := good
 			c.Users = slices.Clone(good.Users)
 			tc.edit(&c)
-			c.SetDefaults()
+			c.SetDefaults(cfgerr.Env{})
 			var errs cfgerr.List
 			c.Validate(&errs)
+			c.Resolve(&errs, secret.Lookup{})
 			var got []string
 			for _, e := range errs.Errs {
 				got = append(got, e.Key)
@@ -106,7 +113,7 @@ users:
 	if err := dec.Decode(raw); err != nil {
 		t.Fatal(err)
 	}
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	var errs cfgerr.List
 	c.Validate(&errs)
 	if err := errs.Err(); err != nil {
@@ -117,7 +124,7 @@ users:
 		t.Fatalf("decoded: %+v", c)
 	}
 	var d console.Config
-	d.SetDefaults()
+	d.SetDefaults(cfgerr.Env{})
 	if d.Language != "zh" || d.SessionTTL != 12*time.Hour || d.LoginRateLimit.Attempts != 5 || d.ListenAddr() != "" {
 		t.Fatalf("defaults: %+v", d)
 	}

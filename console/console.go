@@ -163,7 +163,7 @@ func New(cfg Config, deps Deps, opts Options) (*Console, error) {
 	if deps.Alarms == nil {
 		return nil, errors.New("console: Deps.Alarms is required")
 	}
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	var errs cfgerr.List
 	v := cfg
 	v.Enabled = true
@@ -227,7 +227,7 @@ func (c *Console) Handler() http.Handler { return c.handler }
 // change at once (sessions of removed users, or users whose role changed, end); listen
 // and tls changes need a restart. cfg must be valid.
 func (c *Console) Apply(cfg Config) error {
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	users, err := auth.NewUsers(cfg.accounts())
 	if err != nil {
 		return fmt.Errorf("console: %w", err)

@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 
+	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/console/auth"
 )
 
@@ -11,7 +12,7 @@ import (
 // transaction.
 func (c *Console) Prepare(cfg Config) (commit func() error, err error) {
 	check := cfg
-	check.SetDefaults()
+	check.SetDefaults(cfgerr.Env{})
 	if _, err := auth.NewUsers(check.accounts()); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}

@@ -104,6 +104,9 @@ type Lookup struct {
 	ReadFile func(string) ([]byte, error) // nil: os.ReadFile
 }
 
+// Read reads a file the config names (a certificate, a key) through l.
+func (l Lookup) Read(path string) ([]byte, error) { return l.readFile(path) }
+
 func (l Lookup) getenv(name string) string {
 	if l.Getenv == nil {
 		return os.Getenv(name)

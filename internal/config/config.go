@@ -210,7 +210,7 @@ func (c *Config) sections(dir *site.Directory) []section {
 	}
 	return append(t,
 		section{"alerting", envless{&c.Alerting}},
-		section{"console", envless{&c.Console}},
+		section{"console", &c.Console},
 		section{"patrol", &patrolSection{c: &c.Patrol, dir: dir}},
 	)
 }
