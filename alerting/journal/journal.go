@@ -11,6 +11,15 @@
 // an alarm's usually, or are written on their own after LazyFlushAfter, so a worker's
 // bookkeeping never puts a transaction of its own in front of an alarm. Records older than the retention period are removed by Compact
 // (run hourly by Run); the store reports Degraded health when its data nears MaxSize.
+//
+// # Why one package
+//
+// Its single job is the journal file, about 1,600 lines. Writes (journal.go, lazy.go),
+// queries (query.go), retention (compact.go) and the disk reserve (reserve.go) all use
+// the same buckets and key encodings, and pending deliveries are read together with the
+// lazy updates not yet written. Splitting the queries or the compaction out would
+// export that layout to a second package; the retention policy (Retention and the
+// record classes) is the one pure seam, too small to stand alone.
 package journal
 
 import (
