@@ -1,7 +1,6 @@
 package centre
 
 import (
-	"net"
 	"testing"
 	"time"
 
@@ -11,26 +10,6 @@ import (
 // haKey is a key as an installer types it into Home Assistant: 32 characters that
 // look like hex. The field receiver reads its ASCII bytes (AES-256).
 const haKey = "000102030405060708090A0B0C0D0E0F"
-
-// udpRaw sends one datagram and returns the raw answer.
-func udpRaw(t *testing.T, addr string, frame []byte) []byte {
-	t.Helper()
-	c, err := net.Dial("udp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.Write(frame); err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadDeadline(time.Now().Add(ioTimeout))
-	buf := make([]byte, 8192)
-	n, err := c.Read(buf)
-	if err != nil {
-		t.Fatalf("udp answer: %v", err)
-	}
-	return buf[:n]
-}
 
 func siaMessage(t *testing.T, seq int, ts time.Time) dc09.Message {
 	t.Helper()

@@ -88,8 +88,8 @@ func (tc *tcpClient) read(key *dc09.Key) dc09.Message {
 	return m
 }
 
-// udpExchange sends one datagram and reads one answer.
-func udpExchange(t *testing.T, addr string, frame []byte, key *dc09.Key) dc09.Message {
+// udpRaw sends one datagram and returns the raw answer.
+func udpRaw(t *testing.T, addr string, frame []byte) []byte {
 	t.Helper()
 	c, err := net.Dial("udp", addr)
 	if err != nil {
@@ -105,9 +105,16 @@ func udpExchange(t *testing.T, addr string, frame []byte, key *dc09.Key) dc09.Me
 	if err != nil {
 		t.Fatalf("udp answer: %v", err)
 	}
-	m, err := dc09.ParseResponse(buf[:n], key)
+	return buf[:n]
+}
+
+// udpExchange sends one datagram and reads one answer.
+func udpExchange(t *testing.T, addr string, frame []byte, key *dc09.Key) dc09.Message {
+	t.Helper()
+	b := udpRaw(t, addr, frame)
+	m, err := dc09.ParseResponse(b, key)
 	if err != nil {
-		t.Fatalf("udp answer %q: %v", buf[:n], err)
+		t.Fatalf("udp answer %q: %v", b, err)
 	}
 	return m
 }
