@@ -430,8 +430,34 @@ func DecodeHook() mapstructure.DecodeHookFunc {
 		rejectNumberAsDuration,
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
+		scalarSecret,
 		mapstructure.TextUnmarshallerHookFunc(),
 	)
+}
+
+var secretType = reflect.TypeOf(secret.Value{})
+
+// scalarSecret turns a secret written as a number or a bool ("password: 123456") into
+// the text a string key would take from it, so secret.Value decodes it.
+func scalarSecret(f reflect.Type, t reflect.Type, data any) (any, error) {
+	if t != secretType {
+		return data, nil
+	}
+	v := reflect.ValueOf(data)
+	switch f.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(v.Uint(), 10), nil
+	case reflect.Float32, reflect.Float64:
+		return strconv.FormatFloat(v.Float(), 'f', -1, 64), nil
+	case reflect.Bool:
+		if v.Bool() {
+			return "1", nil
+		}
+		return "0", nil
+	}
+	return data, nil
 }
 
 // rejectNumberAsDuration refuses a bare number for a duration ("timeout: 5" would be

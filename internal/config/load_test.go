@@ -246,6 +246,28 @@ policelink:
 	}
 }
 
+// TestNumericSecret: a secret written as a number decodes as its digits, as when the
+// field was a string.
+func TestNumericSecret(t *testing.T) {
+	cfg, errs := load(t, map[string]string{"campusguard.yaml": goodMain + `mqtt:
+  brokers:
+    - {name: campus, url: "tcp://127.0.0.1:1883", username: gw, password: 123456}
+policelink:
+  enabled: true
+  account: "1234"
+  main: {primary: "127.0.0.1:7001"}
+  mappings: [{match: {kind: panic}, code: 120}]
+  key: 1234567890123456
+  key_encoding: ascii
+`}, nil)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if got := cfg.MQTT.Brokers[0].Password.Reveal() + " " + cfg.PoliceLink.Key.Reveal(); got != "123456 1234567890123456" {
+		t.Errorf("secrets %q", got)
+	}
+}
+
 func want(got, want string) string {
 	if got != want {
 		return fmt.Sprintf("got %q, want %q", got, want)
