@@ -2,7 +2,6 @@ package dc09
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,19 +90,7 @@ func TestRedactKeys(t *testing.T) {
 // (run with -update to rewrite it) and checks how ParseAnswer reads it.
 func TestFieldNAKGolden(t *testing.T) {
 	got := NewFieldNAK(utc(2025, 9, 24, 16, 20, 1))
-	path := filepath.Join("testdata", "golden", "nak-field.frame")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if string(got) != string(want) {
-		t.Fatalf("NewFieldNAK:\n got %q\nwant %q", got, want)
-	}
+	want := golden(t, filepath.Join("testdata", "golden", "nak-field.frame"), got, "NewFieldNAK")
 	a, err := ParseAnswer(want, nil)
 	if err != nil || a.ID != TokenNAK || a.Form != FormSwapped || !a.Timestamp.Equal(utc(2025, 9, 24, 16, 20, 1)) {
 		t.Fatalf("ParseAnswer(golden) = %+v, %v", a, err)
