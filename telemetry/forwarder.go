@@ -109,7 +109,7 @@ func New(cfg Config, o Options) (*Forwarder, error) {
 	f := &Forwarder{
 		cfg:    cfg,
 		clock:  o.Clock,
-		log:    o.Logger.With("component", "telemetry"),
+		log:    o.Logger,
 		live:   make(chan *batch, DefaultQueueBatches),
 		urgent: make(chan *batch, 64),
 		kick:   make(chan struct{}, 1),

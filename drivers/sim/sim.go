@@ -134,7 +134,7 @@ func New(o Options) (*Sim, error) {
 	if o.Interval <= 0 {
 		o.Interval = 20 * time.Second
 	}
-	s := &Sim{o: o, clock: o.Clock, log: o.Logger.With("component", "simulator"), pins: map[string]*pin{},
+	s := &Sim{o: o, clock: o.Clock, log: o.Logger, pins: map[string]*pin{},
 		src: gpiodrv.NewMapSource(nil), muted: map[string]time.Time{}, running: map[string]bool{}}
 	for _, in := range o.GPIO.Inputs {
 		active := levelOf(in.ActiveLevel, gpio.Low)

@@ -48,7 +48,7 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 	}
 	// The broker logs every connection at info; keep it at warn so the daemon's own
 	// log stays readable.
-	quiet := slog.New(levelFilter{h: log.Handler(), min: slog.LevelWarn}).With("component", "broker")
+	quiet := slog.New(levelFilter{h: log.Handler(), min: slog.LevelWarn})
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: quiet})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return nil, fmt.Errorf("embedded broker: %w", err)

@@ -213,9 +213,6 @@ func (d *Daemon) Watermark() *event.Watermark { return d.mark }
 // HTTPAddr is the address the health/metrics listener is bound to.
 func (d *Daemon) HTTPAddr() string { return d.httpLn.Addr().String() }
 
-// Mux is the HTTP mux; the console mounts its pages on it.
-func (d *Daemon) Mux() *http.ServeMux { return d.mux }
-
 // Reload asks the main loop to reload and waits for the outcome.
 func (d *Daemon) Reload(ctx context.Context, reason string) error {
 	r := reloadRequest{reason: reason, result: make(chan error, 1)}
@@ -305,7 +302,8 @@ func (d *Daemon) start(ctx context.Context) error {
 	d.health.Set("config", health.Func(d.configHealth))
 	d.health.Set("clock", health.Func(clockHealth))
 	if cfg.Broker.Enabled {
-		b, err := broker.Start(ctx, broker.Options{Listen: cfg.Broker.Listen, StateDir: filepath.Join(cfg.StateDir, "broker"), Logger: d.log})
+		b, err := broker.Start(ctx, broker.Options{Listen: cfg.Broker.Listen, StateDir: filepath.Join(cfg.StateDir, "broker"),
+			Logger: d.log.With("component", "broker")})
 		if err != nil {
 			return err
 		}
@@ -341,113 +339,6 @@ func (d *Daemon) startHTTP(ctx context.Context) error {
 		_ = srv.Shutdown(sctx)
 	})
 	return nil
-}
-
-// loop is the main loop: it evaluates events, handles reloads and proves its own
-// progress to the systemd watchdog.
-func (d *Daemon) loop(ctx context.Context, hup <-chan os.Signal, changed <-chan struct{}) error {
-	in := d.p.ruleSub
-	d.handleTimer(ctx) // absence timers count from start
-	timer := d.clock.NewTimer(d.nextDeadline())
-	defer timer.Stop()
-	var wdC <-chan time.Time
-	if iv, err := sd.SdWatchdogEnabled(false); err == nil && iv > 0 {
-		t := d.clock.NewTicker(iv / 2)
-		defer t.Stop()
-		wdC = t.Chan()
-		d.log.Info("systemd watchdog enabled", "interval", iv)
-	}
-	status := d.clock.NewTicker(30 * time.Second)
-	defer status.Stop()
-	// While the journal cannot write, look every second whether alerting's retry got
-	// through, to acknowledge input again.
-	held := d.clock.NewTicker(time.Second)
-	defer held.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-held.Chan():
-			if d.mark.Held() {
-				d.settleWatermark()
-			}
-		case <-d.resets.ready:
-			d.applyResets()
-		case done := <-d.pings:
-			// Everything a caller did before Ping is seen by the loop after it: the
-			// resets it made, and the timers its clock reached.
-			d.applyResets()
-			if t, ok := d.p.engine.NextDeadline(); ok && !t.After(d.clock.Now()) {
-				d.handleTimer(ctx)
-			}
-			if d.mark.Held() {
-				d.settleWatermark()
-			}
-			close(done)
-		case ev, ok := <-in.C():
-			if !ok {
-				return nil
-			}
-			// Events already queued behind this one share its journal fsync.
-			d.handleEvents(ctx, drainBatch(ev, in.C()))
-			if !timer.Stop() {
-				select {
-				case <-timer.Chan():
-				default:
-				}
-			}
-			timer.Reset(d.nextDeadline())
-		case <-timer.Chan():
-			d.handleTimer(ctx)
-			d.saveRuleState(false)
-			timer.Reset(d.nextDeadline())
-		case <-wdC:
-			// Reached only when the loop is free: a stuck pipeline stops the pings.
-			d.opts.Notify("WATCHDOG=1")
-		case <-status.Chan():
-			d.notifyStatus()
-		case <-hup:
-			d.doReload(ctx, "SIGHUP", nil)
-		case <-changed:
-			d.doReload(ctx, "config files changed", nil)
-		case r := <-d.reloadReq:
-			d.doReload(ctx, r.reason, r.result)
-		}
-	}
-}
-
-// doReload is the reload transaction: load everything into new structs, validate,
-// and swap in one step; on any error nothing changes.
-func (d *Daemon) doReload(ctx context.Context, reason string, result chan<- error) {
-	d.opts.Notify("RELOADING=1")
-	defer d.opts.Notify("READY=1")
-	cfg, err := loadConfig(d.opts)
-	if err == nil {
-		err = d.apply(ctx, cfg)
-	}
-	gen := d.info.Load().Generation
-	if err != nil {
-		d.metrics.reloads.WithLabelValues("rejected").Inc()
-		d.log.Error("config reload rejected; the running config stays", "reason", reason, "err", err)
-		i := *d.info.Load()
-		i.LastError = err.Error()
-		d.info.Store(&i)
-	} else {
-		d.metrics.reloads.WithLabelValues("ok").Inc()
-		d.cfg = cfg
-		d.setInfo(cfg, gen+1, "")
-		d.log.Info("config reloaded", "reason", reason, "generation", gen+1, "devices", len(cfg.Devices))
-	}
-	if result != nil {
-		result <- err
-	}
-	d.notifyStatus()
-}
-
-// apply hands a validated config to the components. Parts whose config did not
-// change keep running untouched.
-func (d *Daemon) apply(ctx context.Context, cfg *config.Config) error {
-	return d.applyPipeline(ctx, cfg)
 }
 
 func (d *Daemon) setInfo(cfg *config.Config, gen int, lastErr string) {
