@@ -56,7 +56,7 @@ func NewRunner(tr *Tracker, opt RunnerOptions) (*Runner, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	r := &Runner{tr: tr, opt: opt, log: opt.Logger.With("component", "patrol"), kick: make(chan struct{}, 1)}
+	r := &Runner{tr: tr, opt: opt, log: opt.Logger, kick: make(chan struct{}, 1)}
 	m, err := newMetrics(opt.Registerer)
 	if err != nil {
 		return nil, err

@@ -187,7 +187,7 @@ func New(cfg Config, opt Options) (*Sink, error) {
 		return nil, fmt.Errorf("policelink %s: %w", cfg.Name, err)
 	}
 	s := &Sink{
-		cfg: cfg, key: key, clock: opt.Clock, log: opt.Logger.With("sink", cfg.Name),
+		cfg: cfg, key: key, clock: opt.Clock, log: opt.Logger,
 		pub: opt.Publisher, store: opt.Store, site: opt.Site, loc: opt.Location,
 		pad: opt.Pad, m: m, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1), ids: map[string]int{}, via: map[string]string{},
 	}

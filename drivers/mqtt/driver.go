@@ -120,7 +120,7 @@ func New(o Options) *Driver {
 	return &Driver{
 		pub:     o.Publisher,
 		dur:     o.Durable,
-		log:     o.Logger.With("component", "mqtt"),
+		log:     o.Logger,
 		clock:   o.Clock,
 		m:       newMetrics(o.Registerer),
 		queue:   make(chan item, o.QueueSize),

@@ -171,7 +171,7 @@ func New(cfg Config, pub Publisher, opt Options) (*Sink, error) {
 	}
 	s := &Sink{
 		cfg: cfg, pub: pub, acker: opt.Acker, clock: opt.Clock,
-		log:      opt.Logger.With("sink", cfg.Name),
+		log:      opt.Logger,
 		acks:     make(chan ackReq, cfg.Ack.Queue),
 		events:   cfg.TopicPrefix + "/events",
 		ackTopic: cfg.TopicPrefix + "/ack",

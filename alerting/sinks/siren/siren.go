@@ -146,7 +146,7 @@ func New(cfg Config, outs map[string]Output, opt Options) (*Sink, error) {
 		name:    cfg.Name,
 		cfg:     cfg,
 		clock:   opt.Clock,
-		log:     opt.Logger.With("sink", cfg.Name),
+		log:     opt.Logger,
 		zoneB:   map[string]string{},
 		sch:     opt.Schedules,
 		outputs: map[string]*outState{},

@@ -165,7 +165,7 @@ func New(cfg Config, opt Options) (*Sink, error) {
 		secret:   cfg.Secret.Reveal(),
 		text:     &texter{w: w, loc: loc},
 		clock:    opt.Clock,
-		log:      opt.Logger.With("sink", cfg.Name),
+		log:      opt.Logger,
 	}
 	if cfg.Format == FormatTemplate {
 		tpl, err := template.New("body").Option("missingkey=error").Funcs(templateFuncs(s.text)).Parse(cfg.Template)
