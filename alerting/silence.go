@@ -57,6 +57,7 @@ func (s silencing) Mutes(a *Alarm, now time.Time) (bool, string) {
 	return false, ""
 }
 
+// staticSilence is a config file's silence with its window parsed.
 type staticSilence struct {
 	StaticSilence
 	start, end time.Time
