@@ -14,6 +14,17 @@
 // rate limiting; optional TLS on the console's own listener. Acknowledgements, resets,
 // silences and arming go through alerting, which journals who did them; logins, failed
 // logins and logouts are journaled too when Deps.Audit is set.
+//
+// # Why one package
+//
+// Its single job is the duty room's web surface, about 2,900 lines: the pages and the
+// JSON API over the same operations (api.go, pages.go, sse.go, and a file per feature:
+// arming, the police link, site plans, kiosks, export, the translation of notes),
+// behind one login and one set of sessions (login.go, throttle.go, persist.go). A page
+// and its API share the request helpers (http.go), the role checks and the CSRF guard,
+// and change together. Accounts, sessions
+// and rate limiting, the part with a seam of its own, already are package console/auth;
+// a split between pages and API would duplicate the request plumbing both use.
 package console
 
 import (
