@@ -26,7 +26,7 @@ func (m *Manager) Apply(cfg Config) error {
 // Prepare checks and compiles cfg as Apply would, changing nothing, and returns the
 // commit that swaps it in: the first half of a reload transaction.
 func (m *Manager) Prepare(cfg Config) (commit func(), err error) {
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	m.mu.Lock()
 	cur := m.cfg
 	m.mu.Unlock()

@@ -129,7 +129,7 @@ type DeliveryConfig struct {
 }
 
 // SetDefaults fills unset values.
-func (c *Config) SetDefaults() {
+func (c *Config) SetDefaults(cfgerr.Env) {
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention
 	}

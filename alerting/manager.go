@@ -115,7 +115,7 @@ func New(o Options) (*Manager, error) {
 		return nil, errors.New("alerting: a store is required")
 	}
 	cfg := o.Config
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	root, err := compileRoute(&cfg.Routes, "routes", nil)
 	if err != nil {
 		return nil, fmt.Errorf("alerting: %w", err)

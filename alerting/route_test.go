@@ -107,7 +107,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var c alerting.Config
 			tc.edit(&c)
-			c.SetDefaults()
+			c.SetDefaults(cfgerr.Env{})
 			var errs cfgerr.List
 			c.Validate(&errs)
 			var keys []string
@@ -124,7 +124,7 @@ func TestConfigValidate(t *testing.T) {
 func TestValidateSinks(t *testing.T) {
 	c := routingConfig()
 	c.MandatorySinks = []string{"polic"}
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	var errs cfgerr.List
 	c.ValidateSinks([]string{"staff", "mqtt", "siren", "webhook", "kitchen-manager"}, &errs)
 	got := errs.Error()

@@ -43,7 +43,7 @@ type cplan struct {
 }
 
 func compile(cfg Config) (*compiled, error) {
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	errs := &cfgerr.List{}
 	cfg.Validate(errs, nil)
 	if err := errs.Err(); err != nil {

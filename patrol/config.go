@@ -134,7 +134,7 @@ type Plan struct {
 }
 
 // SetDefaults fills in the defaults.
-func (c *Config) SetDefaults() {
+func (c *Config) SetDefaults(cfgerr.Env) {
 	if c.DuplicateWindow == 0 {
 		c.DuplicateWindow = DefaultDuplicateWindow
 	}

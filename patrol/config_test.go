@@ -65,7 +65,7 @@ func TestConfigFiles(t *testing.T) {
 	} {
 		t.Run(filepath.Base(filepath.Dir(tc.path)), func(t *testing.T) {
 			cfg := decodeFile(t, tc.path)
-			cfg.SetDefaults()
+			cfg.SetDefaults(cfgerr.Env{})
 			errs := &cfgerr.List{}
 			cfg.Validate(errs, tc.dir)
 			if errs.Len() > 0 {
@@ -174,7 +174,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()
 			tc.mod(&cfg)
-			cfg.SetDefaults()
+			cfg.SetDefaults(cfgerr.Env{})
 			errs := &cfgerr.List{}
 			cfg.Validate(errs, testDir("reader-dorm"))
 			var got []string

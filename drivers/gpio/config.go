@@ -127,7 +127,7 @@ type OutputConfig struct {
 }
 
 // SetDefaults fills unset fields with their defaults.
-func (c *Config) SetDefaults() {
+func (c *Config) SetDefaults(cfgerr.Env) {
 	if c.Heartbeat == 0 {
 		c.Heartbeat = DefaultHeartbeat
 	}

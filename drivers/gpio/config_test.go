@@ -23,7 +23,7 @@ func TestConfigDefaults(t *testing.T) {
 		},
 		Outputs: []OutputConfig{{ID: "siren", PinRef: PinRef{Pin: "GPIO20"}}},
 	}
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	in := c.Inputs[0]
 	if in.Contact != "no" || in.ActiveLevel != "low" || in.Pull != "up" || in.Debounce != DefaultDebounce ||
 		in.ActiveType != event.TypePressed || in.InactiveType != event.TypeReleased {
@@ -80,7 +80,7 @@ func TestConfigValidate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.cfg
-			c.SetDefaults()
+			c.SetDefaults(cfgerr.Env{})
 			var errs cfgerr.List
 			c.Validate(&errs)
 			var got []string
@@ -111,7 +111,7 @@ func TestConfigBind(t *testing.T) {
 	}}
 	var errs cfgerr.List
 	c.Bind(dir, &errs)
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	if c.Inputs[0].Kind != event.KindPanic || c.Inputs[1].Kind != event.KindAntiFall || c.Inputs[1].ActiveType != event.TypeActive {
 		t.Fatalf("kinds not bound: %+v", c.Inputs[:2])
 	}
@@ -159,7 +159,7 @@ gpio:
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	var errs cfgerr.List
 	c.Validate(&errs)
 	if errs.Len() > 0 {

@@ -95,7 +95,7 @@ func New(opts Options) (*Driver, error) {
 // off and released). A change of heartbeat or retry restarts every input.
 func (d *Driver) Apply(cfg Config) error {
 	cfg = cloneConfig(cfg)
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	var errs cfgerr.List
 	cfg.Validate(&errs)
 	if err := errs.Err(); err != nil {

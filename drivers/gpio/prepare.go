@@ -13,7 +13,7 @@ import (
 // device, reported by health and as fault events).
 func (d *Driver) Prepare(cfg Config) (commit func() error, err error) {
 	c := cloneConfig(cfg)
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	var errs cfgerr.List
 	c.Validate(&errs)
 	if err := errs.Err(); err != nil {

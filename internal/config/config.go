@@ -197,7 +197,7 @@ func (c *Config) sections(dir *site.Directory) []section {
 		t = append(t, section{"telemetry", &c.Telemetry})
 	}
 	if c.Sinks.Siren != nil {
-		t = append(t, section{"sinks.siren", envless{c.Sinks.Siren}})
+		t = append(t, section{"sinks.siren", c.Sinks.Siren})
 	}
 	if c.Sinks.MQTT != nil {
 		t = append(t, section{"sinks.mqtt", c.Sinks.MQTT})
@@ -209,22 +209,11 @@ func (c *Config) sections(dir *site.Directory) []section {
 		t = append(t, section{"policelink", &c.PoliceLink})
 	}
 	return append(t,
-		section{"alerting", envless{&c.Alerting}},
+		section{"alerting", &c.Alerting},
 		section{"console", &c.Console},
 		section{"patrol", &patrolSection{c: &c.Patrol, dir: dir}},
 	)
 }
-
-// envless adapts a section whose SetDefaults needs nothing from the Env.
-type envless struct {
-	s interface {
-		SetDefaults()
-		Validate(errs *cfgerr.List)
-	}
-}
-
-func (e envless) SetDefaults(cfgerr.Env)     { e.s.SetDefaults() }
-func (e envless) Validate(errs *cfgerr.List) { e.s.Validate(errs) }
 
 // noDefaults adapts a section that has no defaults.
 type noDefaults struct {
@@ -242,9 +231,9 @@ type gpioSection struct {
 	bind cfgerr.List
 }
 
-func (g *gpioSection) SetDefaults(cfgerr.Env) {
+func (g *gpioSection) SetDefaults(env cfgerr.Env) {
 	g.c.Bind(g.dir, &g.bind)
-	g.c.SetDefaults()
+	g.c.SetDefaults(env)
 }
 
 func (g *gpioSection) Validate(errs *cfgerr.List) {
@@ -259,7 +248,7 @@ type patrolSection struct {
 	dir *site.Directory
 }
 
-func (p *patrolSection) SetDefaults(cfgerr.Env)     { p.c.SetDefaults() }
+func (p *patrolSection) SetDefaults(env cfgerr.Env) { p.c.SetDefaults(env) }
 func (p *patrolSection) Validate(errs *cfgerr.List) { p.c.Validate(errs, p.dir) }
 
 // Validate fills defaults and checks every section and the references between them. It

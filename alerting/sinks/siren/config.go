@@ -101,7 +101,7 @@ type Config struct {
 
 // SetDefaults fills unset values. A sink with outputs and no routes gets the default
 // signalling table (DefaultRoutes).
-func (c *Config) SetDefaults() {
+func (c *Config) SetDefaults(cfgerr.Env) {
 	if c.Name == "" {
 		c.Name = DefaultName
 	}

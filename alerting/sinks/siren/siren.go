@@ -130,7 +130,7 @@ type alarmState struct {
 // New builds a sink from a validated config (SetDefaults and Validate called) and the
 // outputs by id. Every output the config names must be in outs.
 func New(cfg Config, outs map[string]Output, opt Options) (*Sink, error) {
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	var errs cfgerr.List
 	cfg.Validate(&errs)
 	if err := errs.Err(); err != nil {

@@ -540,7 +540,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testConfig()
 			tc.mod(&c)
-			c.SetDefaults()
+			c.SetDefaults(cfgerr.Env{})
 			var errs cfgerr.List
 			c.Validate(&errs)
 			c.CheckSite(testSite, &errs)
@@ -562,7 +562,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestSetDefaults(t *testing.T) {
 	c := Config{Outputs: []OutputConfig{{ID: "x", PatternConfig: PatternConfig{Pattern: Pulse}}, {ID: "y"}}}
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	if c.Name != "siren" || c.ResoundAfter != 0 {
 		t.Fatalf("%+v", c)
 	}

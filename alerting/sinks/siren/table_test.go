@@ -93,7 +93,7 @@ func TestSignallingTable(t *testing.T) {
 // tamper alarm steadily and chirp for faults; check warns of a class nothing signals.
 func TestDefaultTable(t *testing.T) {
 	cfg := Config{Outputs: []OutputConfig{{ID: "o", PatternConfig: PatternConfig{Pattern: Steady}}}}
-	cfg.SetDefaults()
+	cfg.SetDefaults(cfgerr.Env{})
 	for _, cl := range LocalClasses {
 		if !cfg.Signalled(cl) {
 			t.Errorf("default table does not signal %s", cl)
@@ -103,7 +103,7 @@ func TestDefaultTable(t *testing.T) {
 		t.Errorf("default table warns: %q", w)
 	}
 	only := Config{Outputs: cfg.Outputs, Routes: []Route{{Classes: []alerting.Class{alerting.ClassPanic}, Outputs: []string{"o"}}}}
-	only.SetDefaults()
+	only.SetDefaults(cfgerr.Env{})
 	w := strings.Join(only.Warnings(), "\n")
 	for _, cl := range []string{"intrusion", "tamper", "fault", "offline"} {
 		if !strings.Contains(w, "no route signals "+cl) {
@@ -115,7 +115,7 @@ func TestDefaultTable(t *testing.T) {
 func TestNotes(t *testing.T) {
 	c := Config{Outputs: []OutputConfig{{ID: "o", PatternConfig: PatternConfig{Pattern: Steady}}},
 		Routes: []Route{{Classes: []alerting.Class{alerting.ClassPanic, alerting.ClassIntrusion, alerting.ClassTamper, alerting.ClassFault}, Outputs: []string{"o"}}}}
-	c.SetDefaults()
+	c.SetDefaults(cfgerr.Env{})
 	var n cfgerr.List
 	c.Notes(&n)
 	if n.Len() != 1 || n.Errs[0].Key != "routes" || !strings.Contains(n.Errs[0].Msg, "no route signals offline") {
