@@ -16,6 +16,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/journal"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -187,16 +188,5 @@ func TestNotificationGolden(t *testing.T) {
 	}
 	got := strings.ReplaceAll(string(b), e.j.Epoch(), "EPOCH") + "\n"
 	path := filepath.Join("testdata", "panic_fired.golden.json")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got != string(want) {
-		t.Fatalf("notification JSON changed:\n%s\nwant:\n%s", got, want)
-	}
+	testenv.Golden(t, path, []byte(got), *update)
 }

@@ -3,12 +3,12 @@ package console_test
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/campusguard/campusguard/console"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 var updateNotes = flag.Bool("update-notes", false, "rewrite testdata/notes.golden")
@@ -55,18 +55,7 @@ func TestTranslateNote(t *testing.T) {
 		}
 	}
 	golden := filepath.Join("testdata", "notes.golden")
-	if *updateNotes {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update-notes)", err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("notes differ from %s (run with -update-notes):\n%s", golden, b.String())
-	}
+	testenv.Golden(t, golden, []byte(b.String()), *updateNotes)
 }
 
 func isASCIISentence(s string) bool {

@@ -1,14 +1,13 @@
 package devhealth
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -29,16 +28,5 @@ func TestSnapshotGolden(t *testing.T) {
 	}
 	got = append(got, '\n')
 	path := filepath.Join("testdata", "snapshot.golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("snapshot differs from %s:\n%s", path, got)
-	}
+	testenv.Golden(t, path, got, *update)
 }

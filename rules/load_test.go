@@ -12,6 +12,7 @@ import (
 	"github.com/campusguard/campusguard/site"
 
 	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -31,18 +32,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	got := err.Error() + "\n"
 	golden := filepath.Join("testdata", "bad.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("errors differ from %s (run with -update):\n%s", golden, got)
-	}
+	testenv.Golden(t, golden, []byte(got), *update)
 }
 
 func TestLoadCases(t *testing.T) {

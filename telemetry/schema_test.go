@@ -3,7 +3,6 @@ package telemetry
 import (
 	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -67,18 +67,7 @@ func goldenPoints() []byte {
 func TestSchemaGolden(t *testing.T) {
 	got := goldenPoints()
 	golden := filepath.Join("testdata", "points.golden")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("points changed (run with -update if intended):\n%s\nwant:\n%s", got, want)
-	}
+	testenv.Golden(t, golden, got, *update)
 	// Every line parses as line protocol.
 	ms, err := lp.NewParser(lp.NewMetricHandler()).Parse(got)
 	if err != nil {

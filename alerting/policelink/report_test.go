@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/internal/testenv"
 	"github.com/campusguard/campusguard/site"
 )
 
@@ -127,21 +127,7 @@ func TestFramesGolden(t *testing.T) {
 		}
 	}
 	golden := filepath.Join("testdata", "frames.golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(b.Bytes(), want) {
-		t.Errorf("frames differ from %s:\n%s", golden, b.String())
-	}
+	testenv.Golden(t, golden, b.Bytes(), *update)
 	if !strings.Contains(b.String(), `[#1234|1120 01 015][H13:20:01,09-24-2025]_16:20:01,09-24-2025`) {
 		t.Error("the panic frame does not carry its own time in [H..] and the sending time in the timestamp")
 	}

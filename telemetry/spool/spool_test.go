@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -74,18 +76,7 @@ func TestRecordGolden(t *testing.T) {
 	b := appendRecord(nil, 42, t0, 2, []byte("cg_event,device=btn-1 seq=1i 1\ncg_event,device=btn-2 seq=2i 2"))
 	golden := filepath.Join("testdata", "record.golden")
 	got := hex.Dump(b)
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("record encoding changed:\n%s\nwant:\n%s", got, want)
-	}
+	testenv.Golden(t, golden, []byte(got), *update)
 	r, n, err := DecodeRecord(b)
 	if err != nil || n != len(b) || r.Seq != 42 || r.Points != 2 || !r.At.Equal(t0) {
 		t.Fatalf("decode: %+v n=%d err=%v", r, n, err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 // TestParseAnswer: every answer whose token is NAK or DUH is that answer, in the
@@ -90,7 +92,7 @@ func TestRedactKeys(t *testing.T) {
 // (run with -update to rewrite it) and checks how ParseAnswer reads it.
 func TestFieldNAKGolden(t *testing.T) {
 	got := NewFieldNAK(utc(2025, 9, 24, 16, 20, 1))
-	want := golden(t, filepath.Join("testdata", "golden", "nak-field.frame"), got, "NewFieldNAK")
+	want := testenv.Golden(t, filepath.Join("testdata", "golden", "nak-field.frame"), got, *update)
 	a, err := ParseAnswer(want, nil)
 	if err != nil || a.ID != TokenNAK || a.Form != FormSwapped || !a.Timestamp.Equal(utc(2025, 9, 24, 16, 20, 1)) {
 		t.Fatalf("ParseAnswer(golden) = %+v, %v", a, err)

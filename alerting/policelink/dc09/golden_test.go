@@ -2,10 +2,11 @@ package dc09
 
 import (
 	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -58,33 +59,11 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Encode: %v", err)
 			}
-			want := golden(t, path, got, "Encode")
+			want := testenv.Golden(t, path, got, *update)
 			m, err := Decode(want, gc.key)
 			if err != nil || !reflect.DeepEqual(m, gc.m) {
 				t.Fatalf("Decode(golden) = %#v, %v\nwant %#v", m, err, gc.m)
 			}
 		})
 	}
-}
-
-// golden compares got, the output of what, with the golden file at path (rewritten
-// first with -update) and returns the file's bytes.
-func golden(t *testing.T, path string, got []byte, what string) []byte {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if string(got) != string(want) {
-		t.Fatalf("%s:\n got %q\nwant %q", what, got, want)
-	}
-	return want
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/internal/testenv"
 	"github.com/campusguard/campusguard/secret"
 )
 
@@ -388,19 +389,7 @@ func TestGoldenMessages(t *testing.T) {
 		if name == "ack" {
 			fmt.Fprintf(&pretty, "canonical (secret %q, topic campusguard/s01/ack):\n%s\n", testSecret, CanonicalAck("campusguard/s01/ack", ack))
 		}
-		path := filepath.Join("testdata", name+".golden")
-		if *update {
-			if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run with -update)", err)
-		}
-		if !bytes.Equal(pretty.Bytes(), want) {
-			t.Fatalf("%s differs from %s:\n%s", name, path, pretty.Bytes())
-		}
+		testenv.Golden(t, filepath.Join("testdata", name+".golden"), pretty.Bytes(), *update)
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/internal/testenv"
 	"github.com/campusguard/campusguard/secret"
 )
 
@@ -425,19 +426,7 @@ func TestGoldenBodies(t *testing.T) {
 					fmt.Fprintf(&pretty, "\nquery: %s", q.Encode())
 				}
 				pretty.WriteString("\n")
-				path := filepath.Join("testdata", name+".golden")
-				if *update {
-					if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run with -update)", err)
-				}
-				if !bytes.Equal(pretty.Bytes(), want) {
-					t.Fatalf("body differs from %s:\n%s", path, pretty.Bytes())
-				}
+				testenv.Golden(t, filepath.Join("testdata", name+".golden"), pretty.Bytes(), *update)
 			})
 		}
 	}

@@ -1,7 +1,6 @@
 package payload_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -18,6 +17,7 @@ import (
 	"github.com/campusguard/campusguard/drivers/mqtt"
 	"github.com/campusguard/campusguard/drivers/mqtt/payload"
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -173,19 +173,7 @@ func TestDecodeGolden(t *testing.T) {
 			}
 			got = append(got, '\n')
 			gf := strings.TrimSuffix(f, ".json") + ".golden"
-			if *update {
-				if err := os.WriteFile(gf, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(gf)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs:\n got: %s\nwant: %s", gf, got, want)
-			}
+			testenv.Golden(t, gf, got, *update)
 		})
 	}
 }
