@@ -1,7 +1,8 @@
 // Package testenv runs the real servers that tests share: a Mosquitto broker
 // (StartMosquitto, SharedMosquitto, MQTTURL) and an InfluxDB 1.8 server (StartInflux),
 // each on free loopback ports with a generated config in a temporary directory, and
-// stopped when the test ends.
+// stopped when the test ends; and the checks many packages' tests share: a golden
+// file comparison (Golden) and a config validation's expected problems (WantErrors).
 //
 // A server that cannot run here (not installed, cannot start) skips the test with a
 // message saying what is missing, except when CI=true, where the test fails: CI must

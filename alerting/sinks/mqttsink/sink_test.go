@@ -446,18 +446,7 @@ func TestConfigValidate(t *testing.T) {
 			var errs cfgerr.List
 			c.Validate(&errs)
 			c.Resolve(&errs, secret.Lookup{Getenv: func(string) string { return "" }})
-			var got []string
-			for _, e := range errs.Errs {
-				got = append(got, e.Key+": "+e.Msg)
-			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("errors %q, want %q", got, tc.want)
-			}
-			for i := range got {
-				if !strings.HasPrefix(got[i], tc.want[i]) {
-					t.Fatalf("error %d %q, want %q...", i, got[i], tc.want[i])
-				}
-			}
+			testenv.WantErrors(t, &errs, tc.want)
 		})
 	}
 }
