@@ -2,7 +2,6 @@ package policelink
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +15,7 @@ import (
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 	"github.com/campusguard/campusguard/cfgerr"
-	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/event/eventtest"
 	"github.com/campusguard/campusguard/health"
 	"github.com/campusguard/campusguard/secret"
 )
@@ -63,10 +62,9 @@ func TestFieldNAKIsRejection(t *testing.T) {
 				cfg.Timeout = time.Minute // a NAK that is not read would end in ctx's deadline
 				cfg.NAKRetries = 2
 				tc.mod(&cfg)
-				bus := event.NewBus(time.Now)
-				sub := bus.Subscribe("test", 16, event.Block)
+				events := eventtest.NewRecorder(time.Now)
 				log, logs := logBuffer()
-				s := newSink(t, cfg, Options{Publisher: bus, Logger: log})
+				s := newSink(t, cfg, Options{Publisher: events, Logger: log})
 				for i := range 2 {
 					err := s.Deliver(ctx, fired(fmt.Sprintf("r%d", i), time.Now()))
 					var p *alerting.Permanent
@@ -82,17 +80,15 @@ func TestFieldNAKIsRejection(t *testing.T) {
 					t.Errorf("path events %+v, want path_fail with the rejection as reason", s.events)
 				}
 				s.mu.Unlock()
-				e := waitEvent(t, sub, TypeReportReject)
+				e := waitEvent(t, events, TypeReportReject)
 				if e.Fields["cause"] != CauseNAK || e.Fields["path"] != "main" || e.Fields["reason"] != ReasonRejected ||
 					!strings.Contains(e.Fields["error"].(string), DiagRejected) || e.Fields["alarm"] != "r0" {
 					t.Errorf("report_rejected %+v", e.Fields)
 				}
-				select {
-				case e := <-sub.C():
+				for _, e := range events.Pending() {
 					if e.Type == TypeReportReject {
 						t.Errorf("a second report_rejected before any ACK: %+v", e.Fields)
 					}
-				default:
 				}
 				st := s.Health()
 				if st.State == health.Up || !strings.Contains(st.Reason, DiagRejected) || !strings.Contains(st.Reason, tc.answer) {
@@ -217,14 +213,10 @@ func TestWrongKeyAtStart(t *testing.T) {
 	cfg := baseConfig("tcp", false, rcv.TCPAddr())
 	cfg.Key, cfg.KeyEncoding = secret.Inline(haKey), "hex"
 	cfg.PeriodicTest.Disabled = true
-	bus := event.NewBus(time.Now)
-	sub := bus.Subscribe("test", 16, event.Block)
-	s := newSink(t, cfg, Options{Clock: clock, Publisher: bus})
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(runCtx) }()
-	defer func() { stop(); <-done }()
-	e := waitEvent(t, sub, TypePathFail)
+	events := eventtest.NewRecorder(time.Now)
+	s := newSink(t, cfg, Options{Clock: clock, Publisher: events})
+	runSink(t, ctx, s)
+	e := waitEvent(t, events, TypePathFail)
 	if !strings.Contains(e.Fields["reason"].(string), DiagRejected) || !strings.Contains(e.Fields["error"].(string), "L0R0A0") {
 		t.Errorf("path_fail %+v", e.Fields)
 	}

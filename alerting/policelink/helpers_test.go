@@ -16,6 +16,7 @@ import (
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/event/eventtest"
 	"github.com/campusguard/campusguard/secret"
 )
 
@@ -138,20 +139,29 @@ func deliverInOrder(ctx context.Context, s *Sink, ns []alerting.Notification, fa
 	return nil
 }
 
-// waitEvent returns the next event of type typ from sub (others are skipped).
-func waitEvent(t *testing.T, sub *event.Subscription, typ string) event.Event {
+// waitEvent returns the next event of type typ the sink published (others are
+// skipped).
+func waitEvent(t *testing.T, events *eventtest.Recorder, typ string) event.Event {
 	t.Helper()
-	timeout := time.After(20 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
 	for {
-		select {
-		case e := <-sub.C():
-			if e.Type == typ {
-				return e
-			}
-		case <-timeout:
-			t.Fatalf("no %s event", typ)
+		e, err := events.Next(ctx)
+		if err != nil {
+			t.Fatalf("no %s event: %v", typ, err)
+		}
+		if e.Type == typ {
+			return e
 		}
 	}
+}
+
+// runSink runs s's Run until the test ends.
+func runSink(t *testing.T, ctx context.Context, s *Sink) {
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
 }
 
 func ctxT(t *testing.T) context.Context {

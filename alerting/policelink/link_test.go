@@ -16,6 +16,7 @@ import (
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/event/eventtest"
 )
 
 var transports = []struct {
@@ -142,17 +143,16 @@ func TestDUHPermanent(t *testing.T) {
 			ctx := ctxT(t)
 			rcv := startReceiver(t, network, true, func(c *centre.Config) { c.Behavior = centre.DUH })
 			second := startReceiver(t, network, true, nil)
-			bus := event.NewBus(time.Now)
-			sub := bus.Subscribe("test", 16, event.Block)
+			events := eventtest.NewRecorder(time.Now)
 			cfg := baseConfig(network, true, addr(rcv, network))
 			cfg.Main.Secondary = addr(second, network)
-			s := newSink(t, cfg, Options{Publisher: bus, Site: "school"})
+			s := newSink(t, cfg, Options{Publisher: events, Site: "school"})
 			err := s.Deliver(ctx, fired("d1", time.Now()))
 			var p *alerting.Permanent
 			if !errors.As(err, &p) || !errors.Is(err, dc09.ErrDUH) {
 				t.Fatalf("Deliver = %v, want Permanent DUH", err)
 			}
-			e := waitEvent(t, sub, TypeReportReject)
+			e := waitEvent(t, events, TypeReportReject)
 			if e.Kind != event.KindSystem || e.DeviceID != DeviceID || e.Site != "school" || e.Fields["notification"] != "d1/1" || e.Fields["alarm"] != "d1" {
 				t.Errorf("event = %+v", e)
 			}
@@ -165,7 +165,7 @@ func TestDUHPermanent(t *testing.T) {
 			if err := s.Deliver(ctx, n); !errors.As(err, &p) || !errors.Is(err, ErrNoMapping) {
 				t.Fatalf("Deliver unmapped = %v", err)
 			}
-			waitEvent(t, sub, TypeReportReject)
+			waitEvent(t, events, TypeReportReject)
 		})
 	}
 }
@@ -240,22 +240,18 @@ func TestMainPathFailsOverToBackup(t *testing.T) {
 	m1 := startReceiver(t, "tcp", true, silent)
 	m2 := startReceiver(t, "tcp", true, silent)
 	b1 := startReceiver(t, "tcp", true, func(c *centre.Config) { c.Now = clock.Now })
-	bus := event.NewBus(clock.Now)
-	sub := bus.Subscribe("test", 64, event.Block)
+	events := eventtest.NewRecorder(clock.Now)
 	cfg := baseConfig("tcp", true, m1.TCPAddr())
 	cfg.Main.Secondary = m2.TCPAddr()
 	cfg.Backup = &Path{Primary: b1.TCPAddr()}
 	cfg.Timeout = 300 * time.Millisecond
 	cfg.PeriodicTest.Disabled = true
-	s := newSink(t, cfg, Options{Clock: clock, Publisher: bus})
+	s := newSink(t, cfg, Options{Clock: clock, Publisher: events})
 
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	runSink(t, ctx, s)
 
 	// Run polls both paths at once: main fails, backup answers.
-	e := waitEvent(t, sub, TypePathFail)
+	e := waitEvent(t, events, TypePathFail)
 	if e.Fields["path"] != "main" || !strings.Contains(e.Fields["receiver"].(string), m1.TCPAddr()) || e.Fields["error"] == "" {
 		t.Errorf("path_fail event %+v", e)
 	}
@@ -292,7 +288,7 @@ func TestMainPathFailsOverToBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(s.cfg.Supervision.Main + time.Second)
-	e = waitEvent(t, sub, TypePathRestore)
+	e = waitEvent(t, events, TypePathRestore)
 	if e.Fields["path"] != "main" {
 		t.Errorf("path_restore event %+v", e)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
 	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
-	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/event/eventtest"
 )
 
 // worker is the alerting core's delivery loop in small, as the lead's worker is to
@@ -61,14 +61,10 @@ func TestRestoreWakesBacklog(t *testing.T) {
 			cfg := baseConfig(network, true, addr(rcv, network))
 			cfg.Timeout = 200 * time.Millisecond
 			cfg.PeriodicTest.Disabled = true
-			bus := event.NewBus(time.Now)
-			sub := bus.Subscribe("test", 64, event.Block)
-			s := newSink(t, cfg, Options{Clock: clock, Publisher: bus})
-			runCtx, stop := context.WithCancel(ctx)
-			done := make(chan error, 1)
-			go func() { done <- s.Run(runCtx) }()
-			defer func() { stop(); <-done }()
-			waitEvent(t, sub, TypePathFail)
+			events := eventtest.NewRecorder(time.Now)
+			s := newSink(t, cfg, Options{Clock: clock, Publisher: events})
+			runSink(t, ctx, s)
+			waitEvent(t, events, TypePathFail)
 
 			base := time.Now().Add(-time.Hour).Truncate(time.Second).UTC()
 			var ns []alerting.Notification
@@ -87,7 +83,7 @@ func TestRestoreWakesBacklog(t *testing.T) {
 				t.Fatal(err)
 			}
 			clock.Advance(DefaultProbeMain + time.Second) // < supervision.main, < the backoff
-			waitEvent(t, sub, TypePathRestore)
+			waitEvent(t, events, TypePathRestore)
 			restored := time.Now()
 			if err := <-wdone; err != nil {
 				t.Fatal(err)
@@ -120,19 +116,15 @@ func TestProbeMainAfterFailover(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(time.Now())
 	m1 := startReceiver(t, "tcp", false, func(c *centre.Config) { c.Behavior = centre.Silent; c.Now = clock.Now })
 	b1 := startReceiver(t, "tcp", false, func(c *centre.Config) { c.Now = clock.Now })
-	bus := event.NewBus(clock.Now)
-	sub := bus.Subscribe("test", 64, event.Block)
+	events := eventtest.NewRecorder(clock.Now)
 	cfg := baseConfig("tcp", false, m1.TCPAddr())
 	cfg.Backup = &Path{Primary: b1.TCPAddr()}
 	cfg.Timeout = 200 * time.Millisecond
 	cfg.PeriodicTest.Disabled = true
 	cfg.Supervision.ProbeMain = 10 * time.Second
-	s := newSink(t, cfg, Options{Clock: clock, Publisher: bus})
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(runCtx) }()
-	defer func() { stop(); <-done }()
-	waitEvent(t, sub, TypePathFail)
+	s := newSink(t, cfg, Options{Clock: clock, Publisher: events})
+	runSink(t, ctx, s)
+	waitEvent(t, events, TypePathFail)
 	m1.SetBehavior(centre.ACK)
 	wake := s.Wake()
 	for range 2 { // the first advance may land before Run's poll of the backup
@@ -141,7 +133,7 @@ func TestProbeMainAfterFailover(t *testing.T) {
 		}
 		clock.Advance(cfg.Supervision.ProbeMain + time.Second)
 	}
-	e := waitEvent(t, sub, TypePathRestore)
+	e := waitEvent(t, events, TypePathRestore)
 	if e.Fields["path"] != "main" || e.Fields["reason"] == "" {
 		t.Errorf("path_restore %+v", e.Fields)
 	}
