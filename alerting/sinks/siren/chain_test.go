@@ -14,6 +14,7 @@ import (
 	"github.com/campusguard/campusguard/alerting/sinks/siren"
 	gpiodrv "github.com/campusguard/campusguard/drivers/gpio"
 	"github.com/campusguard/campusguard/event"
+	"github.com/campusguard/campusguard/event/eventtest"
 )
 
 // driverOutput is the daemon's adapter from a siren Output to a GPIO driver output.
@@ -44,10 +45,6 @@ func (p *levelPin) Out(l gpio.Level) error {
 	return err
 }
 
-type nopPublisher struct{}
-
-func (nopPublisher) Publish(_ context.Context, e event.Event) (event.Event, error) { return e, nil }
-
 // TestChainOffSoundsAgainAtOnce: the siren sink over the GPIO driver on a gpiotest
 // pin. However the siren went off (the alarm cleared, the core released it, max_on,
 // a person's silence or reset), another alarm 5 s later sounds at once: the 30 s
@@ -75,7 +72,7 @@ func TestChainOffSoundsAgainAtOnce(t *testing.T) {
 			clk := clockwork.NewFakeClockAt(time.Date(2026, 11, 20, 13, 0, 0, 0, time.UTC))
 			log := slog.New(slog.DiscardHandler)
 			pin := &levelPin{Pin: &gpiotest.Pin{N: "GPIO5"}, levels: make(chan gpio.Level, 64)}
-			d, err := gpiodrv.New(gpiodrv.Options{Source: gpiodrv.NewMapSource(map[string]gpio.PinIO{"GPIO5": pin}), Publisher: nopPublisher{}, Clock: clk, Logger: log})
+			d, err := gpiodrv.New(gpiodrv.Options{Source: gpiodrv.NewMapSource(map[string]gpio.PinIO{"GPIO5": pin}), Publisher: eventtest.NewRecorder(nil), Clock: clk, Logger: log})
 			if err != nil {
 				t.Fatal(err)
 			}
