@@ -4,10 +4,11 @@
 // A secret (Value) is given in one of three ways, each under its own key beside the
 // others: inline ("password: ..."), in a file (a "<key>_file" key; the file's trailing
 // newline is trimmed) or in an environment variable named by a "<key>_env" key. A
-// component may also name fixed variables that win over all three when set (Sources.
-// Override: CAMPUSGUARD_POLICELINK_KEY). Validation checks only how a secret is given
-// (Value.Validate, no I/O); Resolve reads it, once, after validation, and records a
-// missing file, an empty file or an unset variable at the key that named it.
+// component may also name fixed variables that win over all three when set
+// (Sources.Override, e.g. CAMPUSGUARD_POLICELINK_KEY). Validation checks only how a
+// secret is given (Value.Validate, no I/O); Resolve reads it, once, after validation,
+// and records a missing file, an empty file or an unset variable at the key that
+// named it.
 //
 // A Value never prints: fmt (every verb), slog, encoding/json and encoding.TextMarshaler
 // all show Redacted. Only Reveal gives the secret, to the code that uses it.
