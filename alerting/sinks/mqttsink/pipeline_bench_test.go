@@ -1,8 +1,7 @@
-package mqttsink
+package mqttsink_test
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -10,7 +9,7 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/alerting"
-	"github.com/campusguard/campusguard/alerting/journal"
+	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/site"
 )
@@ -35,33 +34,21 @@ func (s *timedSink) Deliver(ctx context.Context, n alerting.Notification) error 
 	return err
 }
 
-// BenchmarkRuleFireToMosquitto (issue 5): a rule trigger → alerting → journal commit
+// BenchmarkRuleFireToMosquitto: a rule trigger → alerting → journal commit
 // (bbolt fsync) → MQTT sink publish acknowledged by a real Mosquitto, at a steady 200
 // alarms/s. Reports p50/p99 of the commit and of the broker's acknowledgement.
 func BenchmarkRuleFireToMosquitto(b *testing.B) {
-	url := broker(b)
-	client := connectClient(b, url, "bench-sink")
-	inner, err := New(Config{Name: "staff", TopicPrefix: "bench/" + strconv.FormatInt(time.Now().UnixNano(), 36)}, client, Options{Logger: quiet})
+	url := mqttsink.Broker(b)
+	client := mqttsink.ConnectClient(b, url, "bench-sink")
+	inner, err := mqttsink.New(mqttsink.Config{Name: "staff", TopicPrefix: "bench/" + strconv.FormatInt(time.Now().UnixNano(), 36)}, client, mqttsink.Options{Logger: mqttsink.Quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
 	sink := &timedSink{Sink: inner, acked: make(chan keyAt, b.N+1)}
-	j, err := journal.Open(filepath.Join(b.TempDir(), "journal.db"), journal.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer j.Close()
 	s := &site.Site{ID: "bench"}
 	dir := site.NewDirectory(s, []site.Device{{ID: "cam", Kind: event.KindKitchenCamera}})
-	m, err := alerting.New(alerting.Options{Config: alerting.Config{Routes: alerting.Route{Sinks: []string{"staff"}}},
-		Store: j, Directory: dir, Sinks: []alerting.Sink{sink}, Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = m.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	m, _ := startAlerting(b, dir, sink)
+	ctx := context.Background()
 
 	starts := make([]time.Time, b.N)
 	commits := make([]time.Duration, b.N)

@@ -35,11 +35,7 @@ const pipelinePrefix = "cg/s01"
 
 func newStaffPipeline(t *testing.T) *staffPipeline {
 	t.Helper()
-	j, err := journal.Open(filepath.Join(t.TempDir(), "journal.db"), journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &staffPipeline{fc: mqttsinktest.New(), j: j}
+	p := &staffPipeline{fc: mqttsinktest.New()}
 	acker := &managerAcker{}
 	sink, err := mqttsink.New(mqttsink.Config{Name: "staff", TopicPrefix: pipelinePrefix, Ack: mqttsink.AckForTests()}, p.fc,
 		mqttsink.Options{Acker: acker, Logger: mqttsink.Quiet})
@@ -48,28 +44,42 @@ func newStaffPipeline(t *testing.T) *staffPipeline {
 	}
 	s := &site.Site{ID: "s01", Zones: []site.Zone{{ID: "guardroom", Number: 1}}}
 	dir := site.NewDirectory(s, []site.Device{{ID: "box-gate", Kind: event.KindPanic, Zone: "guardroom", Location: "校门门卫室", Driver: "gpio"}})
-	p.m, err = alerting.New(alerting.Options{Config: alerting.Config{Routes: alerting.Route{Sinks: []string{"staff"}}},
-		Store: j, Directory: dir, Sinks: []alerting.Sink{sink}, Logger: mqttsink.Quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p.m, p.j = startAlerting(t, dir, sink)
 	acker.m = p.m
 	subscribed := make(chan struct{})
 	sink.SetTestHooks(nil, func() { close(subscribed) }, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { _ = p.m.Run(ctx); done <- struct{}{} }()
-	go func() { _ = sink.Run(ctx); done <- struct{}{} }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		<-done
-		if err := j.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	done := make(chan struct{})
+	go func() { _ = sink.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
 	await(t, subscribed, "the ack subscription")
 	return p
+}
+
+// startAlerting runs the alerting core on a real journal in a temporary directory,
+// every alarm routed to sink, until the test ends.
+func startAlerting(tb testing.TB, dir *site.Directory, sink alerting.Sink) (*alerting.Manager, *journal.Journal) {
+	tb.Helper()
+	j, err := journal.Open(filepath.Join(tb.TempDir(), "journal.db"), journal.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, err := alerting.New(alerting.Options{Config: alerting.Config{Routes: alerting.Route{Sinks: []string{sink.Name()}}},
+		Store: j, Directory: dir, Sinks: []alerting.Sink{sink}, Logger: mqttsink.Quiet})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = m.Run(ctx); close(done) }()
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+		if err := j.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return m, j
 }
 
 // press is the panic rule's trigger for the gate's button.
