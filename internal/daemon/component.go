@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/alerting/journal"
@@ -100,13 +104,17 @@ var components = []*component{
 // wiring is what the components are built from: the config and what the daemon
 // shares with all of them, and what earlier rows hand to later ones.
 type wiring struct {
-	ctx context.Context
-	d   *Daemon
-	p   *pipeline
-	cfg *config.Config
-	dir *site.Directory
-	now time.Time
-	pub counting // the bus, counted
+	ctx   context.Context
+	d     *Daemon
+	p     *pipeline
+	cfg   *config.Config
+	dir   *site.Directory // the live site directory at start
+	now   time.Time
+	clock clockwork.Clock
+	reg   prometheus.Registerer
+	mux   *http.ServeMux // the HTTP listener's: the gateway's tools and the console
+	bus   *event.Bus     // for the consumers' queues
+	pub   counting       // publishes on the bus, counted
 
 	// hsub and psub are the device-health and patrol queues (the queues row).
 	hsub, psub *event.Subscription
@@ -132,7 +140,8 @@ func (w *wiring) sinkLog(name string) *slog.Logger { return w.d.log.With("compon
 func (d *Daemon) startPipeline(ctx context.Context) error {
 	p := &pipeline{}
 	d.p = p
-	w := &wiring{ctx: ctx, d: d, p: p, cfg: d.cfg, dir: d.cfg.Directory(), now: d.clock.Now(), pub: counting{d}}
+	w := &wiring{ctx: ctx, d: d, p: p, cfg: d.cfg, dir: d.cfg.Directory(), now: d.clock.Now(), clock: d.clock,
+		reg: d.metrics.reg, mux: d.mux, bus: d.bus, pub: counting{d}}
 	for _, c := range components {
 		if c.enabled != nil && !c.enabled(w.cfg) {
 			continue

@@ -3,6 +3,12 @@
 // rule engine and pings the systemd watchdog, reload on SIGHUP or file change as one
 // transaction, and stop everything cleanly within a bound.
 //
+// The components are the rows of one table (component.go): each says whether the
+// config enables it, how it starts from the shared wiring, whether it produces events
+// (producers run once every component started), how it prepares a reload, whether it
+// reads the live site directory, and what it reports to /healthz. Start and reload
+// walk the same rows.
+//
 // # Why one package
 //
 // Its single job is the daemon's lifecycle, about 2,100 lines, and it is the one place

@@ -33,7 +33,7 @@ var journalComponent = &component{
 		cfg := w.cfg
 		j, err := journal.Open(filepath.Join(cfg.StateDir, "journal.db"), journal.Options{
 			Retention: cfg.Alerting.Retention, MaxSize: cfg.Alerting.MaxSize, Reserve: cfg.Alerting.JournalReserve,
-			Clock: w.d.clock, Registerer: w.d.metrics.reg, Logger: log,
+			Clock: w.clock, Registerer: w.reg, Logger: log,
 		})
 		if err != nil {
 			return contextOnce("journal", err)
@@ -54,9 +54,9 @@ var journalComponent = &component{
 var queuesComponent = &component{
 	name: "queues",
 	start: func(w *wiring, _ *slog.Logger) error {
-		w.p.ruleSub = w.d.bus.Subscribe("rules", 4096, event.Block)
-		w.hsub = w.d.bus.Subscribe("devhealth", 4096, event.Block)
-		w.psub = w.d.bus.Subscribe("patrol", 1024, event.Block)
+		w.p.ruleSub = w.bus.Subscribe("rules", 4096, event.Block)
+		w.hsub = w.bus.Subscribe("devhealth", 4096, event.Block)
+		w.psub = w.bus.Subscribe("patrol", 1024, event.Block)
 		return nil
 	},
 }
@@ -67,7 +67,7 @@ var queuesComponent = &component{
 var mqttComponent = &component{
 	name: "mqtt",
 	start: func(w *wiring, log *slog.Logger) error {
-		md := mqttdrv.New(mqttdrv.Options{Publisher: w.pub, Registerer: w.d.metrics.reg, Logger: log, Clock: w.d.clock, Durable: w.d.mark})
+		md := mqttdrv.New(mqttdrv.Options{Publisher: w.pub, Registerer: w.reg, Logger: log, Clock: w.clock, Durable: w.d.mark})
 		if err := md.Apply(w.cfg.MQTT, w.dir); err != nil {
 			return contextOnce("mqtt", err)
 		}
@@ -98,7 +98,7 @@ var simComponent = &component{
 	start: func(w *wiring, log *slog.Logger) error {
 		cfg := w.cfg
 		o := sim.Options{Site: &cfg.Site, Devices: cfg.Devices, GPIO: cfg.GPIO, MQTT: w.p.mqtt, Broker: cfg.Simulator.Broker,
-			Interval: cfg.Simulator.Interval, Clock: w.d.clock, Logger: log, Patrol: sim.DemoPatrol(cfg.Devices, cfg.Patrol)}
+			Interval: cfg.Simulator.Interval, Clock: w.clock, Logger: log, Patrol: sim.DemoPatrol(cfg.Devices, cfg.Patrol)}
 		if o.Broker == "" && len(cfg.MQTT.Brokers) > 0 {
 			o.Broker = cfg.MQTT.Brokers[0].Name
 		}
@@ -107,7 +107,7 @@ var simComponent = &component{
 			return err
 		}
 		w.p.sim = s
-		w.d.mux.Handle("POST /-/simulate/{scenario}", loopbackOnly(http.HandlerFunc(w.d.serveSimulate)))
+		w.mux.Handle("POST /-/simulate/{scenario}", loopbackOnly(http.HandlerFunc(w.d.serveSimulate)))
 		return nil
 	},
 	produce: func(ctx context.Context, w *wiring) { _ = w.p.sim.Run(ctx, w.cfg.Simulator.Scenarios) },
@@ -117,7 +117,7 @@ var gpioComponent = &component{
 	name:    "gpio",
 	enabled: func(cfg *config.Config) bool { return len(cfg.GPIO.Inputs)+len(cfg.GPIO.Outputs) > 0 },
 	start: func(w *wiring, log *slog.Logger) error {
-		o := gpiodrv.Options{Site: w.cfg.Site.ID, Publisher: w.pub, Clock: w.d.clock, Logger: log, Registerer: w.d.metrics.reg}
+		o := gpiodrv.Options{Site: w.cfg.Site.ID, Publisher: w.pub, Clock: w.clock, Logger: log, Registerer: w.reg}
 		if w.p.sim != nil {
 			o.Source = w.p.sim.PinSource()
 		}
@@ -158,7 +158,7 @@ var sirenComponent = &component{
 		if cfg.ScheduleSet != nil {
 			sch = cfg.ScheduleSet
 		}
-		s, err := siren.New(*sc, outs, siren.Options{Site: &cfg.Site, Clock: w.d.clock, Registerer: w.d.metrics.reg,
+		s, err := siren.New(*sc, outs, siren.Options{Site: &cfg.Site, Clock: w.clock, Registerer: w.reg,
 			Logger: w.sinkLog(sc.Name), Schedules: sch})
 		if err != nil {
 			return contextOnce("siren", err)
@@ -189,8 +189,8 @@ var mqttSinkComponent = &component{
 			client.Close()
 		})
 		// Staff acks go to the alerting manager, built after the sinks.
-		s, err := mqttsink.New(*mc, client, mqttsink.Options{Acker: managerAcker{&w.alerts}, Clock: w.d.clock,
-			Registerer: w.d.metrics.reg, Logger: log})
+		s, err := mqttsink.New(*mc, client, mqttsink.Options{Acker: managerAcker{&w.alerts}, Clock: w.clock,
+			Registerer: w.reg, Logger: log})
 		if err != nil {
 			return contextOnce("mqtt sink", err)
 		}
@@ -205,7 +205,7 @@ var webhooksComponent = &component{
 	enabled: func(cfg *config.Config) bool { return len(cfg.Sinks.Webhooks) > 0 },
 	start: func(w *wiring, _ *slog.Logger) error {
 		for _, wc := range w.cfg.Sinks.Webhooks {
-			s, err := webhook.New(wc, webhook.Options{Clock: w.d.clock, Registerer: w.d.metrics.reg, Logger: w.sinkLog(wc.Name)})
+			s, err := webhook.New(wc, webhook.Options{Clock: w.clock, Registerer: w.reg, Logger: w.sinkLog(wc.Name)})
 			if err != nil {
 				return contextOnce("webhook "+wc.Name, err, "webhook")
 			}
@@ -221,19 +221,19 @@ var telemetryComponent = &component{
 	name:    "telemetry",
 	enabled: func(cfg *config.Config) bool { return cfg.Telemetry.Enabled },
 	start: func(w *wiring, log *slog.Logger) error {
-		f, err := telemetry.New(w.cfg.Telemetry, telemetry.Options{Clock: w.d.clock, Registerer: w.d.metrics.reg, Logger: log,
+		f, err := telemetry.New(w.cfg.Telemetry, telemetry.Options{Clock: w.clock, Registerer: w.reg, Logger: log,
 			Site: w.cfg.Site.ID, Directory: w.dir})
 		if err != nil {
 			return contextOnce("telemetry", err)
 		}
 		w.p.tele = f
 		w.sinks = append(w.sinks, f)
-		sub := w.d.bus.Subscribe("telemetry", 16384, event.DropOldest)
+		sub := w.bus.Subscribe("telemetry", 16384, event.DropOldest)
 		w.run("telemetry", func() { _ = f.Run(w.ctx, sub.C()) })
 		return nil
 	},
 	produce: func(ctx context.Context, w *wiring) {
-		_ = w.p.tele.RunStatus(ctx, telemetry.StatusSources{Devices: w.p.health, Bus: w.d.bus, Alarms: w.p.alerts, Started: w.d.started})
+		_ = w.p.tele.RunStatus(ctx, telemetry.StatusSources{Devices: w.p.health, Bus: w.bus, Alarms: w.p.alerts, Started: w.d.started})
 	},
 	setSite: func(p *pipeline, _ *config.Config, dir *site.Directory, _ time.Time) { p.tele.SetDirectory(dir) },
 	health:  func(p *pipeline, _ *config.Config) health.Reporter { return p.tele },
@@ -260,7 +260,7 @@ var policeLinkComponent = &component{
 	enabled: func(cfg *config.Config) bool { return cfg.PoliceLink.Enabled },
 	start: func(w *wiring, _ *slog.Logger) error {
 		cfg := w.cfg
-		pl, err := policelink.New(cfg.PoliceLink, policelink.Options{Clock: w.d.clock, Registerer: w.d.metrics.reg,
+		pl, err := policelink.New(cfg.PoliceLink, policelink.Options{Clock: w.clock, Registerer: w.reg,
 			Logger: w.sinkLog(cfg.PoliceLink.Name), Publisher: w.pub, Store: w.p.journal, Directory: w.dir, Site: cfg.Site.ID,
 			Location: cfg.Site.Location()})
 		if err != nil {
@@ -270,7 +270,7 @@ var policeLinkComponent = &component{
 		w.p.police = pl
 		// `campusguard policelink test` sends through the running link (its sequence
 		// counter is in the journal this daemon holds).
-		w.d.mux.Handle("POST /-/policelink/test", loopbackOnly(http.HandlerFunc(pl.ServeTest)))
+		w.mux.Handle("POST /-/policelink/test", loopbackOnly(http.HandlerFunc(pl.ServeTest)))
 		w.run("policelink", func() {
 			_ = pl.Run(w.ctx)
 			pl.Close()
@@ -286,7 +286,7 @@ var alertingComponent = &component{
 		cfg, d := w.cfg, w.d
 		m, err := alerting.New(alerting.Options{
 			Config: cfg.Alerting, Store: w.p.journal, Directory: w.dir, Sinks: w.sinks, Local: w.local,
-			Schedules: cfg.ScheduleSet, Clock: d.clock, Registerer: d.metrics.reg, Logger: log,
+			Schedules: cfg.ScheduleSet, Clock: w.clock, Registerer: w.reg, Logger: log,
 			OnReset: d.resets.add,
 		})
 		if err != nil {

@@ -53,11 +53,11 @@ var devhealthComponent = &component{
 	healthName: "devices",
 	start: func(w *wiring, log *slog.Logger) error {
 		t := devhealth.NewTracker(w.dir, w.now)
-		if err := t.Register(w.d.metrics.reg); err != nil {
+		if err := t.Register(w.reg); err != nil {
 			return contextOnce("device health", err, "devhealth")
 		}
 		w.p.health = t
-		hr := &devhealth.Runner{Tracker: t, Publisher: w.pub, Clock: w.d.clock, Logger: log}
+		hr := &devhealth.Runner{Tracker: t, Publisher: w.pub, Clock: w.clock, Logger: log}
 		w.run("devhealth", func() { _ = hr.Run(w.ctx, w.hsub.C()) })
 		return nil
 	},
@@ -79,14 +79,14 @@ var patrolComponent = &component{
 		if p.tele != nil {
 			onResult = p.tele.RecordPatrolRun
 		}
-		pr, err := patrol.NewRunner(tr, patrol.RunnerOptions{Clock: w.d.clock, Store: p.journal, Publisher: w.pub,
-			Registerer: w.d.metrics.reg, Logger: log, OnResult: onResult})
+		pr, err := patrol.NewRunner(tr, patrol.RunnerOptions{Clock: w.clock, Store: p.journal, Publisher: w.pub,
+			Registerer: w.reg, Logger: log, OnResult: onResult})
 		if err != nil {
 			return contextOnce("patrol", err)
 		}
 		p.patrol = pr
 		w.run("patrol", func() { _ = pr.Run(w.ctx, w.psub.C()) })
-		w.patrolReport = &report.Handler{Store: p.journal, Location: cfg.Site.Location(), Live: pr.Active, Now: w.d.clock.Now}
+		w.patrolReport = &report.Handler{Store: p.journal, Location: cfg.Site.Location(), Live: pr.Active, Now: w.clock.Now}
 		return nil
 	},
 	prepare: func(p *pipeline, _, cfg *config.Config, _ *site.Directory) (func() error, error) {
@@ -108,14 +108,14 @@ var consoleComponent = &component{
 		p, cfg, d := w.p, w.cfg, w.d
 		con, err := console.New(cfg.Console, console.Deps{Alarms: p.alerts, History: p.journal, Devices: p.health,
 			Patrol: w.patrolReport, Live: p.patrol.Active, Site: &cfg.Site, Audit: p.journal},
-			console.Options{Clock: d.clock, Registerer: d.metrics.reg, Logger: log, Location: cfg.Site.Location(),
+			console.Options{Clock: w.clock, Registerer: w.reg, Logger: log, Location: cfg.Site.Location(),
 				SiteName: cfg.Site.Name, ConfigFS: d.opts.Source.FS, PoliceSink: cfg.PoliceLink.Name})
 		if err != nil {
 			return contextOnce("console", err)
 		}
 		p.console = con
 		if cfg.Console.Listen == "" {
-			d.mux.Handle("/", con.Handler())
+			w.mux.Handle("/", con.Handler())
 		}
 		w.run("console", func() { _ = con.Run(w.ctx) })
 		return nil
@@ -135,7 +135,7 @@ var consoleComponent = &component{
 var toolsComponent = &component{
 	name: "tools",
 	start: func(w *wiring, _ *slog.Logger) error {
-		mux := w.d.mux
+		mux := w.mux
 		if !w.cfg.Console.Enabled {
 			mux.Handle("GET /api/patrol/report", w.patrolReport)
 		}
