@@ -290,6 +290,14 @@ func TestSecretFilesLocated(t *testing.T) {
       url: https://oapi.dingtalk.com/robot/send?access_token=x
       format: dingtalk
       secret_env: CG_TEST_UNSET_SECRET
+      ca_file: /nonexistent/hook-ca.pem
+mqtt:
+  brokers:
+    - name: campus
+      url: ssl://127.0.0.1:8883
+      username: gw
+      password_file: /nonexistent/mqtt.pass
+      ca_file: /nonexistent/mqtt-ca.pem
 `}, nil)
 	if errs == nil {
 		t.Fatal("loaded")
@@ -298,6 +306,9 @@ func TestSecretFilesLocated(t *testing.T) {
 		"campusguard.yaml:19: telemetry.token_file: open /nonexistent/influx.token",
 		"campusguard.yaml:20: telemetry.ca_file: open /nonexistent/ca.pem",
 		"conf.d/hooks.yaml:6: sinks.webhooks[0].secret_env: environment variable CG_TEST_UNSET_SECRET is not set",
+		"conf.d/hooks.yaml:7: sinks.webhooks[0].ca_file: open /nonexistent/hook-ca.pem",
+		"conf.d/hooks.yaml:13: mqtt.brokers[0].password_file: open /nonexistent/mqtt.pass",
+		"conf.d/hooks.yaml:14: mqtt.brokers[0].ca_file: open /nonexistent/mqtt-ca.pem",
 	} {
 		if !strings.Contains(errs.Error(), w) {
 			t.Errorf("errors do not say %q:\n%v", w, errs)
