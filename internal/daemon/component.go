@@ -75,6 +75,9 @@ type component struct {
 	// its name).
 	health     func(p *pipeline, cfg *config.Config) health.Reporter
 	healthName string
+	// cleanup releases what start holds once every goroutine ended (at stop, or after
+	// a failed start). nil: nothing to release.
+	cleanup func(p *pipeline) error
 }
 
 // components is the component table in start order: the journal, the bus queues
@@ -170,6 +173,23 @@ func (d *Daemon) startPipeline(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// cleanup releases what the started components hold, in reverse start order; the
+// daemon's goroutines have ended.
+func (d *Daemon) cleanup() {
+	if d.p == nil {
+		return
+	}
+	for i := len(d.p.running) - 1; i >= 0; i-- {
+		c := d.p.running[i]
+		if c.cleanup == nil {
+			continue
+		}
+		if err := c.cleanup(d.p); err != nil {
+			d.log.Error("cleanup", "component", c.name, "err", err)
+		}
+	}
 }
 
 // contextOnce prefixes err with what failed, unless the error already names it (a

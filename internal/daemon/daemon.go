@@ -6,8 +6,8 @@
 // The components are the rows of one table (component.go): each says whether the
 // config enables it, how it starts from the shared wiring, whether it produces events
 // (producers run once every component started), how it prepares a reload, whether it
-// reads the live site directory, and what it reports to /healthz. Start and reload
-// walk the same rows.
+// reads the live site directory, what it reports to /healthz, and what it releases at
+// stop. Start, reload and stop walk the same rows.
 //
 // # Why one package
 //
@@ -265,9 +265,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.start(runCtx); err != nil {
 		cancel()
 		d.wait()
-		if d.p != nil && d.p.journal != nil {
-			_ = d.p.journal.Close()
-		}
+		d.cleanup()
 		return err
 	}
 
@@ -299,9 +297,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() { d.wait(); close(done) }()
 	select {
 	case <-done:
-		if cerr := d.p.journal.Close(); cerr != nil {
-			d.log.Error("closing the journal", "err", cerr)
-		}
+		d.cleanup()
 		d.log.Info("stopped cleanly")
 	case <-time.After(d.cfg.Shutdown.Timeout):
 		d.log.Error("components did not stop within the shutdown timeout", "timeout", d.cfg.Shutdown.Timeout)

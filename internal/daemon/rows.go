@@ -46,7 +46,8 @@ var journalComponent = &component{
 		w.run("journal", func() { _ = j.RunRetention(w.ctx, ret) })
 		return nil
 	},
-	health: func(p *pipeline, _ *config.Config) health.Reporter { return p.journal },
+	health:  func(p *pipeline, _ *config.Config) health.Reporter { return p.journal },
+	cleanup: func(p *pipeline) error { return p.journal.Close() },
 }
 
 // queuesComponent makes the consumers' queues before any producer starts (the police
