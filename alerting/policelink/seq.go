@@ -8,24 +8,29 @@ import (
 	"github.com/campusguard/campusguard/alerting/policelink/dc09"
 )
 
-// seqBlockSize is how many sequence numbers one durable write reserves. A crash
-// skips at most this many minus one; the counter wraps every 9,999 numbers.
+// seqBlockSize is how many sequence numbers one durable write reserves.
 const seqBlockSize = 64
 
+// seqTopUp is how few reserved numbers may be left before the next block is
+// reserved ahead, with the Store's next commit, so that a report seldom waits for a
+// reservation. A crash skips at most seqBlockSize+seqTopUp-1 numbers.
+const seqTopUp = seqBlockSize / 4
+
 // seqFlushAfter is how long the state written after a report (the notification id →
-// number memory) may wait for another commit to ride on before it is written on its
-// own; the journal's delivery updates wait as long.
+// number memory, a block reserved ahead) may wait for another commit to ride on
+// before it is written on its own; the journal's delivery updates wait as long.
 const seqFlushAfter = 20 * time.Millisecond
 
 // seqBlock is the arithmetic of sequence numbers reserved durably in blocks: the
 // Store holds a bound, the highest number that may have been issued; numbers up to
-// it are handed out from memory, and the next number past it first writes a new
-// bound. A restart after a crash starts after the bound, skipping the unused rest of
-// the block; a clean stop writes the last number issued as the bound, so a clean
-// restart continues without a gap. Numbers are skipped, never repeated.
+// it are handed out from memory, and a number past it first writes a new bound. A
+// restart after a crash starts after the bound, skipping the unused rest of the
+// block; a clean stop writes the last number issued as the bound, so a clean restart
+// continues without a gap. Numbers are skipped, never repeated.
 type seqBlock struct {
-	last int // the number issued last (0: none yet)
-	left int // numbers after last that are reserved and not yet issued
+	last  int // the number issued last (0: none yet)
+	left  int // numbers after last that are reserved durably and not yet issued
+	ahead int // numbers after those, reserved by a write not yet known to be durable
 }
 
 // seqAdvance returns the number k places after n in 0001..9999, wrapping to 0001;
@@ -43,34 +48,49 @@ func seqAdvance(n, k int) int {
 // restore starts the counter after a stored bound: every number up to it may have
 // been used.
 func (b *seqBlock) restore(bound int) {
-	b.last, b.left = seqAdvance(bound, 0), 0
+	*b = seqBlock{last: seqAdvance(bound, 0)}
 }
 
-// take issues the next number. When the reserved block is used up it reserves a new
-// one of size numbers and reports reserve: the caller must make bound durable before
-// the number is used.
+// take issues the next number. When no durably reserved number is left it reserves
+// a new block of size numbers (dropping any reserved ahead) and reports reserve: the
+// caller must make bound durable before the number is used.
 func (b *seqBlock) take(size int) (n, bound int, reserve bool) {
 	if b.left <= 0 {
-		b.left, reserve = max(size, 1), true
+		b.left, b.ahead, reserve = max(size, 1), 0, true
 	}
 	b.last = dc09.NextSeq(b.last)
 	b.left--
 	return b.last, b.bound(), reserve
 }
 
-// bound is the highest number that may have been issued: what the Store must hold.
-func (b *seqBlock) bound() int { return seqAdvance(b.last, b.left) }
+// reserveAhead reserves the next block of size numbers when at most topUp durably
+// reserved numbers are left and none are reserved ahead yet; it reports whether it
+// did: the caller writes the new bound without waiting and confirms it once durable.
+func (b *seqBlock) reserveAhead(size, topUp int) bool {
+	if b.ahead > 0 || b.left > topUp {
+		return false
+	}
+	b.ahead = max(size, 1)
+	return true
+}
 
-// release gives back the unused rest of the block (a clean stop, or a reservation
-// that could not be written): bound becomes last.
-func (b *seqBlock) release() { b.left = 0 }
+// confirm takes the numbers reserved ahead as durable: their write is done.
+func (b *seqBlock) confirm() { b.left, b.ahead = b.left+b.ahead, 0 }
+
+// bound is the highest number that may have been issued: what the Store must hold.
+func (b *seqBlock) bound() int { return seqAdvance(b.last, b.left+b.ahead) }
+
+// release gives back the unused rest of the block and any numbers reserved ahead (a
+// clean stop, or a reservation that could not be written): bound becomes last.
+func (b *seqBlock) release() { b.left, b.ahead = 0, 0 }
 
 // seqState is the sink's counter and the bookkeeping of its writes.
 type seqState struct {
 	// mu serialises the takers of numbers across a reservation's write, so that no
 	// number of a new block is used before the block is durable. Taken before Sink.mu.
 	mu    sync.Mutex
-	block seqBlock // guarded by Sink.mu
+	block seqBlock     // guarded by Sink.mu
+	ahead func() error // waits for the write of the block reserved ahead; guarded by mu
 
 	fmu   sync.Mutex     // guards waits and timer
 	waits []func() error // queued state writes not yet known to be durable
@@ -85,8 +105,10 @@ type queuer interface {
 
 // takeSeq returns a new sequence number, remembered for notification id unless id
 // is empty (then it is a message the link makes on its own). The number is covered
-// by the bound in the Store before it is returned; the id → number memory is queued
-// for the Store's next commit (saveSoon), not waited for.
+// by the bound in the Store before it is returned. The id → number memory, and the
+// next block once this one runs low, are queued for the Store's next commit
+// (saveSoon), not waited for; a report waits for a write only when the block reserved
+// ahead is not durable yet when it is needed, or the Store cannot queue writes.
 func (s *Sink) takeSeq(id string) int {
 	s.seq.mu.Lock()
 	defer s.seq.mu.Unlock()
@@ -95,13 +117,26 @@ func (s *Sink) takeSeq(id string) int {
 		s.mu.Unlock()
 		return n
 	}
+	if s.seq.block.left == 0 && s.seq.ahead != nil {
+		wait := s.seq.ahead
+		s.seq.ahead = nil
+		s.mu.Unlock()
+		err := wait() // done long ago, usually: it rode on an alarm's commit
+		s.mu.Lock()
+		if err == nil {
+			s.seq.block.confirm()
+		}
+	}
 	n, _, reserve := s.seq.block.take(seqBlockSize)
 	if id != "" {
 		s.remember(id, n)
 	}
+	_, canQueue := s.store.(queuer)
+	ahead := !reserve && canQueue && s.seq.block.reserveAhead(seqBlockSize, seqTopUp)
 	s.mu.Unlock()
 	switch {
 	case reserve:
+		s.seq.ahead = nil
 		if err := s.save(); err != nil {
 			// The number is sent all the same (an alarm is not held back), but the
 			// next one tries to reserve again.
@@ -109,6 +144,8 @@ func (s *Sink) takeSeq(id string) int {
 			s.seq.block.release()
 			s.mu.Unlock()
 		}
+	case ahead:
+		s.seq.ahead = s.saveSoon()
 	case id != "":
 		s.saveSoon()
 	}
@@ -116,22 +153,22 @@ func (s *Sink) takeSeq(id string) int {
 }
 
 // saveSoon queues the state for the Store's next commit (an alarm's, usually) and
-// makes sure it is written within seqFlushAfter. A Store that cannot queue is
-// written at once.
-func (s *Sink) saveSoon() {
+// makes sure it is written within seqFlushAfter; it returns a func that waits until
+// the write is durable. A Store that cannot queue is written at once.
+func (s *Sink) saveSoon() func() error {
 	q, ok := s.store.(queuer)
 	if !ok {
-		_ = s.save()
-		return
+		err := s.save()
+		return func() error { return err }
 	}
 	s.saveMu.Lock()
 	b, err := s.snapshot()
 	if err != nil {
 		s.saveMu.Unlock()
 		s.log.Error("policelink: saving sequence state", "err", err)
-		return
+		return func() error { return err }
 	}
-	wait := q.Enqueue(alerting.Commit{State: map[string][]byte{s.stateKey(): b}})
+	wait := once(q.Enqueue(alerting.Commit{State: map[string][]byte{s.stateKey(): b}}))
 	s.saveMu.Unlock()
 	s.seq.fmu.Lock()
 	s.seq.waits = append(s.seq.waits, wait)
@@ -139,6 +176,17 @@ func (s *Sink) saveSoon() {
 		s.seq.timer = time.AfterFunc(seqFlushAfter, s.flushSaves)
 	}
 	s.seq.fmu.Unlock()
+	return wait
+}
+
+// once returns a func that calls wait once and returns its result every time.
+func once(wait func() error) func() error {
+	var o sync.Once
+	var err error
+	return func() error {
+		o.Do(func() { err = wait() })
+		return err
+	}
 }
 
 // flushSaves waits until the queued state writes are durable (writing them if no
@@ -169,8 +217,9 @@ func (s *Sink) release() {
 	s.seq.mu.Lock()
 	defer s.seq.mu.Unlock()
 	s.flushSaves()
+	s.seq.ahead = nil
 	s.mu.Lock()
-	reserved := s.seq.block.left > 0
+	reserved := s.seq.block.left > 0 || s.seq.block.ahead > 0
 	s.seq.block.release()
 	s.mu.Unlock()
 	if reserved {

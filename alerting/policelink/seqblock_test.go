@@ -2,6 +2,7 @@ package policelink
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,55 +14,72 @@ import (
 )
 
 // TestSeqBlock: numbers are handed out from blocks whose end is written before the
-// first number of the block is used. A crash at any point restarts after the last
-// bound written (numbers skipped, never repeated); a clean stop writes the last
-// number issued, so the restart continues without a gap.
+// first number of the block is used; with topUp, the next block is reserved by a
+// write queued while topUp numbers are left, and used once that write is done. A
+// crash at any point restarts after the last bound written (numbers skipped, never
+// repeated); a clean stop writes the last number issued, so the restart continues
+// without a gap.
 func TestSeqBlock(t *testing.T) {
 	cases := []struct {
-		name        string
-		stored      int // the bound in the Store at start
-		size, takes int
-		want        []int // numbers issued
-		writes      []int // bounds written, in order
-		crash       int   // first number after a crash at the end
-		clean       int   // first number after a clean stop at the end
+		name               string
+		stored             int // the bound in the Store at start
+		size, topUp, takes int
+		want               []int // numbers issued
+		writes             []int // bounds written, in order (+: queued, reserved ahead)
+		crash              int   // first number after a crash at the end
+		clean              int   // first number after a clean stop at the end
 	}{
-		{"fresh", 0, 64, 3, []int{1, 2, 3}, []int{64}, 65, 4},
-		{"after an old counter", 41, 64, 1, []int{42}, []int{105}, 106, 43},
-		{"across blocks", 0, 4, 9, []int{1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{4, 8, 12}, 13, 10},
-		{"block ends on a boundary", 0, 4, 8, []int{1, 2, 3, 4, 5, 6, 7, 8}, []int{4, 8}, 9, 9},
-		{"wrap inside a block", 9990, 64, 12, []int{9991, 9992, 9993, 9994, 9995, 9996, 9997, 9998, 9999, 1, 2, 3}, []int{55}, 56, 4},
-		{"block ends on 9999", 9995, 4, 5, []int{9996, 9997, 9998, 9999, 1}, []int{9999, 4}, 5, 2},
-		{"crash bound at 9999", 9999, 64, 1, []int{1}, []int{64}, 65, 2},
-		{"garbage in the store", 12000, 64, 1, []int{1}, []int{64}, 65, 2},
-		{"size 1: every number written", 7, 0, 2, []int{8, 9}, []int{8, 9}, 10, 10},
+		{"fresh", 0, 64, 0, 3, []int{1, 2, 3}, []int{64}, 65, 4},
+		{"after an old counter", 41, 64, 0, 1, []int{42}, []int{105}, 106, 43},
+		{"across blocks", 0, 4, 0, 9, []int{1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{4, 8, 12}, 13, 10},
+		{"block ends on a boundary", 0, 4, 0, 8, []int{1, 2, 3, 4, 5, 6, 7, 8}, []int{4, 8}, 9, 9},
+		{"wrap inside a block", 9990, 64, 0, 12, []int{9991, 9992, 9993, 9994, 9995, 9996, 9997, 9998, 9999, 1, 2, 3}, []int{55}, 56, 4},
+		{"block ends on 9999", 9995, 4, 0, 5, []int{9996, 9997, 9998, 9999, 1}, []int{9999, 4}, 5, 2},
+		{"crash bound at 9999", 9999, 64, 0, 1, []int{1}, []int{64}, 65, 2},
+		{"garbage in the store", 12000, 64, 0, 1, []int{1}, []int{64}, 65, 2},
+		{"size 1: every number written", 7, 0, 0, 2, []int{8, 9}, []int{8, 9}, 10, 10},
+		{"reserved ahead", 0, 8, 2, 12, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, []int{8, +16}, 17, 13},
+		{"reserved ahead twice", 0, 8, 2, 15, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, []int{8, +16, +24}, 25, 16},
+		{"reserved ahead across 9999", 9990, 8, 2, 10, []int{9991, 9992, 9993, 9994, 9995, 9996, 9997, 9998, 9999, 1}, []int{9998, +7}, 8, 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var b seqBlock
 			b.restore(c.stored)
-			stored := c.stored
+			stored, pending := c.stored, 0
 			var got, writes []int
 			for range c.takes {
+				if b.left == 0 && pending != 0 { // the queued write is done
+					stored, pending = pending, 0
+					b.confirm()
+				}
 				n, bound, reserve := b.take(c.size)
 				if reserve {
 					writes = append(writes, bound)
 					stored = bound
+				} else if c.topUp > 0 && b.reserveAhead(c.size, c.topUp) {
+					writes = append(writes, b.bound())
+					pending = b.bound()
 				}
-				// A crash right after this number: the restart must not repeat any
-				// number issued so far.
-				var after seqBlock
-				after.restore(stored)
-				if m, _, _ := after.take(c.size); slices.Contains(append(got, n), m) {
-					t.Errorf("a crash after %04d restarts at %04d, already used", n, m)
-				}
-				if b.bound() != stored {
-					t.Errorf("after %04d the bound is %04d, the store holds %04d", n, b.bound(), stored)
+				// A crash right after this number, with or without the queued write
+				// done: the restart must not repeat any number issued so far.
+				for _, st := range []int{stored, max(stored, pending)} {
+					var after seqBlock
+					after.restore(st)
+					if m, _, _ := after.take(c.size); slices.Contains(append(got, n), m) {
+						t.Errorf("a crash after %04d (store at %04d) restarts at %04d, already used", n, st, m)
+					}
 				}
 				got = append(got, n)
 			}
+			if pending != 0 {
+				stored = pending
+			}
 			if fmt.Sprint(got) != fmt.Sprint(c.want) || fmt.Sprint(writes) != fmt.Sprint(c.writes) {
 				t.Errorf("issued %v writing %v, want %v writing %v", got, writes, c.want, c.writes)
+			}
+			if b.bound() != stored {
+				t.Errorf("at the end the bound is %04d, the store holds %04d", b.bound(), stored)
 			}
 			var crashed seqBlock
 			crashed.restore(stored)
@@ -100,11 +118,14 @@ func (s *queueStore) GetState(name string) ([]byte, error) {
 }
 
 func (s *queueStore) Enqueue(c alerting.Commit) func() error {
+	var once sync.Once
 	return func() error {
 		<-s.gate
-		for k, v := range c.State {
-			_ = s.PutState(k, v)
-		}
+		once.Do(func() {
+			for k, v := range c.State {
+				_ = s.PutState(k, v)
+			}
+		})
 		return nil
 	}
 }
@@ -154,5 +175,51 @@ func TestSequenceOfARetryAfterACrash(t *testing.T) {
 	}
 	if n := s2.seqFor("x3/1"); n != 3 {
 		t.Errorf("x3 after a clean stop: %04d, want 0003", n)
+	}
+}
+
+// countingStore counts the writes a sink waits for (PutState) apart from the queued
+// ones.
+type countingStore struct {
+	queueStore
+	puts int
+}
+
+func (s *countingStore) PutState(name string, b []byte) error {
+	s.mu.Lock()
+	s.puts++
+	s.mu.Unlock()
+	return s.queueStore.PutState(name, b)
+}
+
+// A steady stream of reports waits for one write, the first block's: the next
+// blocks are reserved ahead with queued writes. Every number sent is covered by the
+// bound in the store when its frame goes out.
+func TestSequenceReservedAhead(t *testing.T) {
+	ctx := ctxT(t)
+	rcv := startReceiver(t, "udp", false, nil)
+	cfg := baseConfig("udp", false, rcv.UDPAddr())
+	st := &countingStore{queueStore: queueStore{m: map[string][]byte{}, gate: make(chan struct{})}}
+	close(st.gate)
+	s := newSink(t, cfg, Options{Store: st})
+	const reports = 3*seqBlockSize + 5
+	for i := range reports {
+		if err := s.Deliver(ctx, fired(fmt.Sprintf("r%d", i), time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		var p persisted
+		b, _ := st.crash().GetState(s.stateKey())
+		if err := json.Unmarshal(b, &p); err != nil || p.Last < s.LastSeq() {
+			t.Fatalf("after %04d the store's bound is %04d (%v)", s.LastSeq(), p.Last, err)
+		}
+	}
+	if s.LastSeq() != reports {
+		t.Errorf("last number %d, want %d", s.LastSeq(), reports)
+	}
+	st.mu.Lock()
+	puts := st.puts
+	st.mu.Unlock()
+	if puts != 1 {
+		t.Errorf("%d writes waited for, want 1 (the first block)", puts)
 	}
 }
