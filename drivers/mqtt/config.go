@@ -390,6 +390,33 @@ func (m *MappingConfig) Validate(key string, errs *cfgerr.List) {
 	if m.QoS != nil && (*m.QoS < 0 || *m.QoS > 1) {
 		errs.Add(key+".qos", "must be 0 or 1, not %d", *m.QoS)
 	}
+	m.validateDeviceID(key, errs)
+	if m.Status != nil {
+		m.validateStatus(key, errs)
+	} else {
+		m.validateType(key, errs)
+	}
+	m.validateTime(key, errs)
+	names := m.validateFields(key, errs)
+	for k, v := range m.Const {
+		if _, err := event.Normalize(v); err != nil {
+			errs.Add(key+".const."+k, "%v (want a string, number or bool)", err)
+		}
+		if names[k] {
+			errs.Add(key+".const."+k, "is also a mapped field")
+		}
+	}
+	if m.MaxPayload < 0 {
+		errs.Add(key+".max_payload", "must not be negative")
+	}
+	if m.RateLimit.Rate > 0 && m.RateLimit.Burst < 1 {
+		errs.Add(key+".rate_limit.burst", "must be at least 1")
+	}
+}
+
+// validateDeviceID checks that the device id comes from exactly one of a topic
+// level (one the topic filter fixes) or a payload field.
+func (m *MappingConfig) validateDeviceID(key string, errs *cfgerr.List) {
 	d := m.DeviceID
 	switch {
 	case d.TopicLevel == nil && d.Field == "":
@@ -409,29 +436,41 @@ func (m *MappingConfig) Validate(key string, errs *cfgerr.List) {
 	case d.Field != "":
 		validPath(key+".device_id.field", d.Field, errs)
 	}
-	if m.Status != nil {
-		if m.Status.Field != "" {
-			validPath(key+".status.field", m.Status.Field, errs)
-		}
-		seen := map[string]bool{}
-		for _, v := range append(append([]string(nil), m.Status.Online...), m.Status.Offline...) {
-			l := strings.ToLower(strings.TrimSpace(v))
-			if seen[l] {
-				errs.Add(key+".status", "value %q is listed twice", v)
-			}
-			seen[l] = true
-		}
-	} else {
-		t := m.Type
-		switch {
-		case t.Field == "" && t.Const == "":
-			errs.Add(key+".type", "needs field or const")
-		case t.Field != "" && t.Const != "":
-			errs.Add(key+".type", "field and const exclude each other")
-		case t.Field != "":
-			validPath(key+".type.field", t.Field, errs)
-		}
+}
+
+// validateStatus checks a status mapping: its field's path, and that no value
+// is listed twice among the online and offline values (case and spaces aside).
+func (m *MappingConfig) validateStatus(key string, errs *cfgerr.List) {
+	if m.Status.Field != "" {
+		validPath(key+".status.field", m.Status.Field, errs)
 	}
+	seen := map[string]bool{}
+	for _, v := range append(append([]string(nil), m.Status.Online...), m.Status.Offline...) {
+		l := strings.ToLower(strings.TrimSpace(v))
+		if seen[l] {
+			errs.Add(key+".status", "value %q is listed twice", v)
+		}
+		seen[l] = true
+	}
+}
+
+// validateType checks that an event mapping takes its type from exactly one of
+// a field or a constant.
+func (m *MappingConfig) validateType(key string, errs *cfgerr.List) {
+	t := m.Type
+	switch {
+	case t.Field == "" && t.Const == "":
+		errs.Add(key+".type", "needs field or const")
+	case t.Field != "" && t.Const != "":
+		errs.Add(key+".type", "field and const exclude each other")
+	case t.Field != "":
+		validPath(key+".type.field", t.Field, errs)
+	}
+}
+
+// validateTime checks the time format, and that a field is named exactly when
+// the format reads one.
+func (m *MappingConfig) validateTime(key string, errs *cfgerr.List) {
 	switch m.Time.Format {
 	case TimeRFC3339, TimeUnix, TimeUnixMS:
 		if m.Time.Field == "" {
@@ -446,6 +485,11 @@ func (m *MappingConfig) Validate(key string, errs *cfgerr.List) {
 	default:
 		errs.Add(key+".time.format", "unknown format %q (want rfc3339, unix, unix_ms or none)", m.Time.Format)
 	}
+}
+
+// validateFields checks the mapped fields and returns their names, which the
+// constants may not repeat.
+func (m *MappingConfig) validateFields(key string, errs *cfgerr.List) map[string]bool {
 	names := map[string]bool{}
 	for i, f := range m.Fields {
 		fk := cfgerr.Index(key+".fields", i)
@@ -467,20 +511,7 @@ func (m *MappingConfig) Validate(key string, errs *cfgerr.List) {
 			errs.Add(fk+".map", "maps only string fields")
 		}
 	}
-	for k, v := range m.Const {
-		if _, err := event.Normalize(v); err != nil {
-			errs.Add(key+".const."+k, "%v (want a string, number or bool)", err)
-		}
-		if names[k] {
-			errs.Add(key+".const."+k, "is also a mapped field")
-		}
-	}
-	if m.MaxPayload < 0 {
-		errs.Add(key+".max_payload", "must not be negative")
-	}
-	if m.RateLimit.Rate > 0 && m.RateLimit.Burst < 1 {
-		errs.Add(key+".rate_limit.burst", "must be at least 1")
-	}
+	return names
 }
 
 func validPath(key, p string, errs *cfgerr.List) {
