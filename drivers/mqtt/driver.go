@@ -18,6 +18,7 @@ import (
 	"github.com/campusguard/campusguard/drivers/mqtt/payload"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/health"
+	"github.com/campusguard/campusguard/mqtttopic"
 	"github.com/campusguard/campusguard/site"
 )
 
@@ -144,7 +145,7 @@ type routeTable []route
 
 func (rt routeTable) match(topic string) *route {
 	for i := range rt {
-		if matchTopic(rt[i].filter, topic) {
+		if mqtttopic.Match(rt[i].filter, topic) {
 			return &rt[i]
 		}
 	}

@@ -28,26 +28,3 @@ func validFilter(f string) error {
 	}
 	return nil
 }
-
-// matchTopic reports whether topic matches filter (MQTT 3.1.1 §4.7; topics starting
-// with '$' match no filter starting with a wildcard).
-func matchTopic(filter, topic string) bool {
-	if topic != "" && topic[0] == '$' && filter != "" && (filter[0] == '+' || filter[0] == '#') {
-		return false
-	}
-	for {
-		fl, frest, fmore := strings.Cut(filter, "/")
-		if fl == "#" {
-			return true
-		}
-		tl, trest, tmore := strings.Cut(topic, "/")
-		if fl != "+" && fl != tl {
-			return false
-		}
-		if !fmore || !tmore {
-			// "a/#" also matches "a".
-			return fmore == tmore || (fmore && frest == "#")
-		}
-		filter, topic = frest, trest
-	}
-}

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/campusguard/campusguard/mqtttopic"
 )
 
 // ErrNotConnected is returned by PahoClient.Publish while the broker is unreachable: the
@@ -117,7 +118,7 @@ func (p *PahoClient) Subscribe(ctx context.Context, topic string, qos byte, h Me
 	var mine []mqtt.Message
 	kept := p.parked[:0]
 	for _, m := range p.parked {
-		if MatchTopic(topic, m.Topic()) {
+		if mqtttopic.Match(topic, m.Topic()) {
 			mine = append(mine, m)
 		} else {
 			kept = append(kept, m)
@@ -142,7 +143,7 @@ func (p *PahoClient) dispatch(_ mqtt.Client, m mqtt.Message) {
 	p.mu.Lock()
 	var h MessageHandler
 	for f, s := range p.subs {
-		if MatchTopic(f, m.Topic()) {
+		if mqtttopic.Match(f, m.Topic()) {
 			h = s.h
 			break
 		}
@@ -156,28 +157,6 @@ func (p *PahoClient) dispatch(_ mqtt.Client, m mqtt.Message) {
 	}
 	p.mu.Unlock()
 	h(m.Topic(), append([]byte(nil), m.Payload()...), m.Ack)
-}
-
-// MatchTopic reports whether topic matches the MQTT filter (with + and # wildcards;
-// a filter starting with a wildcard does not match a topic starting with $).
-func MatchTopic(filter, topic string) bool {
-	if strings.HasPrefix(topic, "$") && (strings.HasPrefix(filter, "+") || strings.HasPrefix(filter, "#")) {
-		return false
-	}
-	for {
-		fl, frest, fmore := strings.Cut(filter, "/")
-		if fl == "#" {
-			return true
-		}
-		tl, trest, tmore := strings.Cut(topic, "/")
-		if fl != "+" && fl != tl {
-			return false
-		}
-		if !fmore || !tmore {
-			return !fmore && !tmore || (fmore && frest == "#")
-		}
-		filter, topic = frest, trest
-	}
 }
 
 func (p *PahoClient) onConnect(c mqtt.Client) {

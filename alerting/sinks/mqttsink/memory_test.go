@@ -233,26 +233,3 @@ func TestAckPubackAfterAcker(t *testing.T) {
 		})
 	}
 }
-
-func TestMatchTopic(t *testing.T) {
-	tests := []struct {
-		filter, topic string
-		want          bool
-	}{
-		{"cg/s01/ack", "cg/s01/ack", true},
-		{"cg/s01/ack", "cg/s01/ack/wang", false},
-		{"cg/s01/ack/+", "cg/s01/ack/wang", true},
-		{"cg/s01/ack/+", "cg/s01/ack", false},
-		{"cg/s01/ack/+", "cg/s01/ack/wang/x", false},
-		{"cg/#", "cg", true},
-		{"cg/#", "cg/s01/ack", true},
-		{"#", "$SYS/x", false},
-		{"+/x", "a/x", true},
-		{"a/+", "a/", true},
-	}
-	for _, tt := range tests {
-		if got := mqttsink.MatchTopic(tt.filter, tt.topic); got != tt.want {
-			t.Errorf("MatchTopic(%q, %q) = %v", tt.filter, tt.topic, got)
-		}
-	}
-}

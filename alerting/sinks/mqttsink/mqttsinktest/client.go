@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
+	"github.com/campusguard/campusguard/mqtttopic"
 )
 
 // Guard bounds the waits of the testing.TB helpers (Take, Deliver): a guard against a
@@ -234,7 +235,7 @@ func (c *Client) AwaitPublished(ctx context.Context, topic string, match func(Me
 func (c *Client) handler(topic string) mqttsink.MessageHandler {
 	var h mqttsink.MessageHandler
 	for _, f := range c.order {
-		if mqttsink.MatchTopic(f, topic) {
+		if mqtttopic.Match(f, topic) {
 			h = c.subs[f]
 		}
 	}
