@@ -138,82 +138,27 @@ func dropShadowed(l *cfgerr.List) {
 }
 
 func loadAll(src Source, opts Options) (*Config, error) {
-	errs := &cfgerr.List{}
 	files, err := Files(src)
 	if err != nil {
 		return nil, err
 	}
-	ix := newIndex()
+	errs := &cfgerr.List{}
 	late := &cfgerr.List{} // located problems that need not stop decoding (placeholders)
-	merged := map[string]any{}
-	owner := map[string]loc{} // scalar key path -> where it was first set
-	for _, f := range files {
-		b, err := fs.ReadFile(src.FS, f)
-		if err != nil {
-			if f == src.Main {
-				return nil, fmt.Errorf("config %s: %w", src.name(f), err)
-			}
-			errs.AddAt(src.name(f), 0, "", "cannot read: %v", err)
-			continue
-		}
-		var doc yaml.Node
-		if err := yaml.Unmarshal(b, &doc); err != nil {
-			line := 0
-			if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
-				line, _ = strconv.Atoi(m[1])
-			}
-			errs.AddAt(src.name(f), line, "", "not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
-			continue
-		}
-		if len(doc.Content) == 0 {
-			continue // empty file
-		}
-		root := doc.Content[0]
-		if root.Kind != yaml.MappingNode {
-			errs.AddAt(src.name(f), root.Line, "", "the file must be a mapping of keys (site:, devices:, ...)")
-			continue
-		}
-		root = dedupe(src.name(f), root, "", late)
-		var m map[string]any
-		if err := root.Decode(&m); err != nil {
-			errs.AddAt(src.name(f), root.Line, "", "cannot decode: %v", err)
-			continue
-		}
-		placeholders(src.name(f), root, "", late)
-		merge(merged, lowerKeys(m).(map[string]any), "", src.name(f), ix, owner, errs, root)
-		ix.add(src.name(f), &doc)
+	merged, ix, err := readAll(src, files, errs, late)
+	if err != nil {
+		return nil, err
 	}
-	if errs.Len() > 0 {
-		errs.Errs = append(errs.Errs, late.Errs...)
+	stop := errs.Len() > 0
+	errs.Errs = append(errs.Errs, late.Errs...)
+	if stop {
 		errs.Sort()
 		return nil, errs
 	}
-	errs.Errs = append(errs.Errs, late.Errs...)
 
 	cfg := Default()
-	// Viper reads the merged files only: no key comes from the environment but the
-	// secrets, which Resolve reads (SecretEnv).
-	v := viper.New()
-	if err := v.MergeConfigMap(merged); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	// A value of the wrong type or form does not stop the check: the rest of the
-	// config is decoded and validated too, and validation problems of a key that
-	// could not be decoded (left at its default) are dropped as noise.
-	undecoded := map[string]bool{}
-	if err := v.UnmarshalExact(cfg, viper.DecodeHook(DecodeHook())); err != nil {
-		dl := &cfgerr.List{}
-		decodeErrors(err, dl)
-		for _, e := range dl.Errs {
-			if !strings.HasPrefix(e.Msg, "unknown key") {
-				undecoded[strings.ToLower(e.Key)] = true
-				// The decoder's message leaves the value out; the operator needs it.
-				if v, ok := valueAt(merged, e.Key); ok && !strings.Contains(e.Msg, fmt.Sprint(v)) {
-					e.Msg = fmt.Sprintf("%s in %q", e.Msg, fmt.Sprint(v))
-				}
-			}
-		}
-		errs.Errs = append(errs.Errs, dl.Errs...)
+	undecoded, err := decode(merged, cfg, errs)
+	if err != nil {
+		return nil, err
 	}
 	nDecode := len(errs.Errs)
 	cfg.source = src
@@ -245,41 +190,123 @@ func loadAll(src Source, opts Options) (*Config, error) {
 	}
 	ix.fill(errs, src.name(src.Main))
 	ix.fill(&cfg.Notes, src.name(src.Main))
-
-	// The rule files are part of the same transaction: a broken rule rejects the
-	// whole config, and their errors carry their own file and line.
-	rs, err := loadRules(src, cfg, opts.Gateway)
-	if err != nil {
-		errs.Errs = append(errs.Errs, cfgerr.As(err).Errs...)
-		ix.fill(errs, src.name(src.Main))
-	} else {
-		cfg.Rules = rs
-		set, err := schedule.Compile(rs.Schedules, cfg.Site.Location())
-		if err != nil {
-			errs.Errs = append(errs.Errs, cfgerr.As(err).Errs...)
-		} else {
-			cfg.ScheduleSet = set
-			for key, name := range cfg.Patrol.ScheduleRefs() {
-				if !set.Has(name) {
-					errs.Add(cfgerr.Join("patrol", key), "unknown schedule %q", name)
-				}
-			}
-			if cfg.Sinks.Siren != nil {
-				l := &cfgerr.List{}
-				cfg.Sinks.Siren.CheckSchedules(set.Has, l)
-				errs.Merge("sinks.siren", l)
-			}
-			a := &cfgerr.List{}
-			cfg.Alerting.CheckArming(cfg.zoneKinds, set.Has, a)
-			errs.Merge("alerting", a)
-			ix.fill(errs, src.name(src.Main))
-		}
-	}
+	cfg.loadRuleSet(src, opts.Gateway, ix, errs)
 	if errs.Len() > 0 {
 		errs.Sort()
 		return nil, errs
 	}
 	return cfg, nil
+}
+
+// readAll reads and merges the config files. A problem that stops decoding goes
+// to errs, a located one that need not to late; only an unreadable main file is
+// returned as an error.
+func readAll(src Source, files []string, errs, late *cfgerr.List) (map[string]any, *index, error) {
+	ix := newIndex()
+	merged := map[string]any{}
+	owner := map[string]loc{} // scalar key path -> where it was first set
+	for _, f := range files {
+		b, err := fs.ReadFile(src.FS, f)
+		if err != nil {
+			if f == src.Main {
+				return nil, nil, fmt.Errorf("config %s: %w", src.name(f), err)
+			}
+			errs.AddAt(src.name(f), 0, "", "cannot read: %v", err)
+			continue
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			line := 0
+			if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+				line, _ = strconv.Atoi(m[1])
+			}
+			errs.AddAt(src.name(f), line, "", "not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+			continue
+		}
+		if len(doc.Content) == 0 {
+			continue // empty file
+		}
+		root := doc.Content[0]
+		if root.Kind != yaml.MappingNode {
+			errs.AddAt(src.name(f), root.Line, "", "the file must be a mapping of keys (site:, devices:, ...)")
+			continue
+		}
+		root = dedupe(src.name(f), root, "", late)
+		var m map[string]any
+		if err := root.Decode(&m); err != nil {
+			errs.AddAt(src.name(f), root.Line, "", "cannot decode: %v", err)
+			continue
+		}
+		placeholders(src.name(f), root, "", late)
+		merge(merged, lowerKeys(m).(map[string]any), "", src.name(f), ix, owner, errs, root)
+		ix.add(src.name(f), &doc)
+	}
+	return merged, ix, nil
+}
+
+// decode decodes the merged files into cfg, adding the decoder's problems to errs,
+// and returns the keys whose values could not be decoded.
+//
+// Viper reads the merged files only: no key comes from the environment but the
+// secrets, which Resolve reads (SecretEnv). A value of the wrong type or form does
+// not stop the check: the rest of the config is decoded and validated too, and
+// validation problems of a key that could not be decoded (left at its default) are
+// dropped as noise.
+func decode(merged map[string]any, cfg *Config, errs *cfgerr.List) (map[string]bool, error) {
+	v := viper.New()
+	if err := v.MergeConfigMap(merged); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	undecoded := map[string]bool{}
+	if err := v.UnmarshalExact(cfg, viper.DecodeHook(DecodeHook())); err != nil {
+		dl := &cfgerr.List{}
+		decodeErrors(err, dl)
+		for _, e := range dl.Errs {
+			if !strings.HasPrefix(e.Msg, "unknown key") {
+				undecoded[strings.ToLower(e.Key)] = true
+				// The decoder's message leaves the value out; the operator needs it.
+				if v, ok := valueAt(merged, e.Key); ok && !strings.Contains(e.Msg, fmt.Sprint(v)) {
+					e.Msg = fmt.Sprintf("%s in %q", e.Msg, fmt.Sprint(v))
+				}
+			}
+		}
+		errs.Errs = append(errs.Errs, dl.Errs...)
+	}
+	return undecoded, nil
+}
+
+// loadRuleSet loads the rule files and compiles their schedules into the config,
+// and checks the schedules other sections name. The rule files are part of the
+// same transaction: a broken rule rejects the whole config, and their errors carry
+// their own file and line.
+func (c *Config) loadRuleSet(src Source, mustExist bool, ix *index, errs *cfgerr.List) {
+	rs, err := loadRules(src, c, mustExist)
+	if err != nil {
+		errs.Errs = append(errs.Errs, cfgerr.As(err).Errs...)
+		ix.fill(errs, src.name(src.Main))
+		return
+	}
+	c.Rules = rs
+	set, err := schedule.Compile(rs.Schedules, c.Site.Location())
+	if err != nil {
+		errs.Errs = append(errs.Errs, cfgerr.As(err).Errs...)
+		return
+	}
+	c.ScheduleSet = set
+	for key, name := range c.Patrol.ScheduleRefs() {
+		if !set.Has(name) {
+			errs.Add(cfgerr.Join("patrol", key), "unknown schedule %q", name)
+		}
+	}
+	if c.Sinks.Siren != nil {
+		l := &cfgerr.List{}
+		c.Sinks.Siren.CheckSchedules(set.Has, l)
+		errs.Merge("sinks.siren", l)
+	}
+	a := &cfgerr.List{}
+	c.Alerting.CheckArming(c.zoneKinds, set.Has, a)
+	errs.Merge("alerting", a)
+	ix.fill(errs, src.name(src.Main))
 }
 
 // rulesSources reads the rule files of a config: every *.yaml directly in rules_dir.
