@@ -263,34 +263,9 @@ func (s *Sim) RunScenario(ctx context.Context, name string) error {
 	s.log.Info("simulating", "scenario", name, "what", Scenarios[name])
 	switch name {
 	case "panic":
-		if d := s.device(event.KindPanic, "gpio"); d != nil {
-			if err := s.hold(ctx, d.ID, false, time.Second); err != nil {
-				return err
-			}
-		}
-		if d := s.device(event.KindPanic, "mqtt"); d != nil {
-			if err := s.publish(ctx, d, "status", map[string]any{"pressed": true, "tamper": false, "supply_v": 12.1}); err != nil {
-				return err
-			}
-			if !s.sleep(ctx, 2*time.Second) {
-				return ctx.Err()
-			}
-			return s.publish(ctx, d, "status", map[string]any{"pressed": false, "tamper": false, "supply_v": 12.1})
-		}
+		return s.panicScenario(ctx)
 	case "antifall":
-		d := s.device(event.KindAntiFall, "mqtt")
-		if d == nil {
-			return errors.New("no MQTT anti-fall radar in the site")
-		}
-		for i := 0; i < 4; i++ {
-			if err := s.publish(ctx, d, "state", map[string]any{"occupied": true, "distance_m": 0.8 - 0.1*float64(i), "zone": d.Zone, "ts": s.clock.Now().UnixMilli()}); err != nil {
-				return err
-			}
-			if !s.sleep(ctx, 2*time.Second) {
-				return ctx.Err()
-			}
-		}
-		return s.publish(ctx, d, "state", map[string]any{"occupied": false, "zone": d.Zone, "ts": s.clock.Now().UnixMilli()})
+		return s.antifallScenario(ctx)
 	case "window":
 		d := s.device(event.KindAntiFall, "gpio")
 		if d == nil {
@@ -306,52 +281,110 @@ func (s *Sim) RunScenario(ctx context.Context, name string) error {
 		}
 		return s.hold(ctx, d.ID, true, 3*time.Second)
 	case "kitchen":
-		d := s.device(event.KindKitchenCamera, "mqtt")
-		if d == nil {
-			return errors.New("no kitchen camera in the site")
-		}
-		s.log.Info("kitchen scenario: the hygiene rules count no-chef-hat detections only in kitchen hours; the demo's burst rule (kitchen-detection-burst) fires at any hour",
-			"camera", d.ID)
-		for i := 0; i < 20; i++ {
-			if err := s.publish(ctx, d, "ai", s.detection("no_hat", 0.85+0.005*float64(i%10))); err != nil {
-				return err
-			}
-			if !s.sleep(ctx, 250*time.Millisecond) {
-				return ctx.Err()
-			}
-		}
+		return s.kitchenScenario(ctx)
 	case "perimeter":
-		var d *site.Device
-		for _, x := range s.devices(event.KindAntiFall, "mqtt") {
-			if x.Zone == "perimeter" {
-				d = x
-			}
+		return s.perimeterScenario(ctx)
+	case "camera-offline":
+		return s.cameraOfflineScenario(ctx)
+	case "patrol":
+		return s.patrolRun(ctx, s.nextSlot(), true)
+	}
+	return nil
+}
+
+// pulse publishes payload(true), waits d, then publishes payload(false).
+func (s *Sim) pulse(ctx context.Context, dev *site.Device, suffix string, payload func(on bool) map[string]any, d time.Duration) error {
+	if err := s.publish(ctx, dev, suffix, payload(true)); err != nil {
+		return err
+	}
+	if !s.sleep(ctx, d) {
+		return ctx.Err()
+	}
+	return s.publish(ctx, dev, suffix, payload(false))
+}
+
+// panicScenario presses the GPIO panic button for 1 s, then the MQTT panic module for 2 s.
+func (s *Sim) panicScenario(ctx context.Context) error {
+	if d := s.device(event.KindPanic, "gpio"); d != nil {
+		if err := s.hold(ctx, d.ID, false, time.Second); err != nil {
+			return err
 		}
-		if d == nil {
-			return errors.New("no MQTT detector in the perimeter zone")
-		}
-		if err := s.publish(ctx, d, "state", map[string]any{"occupied": true, "zone": d.Zone, "ts": s.clock.Now().UnixMilli()}); err != nil {
+	}
+	d := s.device(event.KindPanic, "mqtt")
+	if d == nil {
+		return nil
+	}
+	status := func(pressed bool) map[string]any {
+		return map[string]any{"pressed": pressed, "tamper": false, "supply_v": 12.1}
+	}
+	return s.pulse(ctx, d, "status", status, 2*time.Second)
+}
+
+// antifallScenario has someone stand in the radar's zone for four readings 2 s apart.
+func (s *Sim) antifallScenario(ctx context.Context) error {
+	d := s.device(event.KindAntiFall, "mqtt")
+	if d == nil {
+		return errors.New("no MQTT anti-fall radar in the site")
+	}
+	for i := 0; i < 4; i++ {
+		if err := s.publish(ctx, d, "state", map[string]any{"occupied": true, "distance_m": 0.8 - 0.1*float64(i), "zone": d.Zone, "ts": s.clock.Now().UnixMilli()}); err != nil {
 			return err
 		}
 		if !s.sleep(ctx, 2*time.Second) {
 			return ctx.Err()
 		}
-		return s.publish(ctx, d, "state", map[string]any{"occupied": false, "zone": d.Zone, "ts": s.clock.Now().UnixMilli()})
-	case "camera-offline":
-		cams := s.devices(event.KindKitchenCamera, "mqtt")
-		if len(cams) == 0 {
-			return errors.New("no kitchen camera in the site")
+	}
+	return s.publish(ctx, d, "state", map[string]any{"occupied": false, "zone": d.Zone, "ts": s.clock.Now().UnixMilli()})
+}
+
+// kitchenScenario sends a burst of 20 no-chef-hat detections, 250 ms apart.
+func (s *Sim) kitchenScenario(ctx context.Context) error {
+	d := s.device(event.KindKitchenCamera, "mqtt")
+	if d == nil {
+		return errors.New("no kitchen camera in the site")
+	}
+	s.log.Info("kitchen scenario: the hygiene rules count no-chef-hat detections only in kitchen hours; the demo's burst rule (kitchen-detection-burst) fires at any hour",
+		"camera", d.ID)
+	for i := 0; i < 20; i++ {
+		if err := s.publish(ctx, d, "ai", s.detection("no_hat", 0.85+0.005*float64(i%10))); err != nil {
+			return err
 		}
-		d := cams[len(cams)-1]
-		s.mu.Lock()
-		s.muted[d.ID] = s.clock.Now().Add(5 * time.Minute)
-		s.mu.Unlock()
-		// What the broker publishes for a camera whose connection dropped: its last will.
-		return s.publishRaw(ctx, d, "status", []byte("offline"), true)
-	case "patrol":
-		return s.patrolRun(ctx, s.nextSlot(), true)
+		if !s.sleep(ctx, 250*time.Millisecond) {
+			return ctx.Err()
+		}
 	}
 	return nil
+}
+
+// perimeterScenario has someone cross the last perimeter detector for 2 s.
+func (s *Sim) perimeterScenario(ctx context.Context) error {
+	var d *site.Device
+	for _, x := range s.devices(event.KindAntiFall, "mqtt") {
+		if x.Zone == "perimeter" {
+			d = x
+		}
+	}
+	if d == nil {
+		return errors.New("no MQTT detector in the perimeter zone")
+	}
+	state := func(occupied bool) map[string]any {
+		return map[string]any{"occupied": occupied, "zone": d.Zone, "ts": s.clock.Now().UnixMilli()}
+	}
+	return s.pulse(ctx, d, "state", state, 2*time.Second)
+}
+
+// cameraOfflineScenario drops the last kitchen camera: its last will, then 5 minutes of silence.
+func (s *Sim) cameraOfflineScenario(ctx context.Context) error {
+	cams := s.devices(event.KindKitchenCamera, "mqtt")
+	if len(cams) == 0 {
+		return errors.New("no kitchen camera in the site")
+	}
+	d := cams[len(cams)-1]
+	s.mu.Lock()
+	s.muted[d.ID] = s.clock.Now().Add(5 * time.Minute)
+	s.mu.Unlock()
+	// What the broker publishes for a camera whose connection dropped: its last will.
+	return s.publishRaw(ctx, d, "status", []byte("offline"), true)
 }
 
 // hold drives a GPIO input (or its supervision line) to its trigger level for d.
