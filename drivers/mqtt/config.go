@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/campusguard/campusguard/cfgerr"
+	"github.com/campusguard/campusguard/drivers/mqtt/payload"
 	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/secret"
 	"github.com/campusguard/campusguard/site"
@@ -26,18 +27,18 @@ const (
 
 // Time formats of TimeConfig.Format.
 const (
-	TimeRFC3339 = "rfc3339"
-	TimeUnix    = "unix"
-	TimeUnixMS  = "unix_ms"
-	TimeNone    = "none"
+	TimeRFC3339 = payload.TimeRFC3339
+	TimeUnix    = payload.TimeUnix
+	TimeUnixMS  = payload.TimeUnixMS
+	TimeNone    = payload.TimeNone
 )
 
 // Field types of FieldMap.Type ("" keeps the JSON type: string, float or bool).
 const (
-	FieldString = "string"
-	FieldFloat  = "float"
-	FieldInt    = "int"
-	FieldBool   = "bool"
+	FieldString = payload.FieldString
+	FieldFloat  = payload.FieldFloat
+	FieldInt    = payload.FieldInt
+	FieldBool   = payload.FieldBool
 )
 
 // Config is the "mqtt" section: the brokers and the topic mappings.
@@ -105,70 +106,20 @@ type MappingConfig struct {
 	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
 }
 
-// DeviceIDConfig locates the device id: exactly one of TopicLevel and Field.
-type DeviceIDConfig struct {
-	// TopicLevel is the 0-based level of the topic (negative counts from the end:
-	// -1 is the last level).
-	TopicLevel *int `mapstructure:"topic_level"`
-	// Field is a dotted JSON path in the payload (a string or integer value).
-	Field string `mapstructure:"field"`
-	// Prefix and Suffix are added around the value found: prefix "kitchen-" turns
-	// "cam-2" into "kitchen-cam-2".
-	Prefix string `mapstructure:"prefix"`
-	Suffix string `mapstructure:"suffix"`
-	// Map renames vendor ids to device ids (applied before Prefix/Suffix are added).
-	Map map[string]string `mapstructure:"map"`
-}
-
-// TypeConfig says what the event type is: Const, or the value of Field (a string,
-// bool or number, in its text form) looked up in Map.
-type TypeConfig struct {
-	Field string `mapstructure:"field"`
-	Const string `mapstructure:"const"`
-	// Map translates values (vendor name → our type). Keys are matched exactly, then in
-	// lower case (viper lower-cases map keys).
-	Map map[string]string `mapstructure:"map"`
-	// Default is the type when Field is absent or its value is not in Map. Without a
-	// Default, an absent Field is a missing_field error, a value not in a non-empty Map
-	// a bad_value error, and with no Map the value itself is the type.
-	Default string `mapstructure:"default"`
-}
-
-// TimeConfig locates the device timestamp.
-type TimeConfig struct {
-	Field string `mapstructure:"field"`
-	// Format is rfc3339, unix (seconds, may be fractional), unix_ms or none.
-	Format string `mapstructure:"format"`
-	// Required makes a missing timestamp an error (default: the event has no device time).
-	Required bool `mapstructure:"required"`
-}
-
-// FieldMap copies one payload value into an event field.
-type FieldMap struct {
-	// Name of the event field.
-	Name string `mapstructure:"name"`
-	// Path is a dotted JSON path in the payload (default: Name).
-	Path string `mapstructure:"path"`
-	// Type is string, float, int or bool ("" = as the JSON has it). Numbers given as
-	// strings are accepted for float and int, "true"/"false" for bool.
-	Type string `mapstructure:"type"`
-	// Required makes a missing (or null) value an error.
-	Required bool `mapstructure:"required"`
-	// Map translates string values (vendor name → our name), like TypeConfig.Map;
-	// values not in it pass through unchanged (a new vendor name still arrives).
-	Map map[string]string `mapstructure:"map"`
-}
-
-// StatusConfig decodes an online/offline topic (often a device's last will).
-type StatusConfig struct {
-	// Field is the JSON path of the status value; "" means the whole payload is the value
-	// (plain text, surrounding space ignored).
-	Field string `mapstructure:"field"`
-	// Online and Offline list the values meaning each state (compared case-insensitively;
-	// defaults: online/1/true and offline/0/false).
-	Online  []string `mapstructure:"online"`
-	Offline []string `mapstructure:"offline"`
-}
+// The decoding parts of a mapping are the payload decoder's own types, keys and all.
+type (
+	// DeviceIDConfig locates the device id: exactly one of topic_level and field.
+	DeviceIDConfig = payload.DeviceID
+	// TypeConfig says what the event type is: const, or the value of field looked up
+	// in map.
+	TypeConfig = payload.Type
+	// TimeConfig locates the device timestamp.
+	TimeConfig = payload.Time
+	// FieldMap copies one payload value into an event field.
+	FieldMap = payload.Field
+	// StatusConfig decodes an online/offline topic (often a device's last will).
+	StatusConfig = payload.Status
+)
 
 // RateLimitConfig is a token bucket per device.
 type RateLimitConfig struct {

@@ -22,21 +22,15 @@ func NewDecoder(m MappingConfig) (*payload.Decoder, error) {
 
 // payload is the decoding part of the mapping.
 func (m *MappingConfig) payload() payload.Mapping {
-	p := payload.Mapping{
+	return payload.Mapping{
 		Name:       m.Name,
 		Kind:       m.Kind,
 		MaxPayload: m.MaxPayload,
-		DeviceID: payload.DeviceID{TopicLevel: m.DeviceID.TopicLevel, Field: m.DeviceID.Field,
-			Prefix: m.DeviceID.Prefix, Suffix: m.DeviceID.Suffix, Map: m.DeviceID.Map},
-		Type:  payload.Type{Field: m.Type.Field, Const: m.Type.Const, Map: m.Type.Map, Default: m.Type.Default},
-		Time:  payload.Time{Field: m.Time.Field, Format: m.Time.Format, Required: m.Time.Required},
-		Const: m.Const,
+		DeviceID:   m.DeviceID,
+		Type:       m.Type,
+		Time:       m.Time,
+		Fields:     m.Fields,
+		Const:      m.Const,
+		Status:     m.Status,
 	}
-	for _, f := range m.Fields {
-		p.Fields = append(p.Fields, payload.Field{Name: f.Name, Path: f.Path, Type: f.Type, Required: f.Required, Map: f.Map})
-	}
-	if s := m.Status; s != nil {
-		p.Status = &payload.Status{Field: s.Field, Online: s.Online, Offline: s.Offline}
-	}
-	return p
 }

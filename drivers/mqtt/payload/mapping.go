@@ -40,47 +40,76 @@ type Mapping struct {
 	Status *Status
 }
 
-// DeviceID locates the device id: the topic level TopicLevel (negative counts from the
-// end) when set, else the payload path Field. Map renames the value found, then Prefix
-// and Suffix are added around it.
+// The parts of a Mapping below are also the mqtt config section's mapping keys
+// (drivers/mqtt declares its DeviceIDConfig, TypeConfig, TimeConfig, FieldMap and
+// StatusConfig as these types): the mapstructure tags are those keys.
+
+// DeviceID locates the device id: exactly one of the topic level TopicLevel and the
+// payload path Field. Map renames the value found, then Prefix and Suffix are added
+// around it.
 type DeviceID struct {
-	TopicLevel     *int
-	Field          string
-	Prefix, Suffix string
-	Map            map[string]string
+	// TopicLevel is the 0-based level of the topic (negative counts from the end:
+	// -1 is the last level).
+	TopicLevel *int `mapstructure:"topic_level"`
+	// Field is a dotted JSON path in the payload (a string or integer value).
+	Field string `mapstructure:"field"`
+	// Prefix and Suffix are added around the value found: prefix "kitchen-" turns
+	// "cam-2" into "kitchen-cam-2".
+	Prefix string `mapstructure:"prefix"`
+	Suffix string `mapstructure:"suffix"`
+	// Map renames vendor ids to device ids (applied before Prefix/Suffix are added).
+	Map map[string]string `mapstructure:"map"`
 }
 
-// Type is the event type: Const, or the value at Field looked up in Map (exactly, then
-// in lower case). Default is the type when Field is absent or its value is not in Map.
-// Without a Default an absent Field is ErrMissingField, a value not in a non-empty Map
-// ErrBadValue, and with no Map the value itself is the type.
+// Type is the event type: Const, or the value at Field (a string, bool or number, in
+// its text form) looked up in Map.
 type Type struct {
-	Field, Const string
-	Map          map[string]string
-	Default      string
+	Field string `mapstructure:"field"`
+	Const string `mapstructure:"const"`
+	// Map translates values (vendor name → our type). Keys are matched exactly, then in
+	// lower case (viper lower-cases map keys).
+	Map map[string]string `mapstructure:"map"`
+	// Default is the type when Field is absent or its value is not in Map. Without a
+	// Default an absent Field is ErrMissingField, a value not in a non-empty Map
+	// ErrBadValue, and with no Map the value itself is the type.
+	Default string `mapstructure:"default"`
 }
 
-// Time locates the device timestamp (Format TimeNone: no device time).
+// Time locates the device timestamp.
 type Time struct {
-	Field    string
-	Format   string
-	Required bool
+	Field string `mapstructure:"field"`
+	// Format is TimeRFC3339, TimeUnix (seconds, may be fractional), TimeUnixMS or
+	// TimeNone (no device time).
+	Format string `mapstructure:"format"`
+	// Required makes a missing timestamp an error (default: the event has no device time).
+	Required bool `mapstructure:"required"`
 }
 
-// Field copies the value at Path into the event field Name, converted to Type; string
-// values found in Map are renamed.
+// Field copies the value at Path into the event field Name, converted to Type.
 type Field struct {
-	Name, Path string
-	Type       string
-	Required   bool
-	Map        map[string]string
+	// Name of the event field.
+	Name string `mapstructure:"name"`
+	// Path is a dotted JSON path in the payload (drivers/mqtt's default: Name).
+	Path string `mapstructure:"path"`
+	// Type is FieldString, FieldFloat, FieldInt or FieldBool ("" = as the JSON has it).
+	// Numbers given as strings are accepted for float and int, "true"/"false" for bool.
+	Type string `mapstructure:"type"`
+	// Required makes a missing (or null) value an error.
+	Required bool `mapstructure:"required"`
+	// Map translates string values (vendor name → our name), like Type.Map; values not
+	// in it pass through unchanged (a new vendor name still arrives).
+	Map map[string]string `mapstructure:"map"`
 }
 
-// Status decodes an online/offline topic: the value at Field ("" means the whole
-// payload, as plain text) compared case-insensitively with Online and Offline.
+// Status decodes an online/offline topic (often a device's last will).
 type Status struct {
-	Field           string
-	Online, Offline []string
+	// Field is the JSON path of the status value; "" means the whole payload is the value
+	// (plain text, surrounding space ignored).
+	Field string `mapstructure:"field"`
+	// Online and Offline list the values meaning each state, compared
+	// case-insensitively (drivers/mqtt's defaults: online/1/true and offline/0/false).
+	Online  []string `mapstructure:"online"`
+	Offline []string `mapstructure:"offline"`
 }
 
 // Decoder turns one mapping's MQTT messages into events. It is pure (no I/O, no clock)
