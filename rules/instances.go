@@ -78,6 +78,23 @@ func (e *Engine) eventRule(now time.Time, ev *event.Event, dev *site.Device, b b
 // matchEvent applies an event to a match rule; it returns the instance to reschedule
 // (nil: none).
 func (e *Engine) matchEvent(now time.Time, ev *event.Event, dev *site.Device, b binding) *instance {
+	in := e.seenEvent(now, ev, dev, b)
+	if in == nil {
+		return nil
+	}
+	if !in.firing {
+		e.fire(in, now, ev, dev, "", 0)
+	} else if !isInitial(ev) {
+		e.emitOccurrence(in, now, ev, dev)
+	}
+	return in
+}
+
+// seenEvent is where match and count rules start: an event that meets the resolve
+// condition of a firing instance resolves it (nil); one that does not meet the when
+// condition, or comes while the rule's schedule is inactive, changes nothing (nil);
+// else the instance, created if need be, has seen it at now.
+func (e *Engine) seenEvent(now time.Time, ev *event.Event, dev *site.Device, b binding) *instance {
 	r, c := b.r, b.r.c
 	in := r.inst[b.key]
 	if in != nil && in.firing && c.resolve != nil && e.eval(c.resolve, c.resolveFast) {
@@ -91,11 +108,6 @@ func (e *Engine) matchEvent(now time.Time, ev *event.Event, dev *site.Device, b 
 		in = e.newInstance(r, b, dev)
 	}
 	in.lastSeen = now
-	if !in.firing {
-		e.fire(in, now, ev, dev, "", 0)
-	} else if !isInitial(ev) {
-		e.emitOccurrence(in, now, ev, dev)
-	}
 	return in
 }
 
@@ -128,22 +140,11 @@ func (e *Engine) forEvent(now time.Time, ev *event.Event, dev *site.Device, b bi
 
 // countEvent applies an event to a count rule (see matchEvent).
 func (e *Engine) countEvent(now time.Time, ev *event.Event, dev *site.Device, b binding) *instance {
-	r, c := b.r, b.r.c
-	in := r.inst[b.key]
-	if in != nil && in.firing && c.resolve != nil && e.eval(c.resolve, c.resolveFast) {
-		e.resolve(in, now, ev, dev, "resolved by a "+ev.Type+" event")
-		return nil
-	}
-	if !e.eval(c.when, c.whenFast) || !e.active(r, now) {
-		return nil
-	}
-	if in == nil {
-		in = e.newInstance(r, b, dev)
-	}
-	in.lastSeen = now
-	if in.firing {
+	in := e.seenEvent(now, ev, dev, b)
+	if in == nil || in.firing {
 		return in
 	}
+	c := b.r.c
 	in.prune(now, c.window)
 	if len(in.hits) >= c.threshold {
 		copy(in.hits, in.hits[1:])
