@@ -151,9 +151,14 @@ type commitWait struct {
 }
 
 // queueChanges hands the engine's changes to alerting (the siren sounds at once) and
-// appends the waits for their journal commits.
+// appends the waits for their journal commits. Each change is logged after alerting
+// took it: formatting a log line is not worth a siren's delay.
 func (d *Daemon) queueChanges(ctx context.Context, cs []rules.Change, waits []commitWait) []commitWait {
 	for _, c := range cs {
+		t := alerting.Trigger{Rule: c.Rule, Key: c.Key, Firing: c.Firing, At: c.At, Severity: alerting.Severity(c.Severity),
+			Labels: c.Labels, Message: c.Message, DeviceID: c.DeviceID, Event: c.Event, Reason: c.Reason, Latch: c.Latch,
+			Renotify: c.Renotify, Occurrence: c.Occurrence}
+		waits = append(waits, commitWait{c: c, wait: d.p.alerts.HandleAsync(ctx, t)})
 		switch {
 		case c.Renotify:
 			d.log.Info("rule still firing", "rule", c.Rule, "key", c.Key)
@@ -164,10 +169,6 @@ func (d *Daemon) queueChanges(ctx context.Context, cs []rules.Change, waits []co
 		default:
 			d.log.Info("rule cleared", "rule", c.Rule, "key", c.Key, "reason", c.Reason)
 		}
-		t := alerting.Trigger{Rule: c.Rule, Key: c.Key, Firing: c.Firing, At: c.At, Severity: alerting.Severity(c.Severity),
-			Labels: c.Labels, Message: c.Message, DeviceID: c.DeviceID, Event: c.Event, Reason: c.Reason, Latch: c.Latch,
-			Renotify: c.Renotify, Occurrence: c.Occurrence}
-		waits = append(waits, commitWait{c: c, wait: d.p.alerts.HandleAsync(ctx, t)})
 	}
 	return waits
 }
