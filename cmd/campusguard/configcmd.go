@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -115,15 +114,9 @@ func cmdConfigAddresses(args []string, stdout, stderr io.Writer) int {
 	if err := fs1.Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := config.Load(config.DiskSource(*cfgPath), config.Options{})
-	if err != nil {
-		var l *cfgerr.List
-		if errors.As(err, &l) {
-			fmt.Fprintf(stderr, "%d problem(s):\n%s\n", l.Len(), indent(l.Error()))
-			return 3
-		}
-		fmt.Fprintf(stderr, "campusguard config addresses: %v\n", err)
-		return 1
+	cfg, code := loadConfig("config addresses", config.DiskSource(*cfgPath), config.Options{}, stderr)
+	if cfg == nil {
+		return code
 	}
 	peers := configPeers(cfg)
 	allow := map[string]bool{"localhost": true}

@@ -130,11 +130,7 @@ func gpioWatch(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "usage: campusguard gpio watch [flags] PIN   (PIN: GPIO17, a line name, or gpiochip0/17)")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
+	if !parseArgs(fs, args, 1) {
 		return 2
 	}
 	ref := gpiodrv.PinRef{Pin: fs.Arg(0)}

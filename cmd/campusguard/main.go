@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,7 +19,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/configs"
 	"github.com/campusguard/campusguard/internal/config"
 	"github.com/campusguard/campusguard/internal/daemon"
@@ -128,15 +126,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	limitCtx, stopLimit := context.WithCancel(ctx)
 	defer stopLimit()
 	setMemoryLimit(limitCtx, os.Getenv, defaultMemoryLimit)
-	err := daemon.Run(ctx, opts)
-	if err != nil {
-		var l *cfgerr.List
-		if errors.As(err, &l) {
-			fmt.Fprintf(stderr, "campusguard: the config has %d problem(s):\n%s\n", l.Len(), indent(l.Error()))
-			return 3
-		}
-		fmt.Fprintf(stderr, "campusguard: %v\n", err)
-		return 1
+	if err := daemon.Run(ctx, opts); err != nil {
+		return failure(stderr, "campusguard", "campusguard: the config has ", err)
 	}
 	return 0
 }
@@ -151,15 +142,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	src := source(*cfgPath)
 	// check also checks the config against this machine (GPIO chips), as run does on a
 	// gateway.
-	cfg, err := config.Load(src, config.Options{Gateway: true})
-	if err != nil {
-		var l *cfgerr.List
-		if errors.As(err, &l) {
-			fmt.Fprintf(stderr, "%d problem(s):\n%s\n", l.Len(), indent(l.Error()))
-			return 3
-		}
-		fmt.Fprintf(stderr, "campusguard check: %v\n", err)
-		return 1
+	cfg, code := loadConfig("check", src, config.Options{Gateway: true}, stderr)
+	if cfg == nil {
+		return code
 	}
 	for _, n := range cfg.Notes.Errs {
 		fmt.Fprintf(stdout, "note: %s\n", n)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/campusguard/campusguard/cfgerr"
 	mqttdrv "github.com/campusguard/campusguard/drivers/mqtt"
 	mqttpayload "github.com/campusguard/campusguard/drivers/mqtt/payload"
 	"github.com/campusguard/campusguard/internal/config"
@@ -61,15 +59,9 @@ func mqttWatch(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.Usage()
 		return 2
 	}
-	cfg, err := config.Load(config.DiskSource(*cfgPath), config.Options{})
-	if err != nil {
-		var l *cfgerr.List
-		if errors.As(err, &l) {
-			fmt.Fprintf(stderr, "%d problem(s):\n%s\n", l.Len(), indent(l.Error()))
-			return 3
-		}
-		fmt.Fprintf(stderr, "campusguard mqtt watch: %v\n", err)
-		return 1
+	cfg, code := loadConfig("mqtt watch", config.DiskSource(*cfgPath), config.Options{}, stderr)
+	if cfg == nil {
+		return code
 	}
 	var m *mqttdrv.MappingConfig
 	var names []string

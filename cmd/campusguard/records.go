@@ -3,13 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/campusguard/campusguard/alerting/records"
@@ -27,19 +24,16 @@ func init() {
 // GET /-/records/export; when no daemon answers, from the journal file.
 func cmdRecords(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	const usage = "usage: campusguard records export [--config FILE] --from YYYY-MM-DD --to YYYY-MM-DD [--format csv|json] [--table alarms|records] [--out FILE]"
-	if len(args) == 0 || args[0] != "export" {
-		fmt.Fprintln(stderr, usage)
+	fs := subcommand("records", "export", args, usage, stderr)
+	if fs == nil {
 		return 2
 	}
-	fs := flag.NewFlagSet("records export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "main config file (default: the embedded demo campus)")
+	cfgPath, stateDir := toolConfigFlags(fs)
 	from := fs.String("from", "", "first day (YYYY-MM-DD, site time zone)")
 	to := fs.String("to", "", "last day, included (default: --from)")
 	format := fs.String("format", "csv", "csv or json")
 	table := fs.String("table", records.TableAlarms, "for csv: alarms or records (json holds both)")
 	out := fs.String("out", "", "write to FILE instead of standard output")
-	stateDir := fs.String("state-dir", "", "override state_dir")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -109,20 +103,5 @@ func cmdRecords(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 func exportFromDaemon(ctx context.Context, addr string, q url.Values) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/-/records/export?"+q.Encode(), nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
-	return b, nil
+	return getFromDaemon(ctx, addr, "/-/records/export?"+q.Encode(), 30*time.Second)
 }

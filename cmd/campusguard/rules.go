@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -13,12 +12,10 @@ import (
 
 // cmdRules: campusguard rules test FILE...
 func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "test" {
-		fmt.Fprintln(stderr, "usage: campusguard rules test [-run REGEXP] [-v] FILE...")
+	fs := subcommand("rules", "test", args, "usage: campusguard rules test [-run REGEXP] [-v] FILE...", stderr)
+	if fs == nil {
 		return 2
 	}
-	fs := flag.NewFlagSet("rules test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	run := fs.String("run", "", "run only tests whose name matches this regular expression")
 	verbose := fs.Bool("v", false, "list every test, passing ones too")
 	if err := fs.Parse(args[1:]); err != nil {

@@ -2,9 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,7 +16,6 @@ import (
 
 	"github.com/campusguard/campusguard/alerting/journal"
 	"github.com/campusguard/campusguard/alerting/policelink"
-	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/console"
 	"github.com/campusguard/campusguard/drivers/sim"
 	"github.com/campusguard/campusguard/internal/config"
@@ -36,23 +35,14 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if !parseArgs(fs, args, 1) {
 		return 2
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+*addr+"/-/simulate/"+fs.Arg(0), nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	resp, body, err := askDaemon(ctx, http.MethodPost, *addr, "/-/simulate/"+fs.Arg(0), 10*time.Second)
+	if resp == nil {
 		fmt.Fprintf(stderr, "campusguard simulate: is the daemon running on %s? %v\n", *addr, err)
 		return 1
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
 	switch resp.StatusCode {
 	case http.StatusAccepted:
 		fmt.Fprint(stdout, string(body))
@@ -74,16 +64,13 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // the journal. The daemon holds the journal open, so on a running gateway the same
 // report comes from GET /api/patrol/report.
 func cmdPatrol(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "report" {
-		fmt.Fprintln(stderr, "usage: campusguard patrol report [--config FILE] [--date YYYY-MM-DD] [--format text|json|csv]")
+	fs := subcommand("patrol", "report", args, "usage: campusguard patrol report [--config FILE] [--date YYYY-MM-DD] [--format text|json|csv]", stderr)
+	if fs == nil {
 		return 2
 	}
-	fs := flag.NewFlagSet("patrol report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "main config file (default: the embedded demo campus)")
+	cfgPath, stateDir := toolConfigFlags(fs)
 	date := fs.String("date", "", "the day (default: today in the site's time zone)")
 	format := fs.String("format", "text", "text, json, or csv")
-	stateDir := fs.String("state-dir", "", "override state_dir")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -127,20 +114,12 @@ func cmdPatrol(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 func reportFromDaemon(ctx context.Context, addr, date string) (*report.Report, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/-/patrol/report?format=json&date="+date, nil)
-	resp, err := http.DefaultClient.Do(req)
+	b, err := getFromDaemon(ctx, addr, "/-/patrol/report?format=json&date="+date, 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
 	var r report.Report
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&r); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -150,27 +129,19 @@ func reportFromDaemon(ctx context.Context, addr, date string) (*report.Report, e
 // 602 with --periodic) to every configured receiver and prints each one's answer: what
 // an installer runs with the receiving centre on the phone.
 func cmdPoliceLink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "test" {
-		fmt.Fprintln(stderr, "usage: campusguard policelink test [--config FILE] [--periodic] [--zone N]")
+	fs := subcommand("policelink", "test", args, "usage: campusguard policelink test [--config FILE] [--periodic] [--zone N]", stderr)
+	if fs == nil {
 		return 2
 	}
-	fs := flag.NewFlagSet("policelink test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "/etc/campusguard/campusguard.yaml", "main config file")
 	periodic := fs.Bool("periodic", false, "send the periodic test (602) instead of the manual test (601)")
 	zone := fs.Int("zone", 0, "zone number in the report")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	cfg, err := config.Load(source(*cfgPath), config.Options{})
-	if err != nil {
-		var l *cfgerr.List
-		if errors.As(err, &l) {
-			fmt.Fprintf(stderr, "%d problem(s):\n%s\n", l.Len(), indent(l.Error()))
-			return 3
-		}
-		fmt.Fprintf(stderr, "campusguard policelink test: %v\n", err)
-		return 1
+	cfg, code := loadConfig("policelink test", source(*cfgPath), config.Options{}, stderr)
+	if cfg == nil {
+		return code
 	}
 	if !cfg.PoliceLink.Enabled {
 		fmt.Fprintln(stderr, "campusguard policelink test: policelink.enabled is false in the config")
@@ -218,17 +189,7 @@ func loadToolConfig(name, cfgPath, stateDir string, stderr io.Writer) (*config.C
 	if cfgPath == "" && sd == "" {
 		sd = demoStateDir()
 	}
-	cfg, err := config.Load(source(cfgPath), config.Options{StateDir: sd})
-	if err != nil {
-		var l *cfgerr.List
-		if errors.As(err, &l) {
-			fmt.Fprintf(stderr, "%d problem(s):\n%s\n", l.Len(), indent(l.Error()))
-			return nil, 3
-		}
-		fmt.Fprintf(stderr, "campusguard %s: %v\n", name, err)
-		return nil, 1
-	}
-	return cfg, 0
+	return loadConfig(name, source(cfgPath), config.Options{StateDir: sd}, stderr)
 }
 
 // openToolJournal opens the journal file when the daemon that holds it did not answer
