@@ -151,18 +151,7 @@ func (c *Config) Validate(errs *cfgerr.List) {
 	seen := map[string]bool{}
 	for i, u := range c.Users {
 		key := cfgerr.Index("users", i)
-		switch {
-		case u.Name == "":
-			errs.Add(key+".name", "is required")
-		case !validName(u.Name):
-			errs.Add(key+".name", "%q: use letters, digits, _ . - @ (at most 64)", u.Name)
-		case seen[u.Name]:
-			errs.Add(key+".name", "user %q is defined twice", u.Name)
-		}
-		seen[u.Name] = true
-		if len(u.DisplayName) > 64 {
-			errs.Add(key+".display_name", "longer than 64 bytes")
-		}
+		validateLogin(errs, key, u.Name, u.DisplayName, seen, "user %q is defined twice")
 		if u.PasswordHash == "" {
 			errs.Add(key+".password_hash", "is required (make one with `campusguard passwd`)")
 		} else if err := auth.CheckHash(u.PasswordHash); err != nil {
@@ -174,18 +163,7 @@ func (c *Config) Validate(errs *cfgerr.List) {
 	}
 	for i, k := range c.Kiosks {
 		key := cfgerr.Index("kiosks", i)
-		switch {
-		case k.Name == "":
-			errs.Add(key+".name", "is required")
-		case !validName(k.Name):
-			errs.Add(key+".name", "%q: use letters, digits, _ . - @ (at most 64)", k.Name)
-		case seen[k.Name]:
-			errs.Add(key+".name", "%q is already a user or kiosk name", k.Name)
-		}
-		seen[k.Name] = true
-		if len(k.DisplayName) > 64 {
-			errs.Add(key+".display_name", "longer than 64 bytes")
-		}
+		validateLogin(errs, key, k.Name, k.DisplayName, seen, "%q is already a user or kiosk name")
 		if b, err := hex.DecodeString(k.TokenSHA256); err != nil || len(b) != sha256.Size {
 			errs.Add(key+".token_sha256", "want the hex SHA-256 of the device token (printf %%s TOKEN | sha256sum)")
 		}
@@ -204,6 +182,24 @@ func (c *Config) Validate(errs *cfgerr.List) {
 	}
 	if c.LoginRateLimit.Window < time.Second || c.LoginRateLimit.Window > 24*time.Hour {
 		errs.Add("login_rate_limit.window", "%s: want between 1s and 24h", c.LoginRateLimit.Window)
+	}
+}
+
+// validateLogin checks the name and display name of the user or kiosk at key. seen
+// holds the names so far (name is added); twice is the problem, a format of the name,
+// when name is one of them.
+func validateLogin(errs *cfgerr.List, key, name, display string, seen map[string]bool, twice string) {
+	switch {
+	case name == "":
+		errs.Add(key+".name", "is required")
+	case !validName(name):
+		errs.Add(key+".name", "%q: use letters, digits, _ . - @ (at most 64)", name)
+	case seen[name]:
+		errs.Add(key+".name", twice, name)
+	}
+	seen[name] = true
+	if len(display) > 64 {
+		errs.Add(key+".display_name", "longer than 64 bytes")
 	}
 }
 

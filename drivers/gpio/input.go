@@ -427,30 +427,23 @@ func (in *input) read(ctx context.Context, p gpio.PinIO, sup bool, active func(g
 	var faultErr error
 	for ctx.Err() == nil {
 		start := time.Now() // the wait's own time, not the (possibly fake) event clock
-		if p.WaitForEdge(timeout) {
-			early = 0
-			if faultErr != nil {
-				faultErr = nil
-				if !send(sample{sup: sup, health: true, at: clk.Now()}) {
-					return
-				}
-			}
-			if !send(sample{sup: sup, active: active(p.Read()), at: clk.Now()}) {
-				return
-			}
-			continue
-		}
-		if ctx.Err() != nil {
+		edge := p.WaitForEdge(timeout)
+		if !edge && ctx.Err() != nil {
 			return
 		}
-		if time.Since(start) >= timeout/10 {
+		if edge || time.Since(start) >= timeout/10 {
+			// An edge, or a wait that lasted: the line works.
 			early = 0
-			if faultErr != nil {
+			recovered := faultErr != nil
+			if recovered {
 				faultErr = nil
 				if !send(sample{sup: sup, health: true, at: clk.Now()}) {
 					return
 				}
-				// The level may have changed while the line was failing.
+			}
+			// The level after an edge, or after a fault: it may have changed while the
+			// line was failing.
+			if edge || recovered {
 				if !send(sample{sup: sup, active: active(p.Read()), at: clk.Now()}) {
 					return
 				}
