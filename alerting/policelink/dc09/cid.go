@@ -1,9 +1,6 @@
 package dc09
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // Contact ID qualifiers.
 const (
@@ -56,16 +53,9 @@ func ParseCID(data string) (account string, c CID, err error) {
 	bad := func(why string) (string, CID, error) {
 		return "", CID{}, fmt.Errorf("dc09: contact ID %q: %s: %w", data, why, ErrPayload)
 	}
-	if !strings.HasPrefix(data, "#") {
-		return bad("no '#' account")
-	}
-	bar := strings.IndexByte(data, '|')
-	if bar < 0 {
-		return bad("no '|' after the account")
-	}
-	account, ev := data[1:bar], data[bar+1:]
-	if !isHex(account, 1, MaxAccount) {
-		return bad("account must be 1..16 hex digits")
+	account, ev, why := splitAccount(data)
+	if why != "" {
+		return bad(why)
 	}
 	if len(ev) != 11 || ev[4] != ' ' || ev[7] != ' ' {
 		return bad("event must be \"QEEE GG ZZZ\"")

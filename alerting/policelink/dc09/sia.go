@@ -87,16 +87,9 @@ func ParseSIA(data string) (account string, e SIAEvent, err error) {
 	bad := func(why string) (string, SIAEvent, error) {
 		return "", SIAEvent{}, fmt.Errorf("dc09: SIA event %q: %s: %w", data, why, ErrPayload)
 	}
-	if !strings.HasPrefix(data, "#") {
-		return bad("no '#' account")
-	}
-	bar := strings.IndexByte(data, '|')
-	if bar < 0 {
-		return bad("no '|' after the account")
-	}
-	account, s := data[1:bar], data[bar+1:]
-	if !isHex(account, 1, MaxAccount) {
-		return bad("account must be 1..16 hex digits")
+	account, s, why := splitAccount(data)
+	if why != "" {
+		return bad(why)
 	}
 	if !strings.HasPrefix(s, "N") {
 		return bad("not a new-event 'N' block")
@@ -158,6 +151,24 @@ func ParseSIA(data string) (account string, e SIAEvent, err error) {
 }
 
 func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
+
+// splitAccount splits the data block content "#acct|rest" of ParseSIA and ParseCID
+// into the account and the rest; why says what is wrong ("" when nothing is).
+func splitAccount(data string) (account, rest, why string) {
+	if !strings.HasPrefix(data, "#") {
+		return "", "", "no '#' account"
+	}
+	bar := strings.IndexByte(data, '|')
+	if bar < 0 {
+		return "", "", "no '|' after the account"
+	}
+	account, rest = data[1:bar], data[bar+1:]
+	if !isHex(account, 1, MaxAccount) {
+		return "", "", "account must be 1..16 hex digits"
+	}
+	return account, rest, ""
+}
+
 func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
 
 // isDigits reports whether s has min..max characters, all decimal digits.
