@@ -353,30 +353,21 @@ func sortedKeys[V any](m map[string]V) []string {
 // Line protocol escaping. Backslashes in names and tag values become '/' (a trailing
 // backslash would escape the separator after it); line breaks and tabs become spaces.
 
-func appendMeasurement(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case ',', ' ':
-			b = append(b, '\\', c)
-		case '\\':
-			b = append(b, '/')
-		case '\n', '\r', '\t', '\f', '\v':
-			b = append(b, '\\', ' ')
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
-}
+// appendMeasurement adds a measurement name: '=' needs no escape there.
+func appendMeasurement(b []byte, s string) []byte { return appendEscaped(b, s, false) }
 
-func appendKey(b []byte, s string) []byte {
+// appendKey adds a tag key, a tag value or a field key.
+func appendKey(b []byte, s string) []byte { return appendEscaped(b, s, true) }
+
+// appendEscaped adds s with commas and spaces escaped, and '=' when eq is set.
+func appendEscaped(b []byte, s string, eq bool) []byte {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case ',', '=', ' ':
+		switch c := s[i]; {
+		case c == ',' || c == ' ' || c == '=' && eq:
 			b = append(b, '\\', c)
-		case '\\':
+		case c == '\\':
 			b = append(b, '/')
-		case '\n', '\r', '\t', '\f', '\v':
+		case c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v':
 			b = append(b, '\\', ' ')
 		default:
 			b = append(b, c)
