@@ -33,18 +33,6 @@ func (o driverOutput) Sound(p siren.Pattern, maxOn time.Duration) error {
 func (o driverOutput) Silence() error { return o.d.Silence(o.id) }
 func (o driverOutput) Off() error     { return o.d.Off(o.id) }
 
-// levelPin is a gpiotest pin that reports every level written to it.
-type levelPin struct {
-	*gpiotest.Pin
-	levels chan gpio.Level
-}
-
-func (p *levelPin) Out(l gpio.Level) error {
-	err := p.Pin.Out(l)
-	p.levels <- l
-	return err
-}
-
 // TestChainOffSoundsAgainAtOnce: the siren sink over the GPIO driver on a gpiotest
 // pin. However the siren went off (the alarm cleared, the core released it, max_on,
 // a person's silence or reset), another alarm 5 s later sounds at once: the 30 s
@@ -71,7 +59,7 @@ func TestChainOffSoundsAgainAtOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clockwork.NewFakeClockAt(time.Date(2026, 11, 20, 13, 0, 0, 0, time.UTC))
 			log := slog.New(slog.DiscardHandler)
-			pin := &levelPin{Pin: &gpiotest.Pin{N: "GPIO5"}, levels: make(chan gpio.Level, 64)}
+			pin := siren.NewLevelPin(&gpiotest.Pin{N: "GPIO5"}, 64)
 			d, err := gpiodrv.New(gpiodrv.Options{Source: gpiodrv.NewMapSource(map[string]gpio.PinIO{"GPIO5": pin}), Publisher: eventtest.NewRecorder(nil), Clock: clk, Logger: log})
 			if err != nil {
 				t.Fatal(err)
@@ -88,35 +76,22 @@ func TestChainOffSoundsAgainAtOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = s.Close() })
-			expect := func(want gpio.Level) {
-				t.Helper()
-				select {
-				case l := <-pin.levels:
-					if l != want {
-						t.Fatalf("pin went %v, want %v", l, want)
-					}
-				case <-time.After(5 * time.Second):
-					t.Fatalf("pin never went %v", want)
-				}
-			}
-			expect(gpio.Low) // off at open
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			pin.Expect(ctx, t, gpio.Low) // off at open
 
 			at := time.Date(2026, 11, 20, 13, 0, 0, 0, time.UTC)
 			a := alerting.Alarm{ID: "a1", Zone: "gate", DeviceKind: event.KindPanic, Severity: alerting.Critical, State: alerting.Firing, Count: 1, FiredAt: at}
 			siren.Local{S: s}.Sound(a)
-			expect(gpio.High)
+			pin.Expect(ctx, t, gpio.High)
 			tc.stop(s, clk, a)
-			expect(gpio.Low)
-			for len(pin.levels) > 0 { // the driver's and the sink's max-on cut-offs
-				if l := <-pin.levels; l != gpio.Low {
-					t.Fatalf("pin went %v after the stop", l)
-				}
-			}
+			pin.Expect(ctx, t, gpio.Low)
+			pin.OnlyLow(t, "the stop") // the driver's and the sink's max-on cut-offs
 
 			clk.Advance(5 * time.Second)
 			b := alerting.Alarm{ID: "b1", Zone: "gate", DeviceKind: event.KindPanic, Severity: alerting.Critical, State: alerting.Firing, Count: 1, FiredAt: clk.Now()}
 			siren.Local{S: s}.Sound(b)
-			expect(gpio.High)
+			pin.Expect(ctx, t, gpio.High)
 			if st := s.Outputs()[0]; !st.Sounding {
 				t.Fatalf("sink state %+v", st)
 			}

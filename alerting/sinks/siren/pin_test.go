@@ -87,21 +87,9 @@ func (o *pinOutput) Off() error {
 	return err
 }
 
-// levelPin reports every level written to a gpiotest.Pin.
-type levelPin struct {
-	*gpiotest.Pin
-	levels chan gpio.Level
-}
-
-func (p *levelPin) Out(l gpio.Level) error {
-	err := p.Pin.Out(l)
-	p.levels <- l
-	return err
-}
-
 func TestGpiotestPinBehindOutput(t *testing.T) {
 	clock := clockwork.NewFakeClock()
-	pin := &levelPin{Pin: &gpiotest.Pin{N: "SIREN1", Num: 17, Clock: clock}, levels: make(chan gpio.Level, 16)}
+	pin := NewLevelPin(&gpiotest.Pin{N: "SIREN1", Num: 17, Clock: clock}, 16)
 	out := &pinOutput{pin: pin, clock: clock}
 	cfg := Config{
 		Outputs: []OutputConfig{{ID: "gate-siren", PatternConfig: PatternConfig{Pattern: Pulse, PulseOn: 100 * time.Millisecond, PulseOff: 200 * time.Millisecond, MaxOn: time.Second}}},
@@ -116,14 +104,7 @@ func TestGpiotestPinBehindOutput(t *testing.T) {
 	defer cancel()
 	expect := func(want gpio.Level) {
 		t.Helper()
-		select {
-		case l := <-pin.levels:
-			if l != want {
-				t.Fatalf("pin went %s, want %s", l, want)
-			}
-		case <-ctx.Done():
-			t.Fatalf("pin never went %s", want)
-		}
+		pin.Expect(ctx, t, want)
 		if pin.Read() != want {
 			t.Fatalf("pin reads %s, want %s", pin.Read(), want)
 		}
@@ -173,11 +154,7 @@ func TestGpiotestPinBehindOutput(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the sink did not silence the output at its max on-time")
 	}
-	for len(pin.levels) > 0 {
-		if l := <-pin.levels; l != gpio.Low {
-			t.Fatalf("pin went %s after the max on-time", l)
-		}
-	}
+	pin.OnlyLow(t, "the max on-time")
 	if pin.Read() != gpio.Low {
 		t.Fatal("pin still high")
 	}
