@@ -182,3 +182,14 @@ func (r *rig) advance(t *testing.T, d time.Duration, fires bool) {
 		r.step(t)
 	}
 }
+
+// newOpenRig starts a rig over one pin P1, idle high, and returns once cfg's input
+// opened it and read its level at open.
+func newOpenRig(t *testing.T, cfg Config) *rig {
+	t.Helper()
+	p := newTPin("P1", gpio.High)
+	r := newRig(t, cfg, p)
+	p.awaitIn(t)
+	r.step(t)
+	return r
+}

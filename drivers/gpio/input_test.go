@@ -171,10 +171,7 @@ func TestInputAddedByReloadReportsLevelAtStart(t *testing.T) {
 }
 
 func TestInputDebounce(t *testing.T) {
-	p := newTPin("P1", gpio.High)
-	r := newRig(t, panicInput(func(c *InputConfig) { c.Debounce = 20 * ms }), p)
-	p.awaitIn(t)
-	r.step(t)
+	r := newOpenRig(t, panicInput(func(c *InputConfig) { c.Debounce = 20 * ms }))
 
 	r.edge(t, "P1", gpio.Low)
 	r.advance(t, 10*ms, false)
@@ -201,10 +198,7 @@ func TestInputDebounce(t *testing.T) {
 }
 
 func TestInputHoldTime(t *testing.T) {
-	p := newTPin("P1", gpio.High)
-	r := newRig(t, panicInput(func(c *InputConfig) { c.Hold = 500 * ms }), p)
-	p.awaitIn(t)
-	r.step(t)
+	r := newOpenRig(t, panicInput(func(c *InputConfig) { c.Hold = 500 * ms }))
 
 	// Pressed for 499 ms: does not count.
 	r.edge(t, "P1", gpio.Low)
@@ -230,10 +224,7 @@ func TestInputHoldTime(t *testing.T) {
 // TestInputReportsTheWireEveryTime: the driver does not latch; every press and every
 // release of a button is an event, however often (alarms latch in alerting).
 func TestInputReportsTheWireEveryTime(t *testing.T) {
-	p := newTPin("P1", gpio.High)
-	r := newRig(t, panicInput(func(c *InputConfig) { c.Debounce = 20 * ms }), p)
-	p.awaitIn(t)
-	r.step(t)
+	r := newOpenRig(t, panicInput(func(c *InputConfig) { c.Debounce = 20 * ms }))
 	for i := range 3 {
 		r.edge(t, "P1", gpio.Low)
 		r.advance(t, 20*ms, true)
@@ -256,11 +247,8 @@ func TestInputReportsTheWireEveryTime(t *testing.T) {
 }
 
 func TestInputPresenceTypes(t *testing.T) {
-	p := newTPin("P1", gpio.High)
 	cfg := Config{Inputs: []InputConfig{{Device: "beam", Kind: event.KindAntiFall, PinRef: PinRef{Pin: "P1"}, Debounce: -1}}}
-	r := newRig(t, cfg, p)
-	p.awaitIn(t)
-	r.step(t)
+	r := newOpenRig(t, cfg)
 	r.edge(t, "P1", gpio.Low)
 	r.rec.Expect(t, event.TypeActive)
 	r.edge(t, "P1", gpio.High)
@@ -295,11 +283,8 @@ func TestInputSupervisionTamper(t *testing.T) {
 }
 
 func TestInputPinCannotOpenIsFault(t *testing.T) {
-	p := newTPin("P1", gpio.High)
 	cfg := panicInput(nil)
-	r := newRig(t, cfg, p)
-	p.awaitIn(t)
-	r.step(t)
+	r := newOpenRig(t, cfg)
 	r.stop()
 
 	// A pin the source does not know: fault, then restore once it appears.
@@ -371,12 +356,9 @@ func TestInputReadErrorIsFault(t *testing.T) {
 }
 
 func TestInputHeartbeat(t *testing.T) {
-	p := newTPin("P1", gpio.High)
 	cfg := panicInput(nil)
 	cfg.Heartbeat = time.Minute
-	r := newRig(t, cfg, p)
-	p.awaitIn(t)
-	r.step(t)
+	r := newOpenRig(t, cfg)
 	if err := r.clk.BlockUntilContext(t.Context(), 1); err != nil {
 		t.Fatal(err)
 	}
