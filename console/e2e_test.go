@@ -168,28 +168,7 @@ var screenshotDir = sync.OnceValue(func() string {
 
 // shot saves a screenshot of the viewport into screenshotDir (recompressed).
 func shot(name string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		// wait for images (the snapshot) and fonts, by signal rather than by time
-		if _, err := chromedp.Poll[bool](`[...document.images].every(i => i.complete) && document.fonts.status === "loaded"`)(ctx, t); err != nil {
-			return err
-		}
-		buf, err := chromedp.CaptureScreenshot()(ctx, t)
-		if err != nil {
-			return err
-		}
-		img, err := png.Decode(bytes.NewReader(buf))
-		if err != nil {
-			return err
-		}
-		var out bytes.Buffer
-		if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, img); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(screenshotDir(), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(screenshotDir(), name+".png"), out.Bytes(), 0o644)
-	})
+	return consoletest.Screenshot(screenshotDir, name+".png")
 }
 
 // TestE2EPanicAck is the duty room's main path in a real browser: log in as a guard,

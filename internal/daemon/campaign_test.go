@@ -122,7 +122,7 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	httpAddr := freePort(t)
+	httpAddr := testenv.FreeAddr(t)
 	var devs strings.Builder
 	for i := 1; i <= campaignDevices; i++ {
 		fmt.Fprintf(&devs, "  - {id: p%03d, kind: panic, zone: school, number: %d, driver: mqtt, heartbeat: -1s}\n", i, i)

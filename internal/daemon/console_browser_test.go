@@ -29,12 +29,11 @@ import (
 
 	"github.com/chromedp/chromedp"
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"periph.io/x/conn/v3/gpio"
 
-	"github.com/campusguard/campusguard/alerting"
 	"github.com/campusguard/campusguard/console"
 	"github.com/campusguard/campusguard/console/consoletest"
 	"github.com/campusguard/campusguard/internal/config"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 // The duty console in a real browser against a real daemon running the demo campus:
@@ -78,9 +77,9 @@ type demoCampus struct {
 
 func newDemoCampus(t *testing.T) *demoCampus {
 	t.Helper()
-	c := &demoCampus{dir: t.TempDir(), http: freeAddr(t), broker: freeAddr(t)}
+	c := &demoCampus{dir: t.TempDir(), http: testenv.FreeAddr(t), broker: testenv.FreeAddr(t)}
 	c.state = filepath.Join(c.dir, "state")
-	police := freeAddr(t)
+	police := testenv.FreeAddr(t)
 	src := filepath.Join("..", "..", "configs", "demo")
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -194,29 +193,9 @@ func viewport(w, h int64, mobile bool) chromedp.Action[chromedp.Void] {
 	return chromedp.EmulateViewport(w, h, chromedp.EmulateScale(1))
 }
 
-// snap saves the viewport as name.png once images and fonts are in.
+// snap saves the viewport as console-name.png once images and fonts are in.
 func snap(name string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		if _, err := chromedp.Poll[bool](`[...document.images].every(i => i.complete) && document.fonts.status === "loaded"`)(ctx, t); err != nil {
-			return err
-		}
-		buf, err := chromedp.CaptureScreenshot()(ctx, t)
-		if err != nil {
-			return err
-		}
-		img, err := png.Decode(bytes.NewReader(buf))
-		if err != nil {
-			return err
-		}
-		var out bytes.Buffer
-		if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, img); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(consoleShotDir(), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(consoleShotDir(), "console-"+name+".png"), out.Bytes(), 0o644)
-	})
+	return consoletest.Screenshot(consoleShotDir, "console-"+name+".png")
 }
 
 // englishOnPage lists visible English sentences in the Chinese page (untranslated
@@ -524,25 +503,12 @@ func BenchmarkPanicToStaffUnderLoginFlood(b *testing.B) {
 		name := map[bool]string{false: "quiet", true: "login-flood"}[flood]
 		b.Run(name, func(b *testing.B) {
 			d, msgs := startE2E(b, consoleCfg)
-			button := e2ePin(d, "GPIO17")
 			var attempts, refused atomic.Int64
 			stopFlood := func() {}
 			if flood {
 				stopFlood = loginFlood(b, "http://"+d.HTTPAddr(), 150, &attempts, &refused)
 			}
-			var lat []time.Duration
-			for i := 0; i < b.N; i++ {
-				start := time.Now()
-				button.EdgesChan <- gpio.Low
-				m := await(b, msgs, alerting.Fired)
-				lat = append(lat, time.Since(start))
-				button.EdgesChan <- gpio.High
-				await(b, msgs, alerting.ConditionEnd)
-				if err := d.p.alerts.Resolve(context.Background(), m.Alarm.ID, "bench", "reset"); err != nil {
-					b.Fatal(err)
-				}
-				await(b, msgs, alerting.ResolvedT)
-			}
+			lat := panicRounds(b, d, msgs)
 			stopFlood()
 			reportLatency(b, lat)
 			if flood {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 const crashDevices = 12
@@ -97,7 +99,7 @@ func TestCrashLosesNoAlarm(t *testing.T) {
 	defer hook.Close()
 
 	dir := t.TempDir()
-	httpAddr, brokerAddr := freePort(t), freePort(t)
+	httpAddr, brokerAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	var devs strings.Builder
 	for i := 0; i < crashDevices; i++ {
 		fmt.Fprintf(&devs, "  - {id: cam-%d, kind: kitchen_camera, zone: kitchen, driver: mqtt, heartbeat: -1s}\n", i)

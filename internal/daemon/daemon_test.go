@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 // binary is the campusguard command built once for the tests that run it as a child
@@ -34,16 +35,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 const siteTmpl = `site:
@@ -149,7 +140,7 @@ func (c *child) siteName(t *testing.T) (string, int) {
 func TestReloadKeepsRunningConfigOnError(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "campusguard.yaml")
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	write := func(s string) {
 		t.Helper()
 		if err := os.WriteFile(cfgPath, []byte(s), 0o600); err != nil {
@@ -199,7 +190,7 @@ func TestReloadKeepsRunningConfigOnError(t *testing.T) {
 func TestReloadOnFileChange(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "campusguard.yaml")
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(siteTmpl, "A", filepath.Join(dir, "state"), addr)), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +230,7 @@ func TestCheckListsEveryProblem(t *testing.T) {
 func TestReloadOnRuleFileChange(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "campusguard.yaml")
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	rulesDir := filepath.Join(dir, "alarm-rules")
 	if err := os.MkdirAll(rulesDir, 0o755); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,17 +21,8 @@ import (
 	"github.com/campusguard/campusguard/alerting/policelink/dc09/centre"
 	"github.com/campusguard/campusguard/alerting/sinks/mqttsink"
 	"github.com/campusguard/campusguard/internal/config"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // e2eConfig is a small campus: a GPIO panic button with a siren (periph's gpiotest
 // pins), the embedded broker, and the MQTT alarm sink.
@@ -94,12 +84,12 @@ const e2ePolice = `policelink:
 func startE2E(t testing.TB, extra ...string) (*Daemon, <-chan mqttsink.EventMessage) {
 	t.Helper()
 	dir := t.TempDir()
-	brokerAddr := freeAddr(t)
+	brokerAddr := testenv.FreeAddr(t)
 	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	cfgPath := filepath.Join(dir, "campusguard.yaml")
-	cfgText := fmt.Sprintf(e2eConfig, filepath.Join(dir, "state"), freeAddr(t), brokerAddr)
+	cfgText := fmt.Sprintf(e2eConfig, filepath.Join(dir, "state"), testenv.FreeAddr(t), brokerAddr)
 	for _, e := range extra {
 		cfgText += e
 	}
@@ -218,6 +208,12 @@ func TestPanicPressEndToEnd(t *testing.T) {
 // it. Reports p50 and p99 in ms.
 func BenchmarkPanicToStaff(b *testing.B) {
 	d, msgs := startE2E(b)
+	reportLatency(b, panicRounds(b, d, msgs))
+}
+
+// panicRounds presses the GPIO panic button b.N times and returns how long each
+// press took to reach the staff.
+func panicRounds(b *testing.B, d *Daemon, msgs <-chan mqttsink.EventMessage) []time.Duration {
 	button := e2ePin(d, "GPIO17")
 	var lat []time.Duration
 	for i := 0; i < b.N; i++ {
@@ -233,7 +229,7 @@ func BenchmarkPanicToStaff(b *testing.B) {
 		}
 		await(b, msgs, alerting.ResolvedT)
 	}
-	reportLatency(b, lat)
+	return lat
 }
 
 func reportLatency(b *testing.B, lat []time.Duration) {

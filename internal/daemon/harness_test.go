@@ -26,6 +26,7 @@ import (
 	gpiodrv "github.com/campusguard/campusguard/drivers/gpio"
 	"github.com/campusguard/campusguard/health"
 	"github.com/campusguard/campusguard/internal/config"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 // The alarm conformance suite drives the real daemon wiring from the outside: periph's
@@ -232,7 +233,7 @@ type harnessOpt struct {
 
 func newHarness(t testing.TB, o harnessOpt) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), broker: freeAddr(t), staffCh: make(chan struct{}, 1),
+	h := &harness{t: t, dir: t.TempDir(), broker: testenv.FreeAddr(t), staffCh: make(chan struct{}, 1),
 		clock: clockwork.NewFakeClockAt(time.Now())}
 	h.pins = map[string]*recPin{}
 	for _, n := range []string{"GPIO17", "GPIO27", "GPIO5", "GPIO6"} {
@@ -266,7 +267,7 @@ func newHarness(t testing.TB, o harnessOpt) *harness {
 		state = o.stateDir
 	}
 	extra := o.extra
-	text := fmt.Sprintf(siteConfig, state, freeAddr(t), h.broker, policeAddr, extra)
+	text := fmt.Sprintf(siteConfig, state, testenv.FreeAddr(t), h.broker, policeAddr, extra)
 	if o.journalReserve != "" {
 		text = strings.Replace(text, "alerting:\n", "alerting:\n  journal_reserve: "+o.journalReserve+"\n", 1)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/campusguard/campusguard/configs"
 	"github.com/campusguard/campusguard/drivers/sim"
 	"github.com/campusguard/campusguard/internal/config"
+	"github.com/campusguard/campusguard/internal/testenv"
 )
 
 // The school's own rules, checked through the running daemon: sound and light on site
@@ -298,8 +299,8 @@ var demoScenarioAlarms = map[string][]string{
 func demoCampusDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	repl := strings.NewReplacer("127.0.0.1:18830", freeAddr(t), "127.0.0.1:17001", freeAddr(t),
-		"127.0.0.1:9810", freeAddr(t), "scenarios: [panic, antifall, kitchen, tamper, camera-offline]", "scenarios: []",
+	repl := strings.NewReplacer("127.0.0.1:18830", testenv.FreeAddr(t), "127.0.0.1:17001", testenv.FreeAddr(t),
+		"127.0.0.1:9810", testenv.FreeAddr(t), "scenarios: [panic, antifall, kitchen, tamper, camera-offline]", "scenarios: []",
 		"level: info", "level: error")
 	err := fs.WalkDir(configs.Demo(), ".", func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
