@@ -20,33 +20,16 @@ import (
 var vmPackages = []string{"systemd", "systemd-sysv", "dbus", "procps", "curl", "udev", "kmod",
 	"linux-image-amd64", "linux-headers-amd64", "linux-source-6.1", "make", "xz-utils"}
 
-const vmUnit = `[Unit]
-Description=campusguard GPIO test
-After=multi-user.target
-[Service]
-Type=oneshot
-ExecStart=/systest/gpiosim-guest.sh
-[Install]
-WantedBy=multi-user.target
-`
+var vmUnit = oneshotUnit("campusguard GPIO test", "/systest/gpiosim-guest.sh")
 
 // TestGPIOSimInVM boots Debian's kernel under qemu, makes real GPIO character devices
 // with its gpio-sim driver, installs the .deb and presses a panic button wired to a
 // simulated line: the daemon must drive the siren line. It runs only when
 // CAMPUSGUARD_TEST_GPIOSIM_DEB names the amd64 .deb, as root, with qemu-system-x86_64.
 func TestGPIOSimInVM(t *testing.T) {
-	deb := os.Getenv("CAMPUSGUARD_TEST_GPIOSIM_DEB")
-	if deb == "" {
-		t.Skip("set CAMPUSGUARD_TEST_GPIOSIM_DEB to the amd64 .deb to press a button on gpio-sim lines in a VM")
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("building the VM image needs root")
-	}
-	for _, tool := range []string{"qemu-system-x86_64", "mkfs.ext4", "debugfs", "mmdebstrap"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found (apt-get install qemu-system-x86 e2fsprogs mmdebstrap)", tool)
-		}
-	}
+	deb := needDeb(t, "CAMPUSGUARD_TEST_GPIOSIM_DEB",
+		"set CAMPUSGUARD_TEST_GPIOSIM_DEB to the amd64 .deb to press a button on gpio-sim lines in a VM",
+		"building the VM image", []string{"qemu-system-x86_64", "mkfs.ext4", "debugfs", "mmdebstrap"}, "qemu-system-x86 e2fsprogs mmdebstrap")
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	sum := sha256.Sum256([]byte(strings.Join(vmPackages, ",")))
@@ -67,33 +50,14 @@ func TestGPIOSimInVM(t *testing.T) {
 		t.Fatalf("no kernel or initrd in the rootfs (%v, %v)", kernels, initrds)
 	}
 	// Debian's kernels do not ship gpio-sim: build it for the VM's kernel in its root.
-	b, err := os.ReadFile("build-gpio-sim.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(root, "systest", "build-gpio-sim.sh"), string(b), 0o755)
+	copyFile(t, "build-gpio-sim.sh", filepath.Join(root, "systest", "build-gpio-sim.sh"), 0o755)
 	run(ctx, t, "chroot", root, "/systest/build-gpio-sim.sh")
 
-	unitDir := filepath.Join(root, "etc/systemd/system")
-	write(t, filepath.Join(unitDir, "cg-systest.service"), vmUnit, 0o644)
-	if err := os.MkdirAll(filepath.Join(unitDir, "multi-user.target.wants"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/etc/systemd/system/cg-systest.service", filepath.Join(unitDir, "multi-user.target.wants", "cg-systest.service")); err != nil {
-		t.Fatal(err)
-	}
+	enableUnit(t, root, vmUnit)
 	// No login prompt on the serial console: it would only slow the boot.
 	_ = os.Remove(filepath.Join(root, "etc/systemd/system/getty.target.wants/getty@tty1.service"))
-	guest, err := os.ReadFile("gpiosim-guest.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(root, "systest", "gpiosim-guest.sh"), string(guest), 0o755)
-	debData, err := os.ReadFile(deb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(root, "systest", "campusguard.deb"), string(debData), 0o644)
+	copyFile(t, "gpiosim-guest.sh", filepath.Join(root, "systest", "gpiosim-guest.sh"), 0o755)
+	copyFile(t, deb, filepath.Join(root, "systest", "campusguard.deb"), 0o644)
 
 	img := filepath.Join(dir, "root.img")
 	run(ctx, t, "mkfs.ext4", "-q", "-F", "-L", "root", "-d", root, img, "3G")
@@ -115,14 +79,7 @@ func TestGPIOSimInVM(t *testing.T) {
 		t.Fatalf("the VM wrote no result (%v); console tail:\n%s", derr, tail(string(c), 60))
 	}
 	t.Logf("guest:\n%s", res)
-	if !strings.Contains(string(res), "RESULT: PASS") {
-		for _, l := range strings.Split(string(res), "\n") {
-			if strings.HasPrefix(l, "FAIL:") {
-				t.Error(l)
-			}
-		}
-		t.Fatal("GPIO through gpio-sim failed")
-	}
+	checkResult(t, string(res), "GPIO through gpio-sim failed")
 }
 
 func tail(s string, n int) string {

@@ -35,29 +35,12 @@ func defaultRootfs() string {
 	return filepath.Join(cacheDir, fmt.Sprintf("bookworm-%x.tar", sum[:4]))
 }
 
-const guestUnit = `[Unit]
-Description=campusguard system test
-After=multi-user.target
-[Service]
-Type=oneshot
-ExecStart=/bin/bash -c '/systest/guest.sh >/systest/result.log 2>&1; systemctl poweroff --no-block'
-[Install]
-WantedBy=multi-user.target
-`
+var guestUnit = oneshotUnit("campusguard system test", "/bin/bash -c '/systest/guest.sh >/systest/result.log 2>&1; systemctl poweroff --no-block'")
 
 func TestDebUnderSystemd(t *testing.T) {
-	deb := os.Getenv("CAMPUSGUARD_TEST_SYSTEMD_DEB")
-	if deb == "" {
-		t.Skip("set CAMPUSGUARD_TEST_SYSTEMD_DEB to the amd64 .deb to boot a real systemd (.ci/run does)")
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("booting systemd-nspawn needs root")
-	}
-	for _, tool := range []string{"systemd-nspawn", "mmdebstrap", "tar"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found (apt-get install systemd-container mmdebstrap)", tool)
-		}
-	}
+	deb := needDeb(t, "CAMPUSGUARD_TEST_SYSTEMD_DEB",
+		"set CAMPUSGUARD_TEST_SYSTEMD_DEB to the amd64 .deb to boot a real systemd (.ci/run does)",
+		"booting systemd-nspawn", []string{"systemd-nspawn", "mmdebstrap", "tar"}, "systemd-container mmdebstrap")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 
@@ -79,24 +62,9 @@ func TestDebUnderSystemd(t *testing.T) {
 	run(ctx, t, "tar", "-C", root, "-xf", tarball)
 	t.Cleanup(func() { _ = exec.Command("rm", "-rf", root).Run() })
 
-	unitDir := filepath.Join(root, "etc/systemd/system")
-	write(t, filepath.Join(unitDir, "cg-systest.service"), guestUnit, 0o644)
-	if err := os.MkdirAll(filepath.Join(unitDir, "multi-user.target.wants"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/etc/systemd/system/cg-systest.service", filepath.Join(unitDir, "multi-user.target.wants", "cg-systest.service")); err != nil {
-		t.Fatal(err)
-	}
-	guest, err := os.ReadFile("guest.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(shared, "guest.sh"), string(guest), 0o755)
-	debData, err := os.ReadFile(deb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(shared, "campusguard.deb"), string(debData), 0o644)
+	enableUnit(t, root, guestUnit)
+	copyFile(t, "guest.sh", filepath.Join(shared, "guest.sh"), 0o755)
+	copyFile(t, deb, filepath.Join(shared, "campusguard.deb"), 0o644)
 	// The guest shares the host's network: /healthz listens on a free loopback port.
 	write(t, filepath.Join(shared, "env"), fmt.Sprintf("DEB=/systest/campusguard.deb\nPORT=%d\n", freePort(t)), 0o644)
 
@@ -106,21 +74,14 @@ func TestDebUnderSystemd(t *testing.T) {
 	var console bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &console, &console
 	start := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	t.Logf("guest ran %s (systemd-nspawn: %v)", time.Since(start).Round(time.Second), err)
 	result, rerr := os.ReadFile(filepath.Join(shared, "result.log"))
 	if rerr != nil {
 		t.Fatalf("the guest wrote no result (%v); console:\n%s", rerr, console.String())
 	}
 	t.Logf("guest:\n%s", result)
-	if !bytes.Contains(result, []byte("RESULT: PASS")) {
-		for _, l := range strings.Split(string(result), "\n") {
-			if strings.HasPrefix(l, "FAIL:") {
-				t.Error(l)
-			}
-		}
-		t.Fatal("the unit failed under systemd")
-	}
+	checkResult(t, string(result), "the unit failed under systemd")
 }
 
 // buildRootfs builds a Debian rootfs tarball with mmdebstrap when it is not cached.
