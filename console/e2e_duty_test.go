@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/campusguard/campusguard/alerting"
+	"github.com/campusguard/campusguard/console/consoletest"
 	"github.com/campusguard/campusguard/event"
 )
 
@@ -88,8 +89,8 @@ func TestE2EDutyRoom(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("password"), "zhangwei-pw"),
 		chromedp.Click(chromedp.ID("login-submit")),
 		chromedp.WaitVisible(chromedp.ID("takeover-ack")),
-		poll(`document.querySelectorAll("#alarm-list article").length === 10`),
-		into(chromedp.Evaluate[struct {
+		consoletest.Until(`document.querySelectorAll("#alarm-list article").length === 10`),
+		consoletest.Store(chromedp.Evaluate[struct {
 			Cards  int     `json:"cards"`
 			Bottom float64 `json:"bottom"`
 			First  string  `json:"first"`
@@ -98,7 +99,7 @@ func TestE2EDutyRoom(t *testing.T) {
 			return { cards: as.length, bottom: as[as.length-1].getBoundingClientRect().bottom, first: as[0].dataset.id, second: as[1].dataset.id }; })()`), &layout),
 		// the guard mutes: the sound stops, the takeover stays until acknowledged
 		chromedp.Click(chromedp.CSS(`#takeover button:not(.primary)`)),
-		poll(`document.body.dataset.sound === "off"`),
+		consoletest.Until(`document.body.dataset.sound === "off"`),
 		chromedp.WaitVisible(chromedp.ID("takeover-ack")),
 	)
 	if err != nil {
@@ -113,7 +114,7 @@ func TestE2EDutyRoom(t *testing.T) {
 
 	// The same button is pressed again after the mute: a new occurrence rings again.
 	var beeps int
-	err = chromedp.Do(sctx, into(chromedp.Evaluate[int](`window.cgConsole.sound.beeps`), &beeps))
+	err = chromedp.Do(sctx, consoletest.Store(chromedp.Evaluate[int](`window.cgConsole.sound.beeps`), &beeps))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestE2EDutyRoom(t *testing.T) {
 		t.Fatalf("the second press: %s count %d", again.ID, again.Count)
 	}
 	err = chromedp.Do(sctx,
-		poll(fmt.Sprintf(`document.body.dataset.sound === "on" && window.cgConsole.sound.beeps > %d`, beeps)),
+		consoletest.Until(fmt.Sprintf(`document.body.dataset.sound === "on" && window.cgConsole.sound.beeps > %d`, beeps)),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`article[data-id=%q][data-count="2"]`, pressed.ID))),
 	)
 	if err != nil {
@@ -140,7 +141,7 @@ func TestE2EDutyRoom(t *testing.T) {
 			t.Fatalf("acknowledge from the takeover: %v", err)
 		}
 	}
-	err = chromedp.Do(sctx, chromedp.WaitNotVisible(chromedp.ID("takeover")), poll(`document.body.dataset.sound === "off"`), shot("alarms-ten"))
+	err = chromedp.Do(sctx, chromedp.WaitNotVisible(chromedp.ID("takeover")), consoletest.Until(`document.body.dataset.sound === "off"`), shot("alarms-ten"))
 	if err != nil {
 		t.Fatalf("after acknowledging: %v", err)
 	}
@@ -150,7 +151,7 @@ func TestE2EDutyRoom(t *testing.T) {
 	err = chromedp.Do(sctx,
 		chromedp.Navigate(base+"/plan"),
 		chromedp.WaitVisible(chromedp.CSS(`#dev-radar-b3.dev-acked, #dev-radar-b3.dev-alarm`)),
-		poll(`[...document.querySelectorAll(".plan-img")].every(i => i.complete && i.naturalWidth > 0)`),
+		consoletest.Until(`[...document.querySelectorAll(".plan-img")].every(i => i.complete && i.naturalWidth > 0)`),
 		shot("plan"),
 		chromedp.Click(chromedp.ID("dev-radar-b3")),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#plan-side article[data-id=%q]`, fall.ID))),
@@ -163,8 +164,8 @@ func TestE2EDutyRoom(t *testing.T) {
 	for _, p := range []string{"/", "/alarms/" + pressed.ID, "/history", "/devices", "/patrols", "/silences", "/plan", "/report"} {
 		var found []string
 		err := chromedp.Do(sctx, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS(`body[data-live="on"]`)),
-			poll(`!!document.querySelector("main table, main .alarm, main .empty, main .floor")`),
-			into(chromedp.Evaluate[[]string](asciiSentences), &found))
+			consoletest.Until(`!!document.querySelector("main table, main .alarm, main .empty, main .floor")`),
+			consoletest.Store(chromedp.Evaluate[[]string](asciiSentences), &found))
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
@@ -172,21 +173,21 @@ func TestE2EDutyRoom(t *testing.T) {
 			t.Errorf("%s shows English in the Chinese UI: %q", p, found)
 		}
 		var keys bool
-		if err := chromedp.Do(sctx, into(chromedp.Evaluate[bool](`document.body.innerText.includes("patrol:")`), &keys)); err != nil || keys {
+		if err := chromedp.Do(sctx, consoletest.Store(chromedp.Evaluate[bool](`document.body.innerText.includes("patrol:")`), &keys)); err != nil || keys {
 			t.Errorf("%s shows a raw device key (patrol:…): %v", p, err)
 		}
 	}
 
 	// English on request: the page's own words are English.
 	var heading string
-	err = chromedp.Do(sctx, chromedp.Navigate(base+"/?lang=en"), poll(`document.querySelectorAll("#alarm-list article").length === 10`),
-		into(chromedp.Text(chromedp.CSS("main h1")), &heading), shot("alarms-en"))
+	err = chromedp.Do(sctx, chromedp.Navigate(base+"/?lang=en"), consoletest.Until(`document.querySelectorAll("#alarm-list article").length === 10`),
+		consoletest.Store(chromedp.Text(chromedp.CSS("main h1")), &heading), shot("alarms-en"))
 	if err != nil || !strings.HasPrefix(heading, "Active alarms") {
 		t.Errorf("English page: %q %v", heading, err)
 	}
 
 	// The daemon stops: the last known list stays under a full-width banner.
-	err = chromedp.Do(sctx, chromedp.Navigate(base+"/?lang=zh"), poll(`document.querySelectorAll("#alarm-list article").length === 10`))
+	err = chromedp.Do(sctx, chromedp.Navigate(base+"/?lang=zh"), consoletest.Until(`document.querySelectorAll("#alarm-list article").length === 10`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,8 +196,8 @@ func TestE2EDutyRoom(t *testing.T) {
 	var banner string
 	err = chromedp.Do(sctx,
 		chromedp.WaitVisible(chromedp.ID("conn-banner")),
-		into(chromedp.Text(chromedp.ID("conn-banner")), &banner),
-		into(chromedp.Evaluate[int](`document.querySelectorAll("#alarm-list article").length`), &cards),
+		consoletest.Store(chromedp.Text(chromedp.ID("conn-banner")), &banner),
+		consoletest.Store(chromedp.Evaluate[int](`document.querySelectorAll("#alarm-list article").length`), &cards),
 		shot("connection-lost"),
 	)
 	if err != nil {

@@ -129,24 +129,6 @@ func populate(t *testing.T, e *env, snap string) {
 	}
 }
 
-// into runs a with its result stored in dst.
-func into[T any](a chromedp.Action[T], dst *T) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		v, err := a(ctx, t)
-		*dst = v
-		return err
-	})
-}
-
-// poll waits until a JavaScript expression is true in the page (it is re-evaluated on
-// every animation frame: a signal, not a sleep).
-func poll(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Poll[bool](expr)(ctx, t)
-		return err
-	})
-}
-
 // screenshotDir is where the e2e test saves its screenshots: testdata/screenshots with
 // -update-screenshots (the committed pictures), else a temporary directory, so a test
 // run leaves the tree clean. CAMPUSGUARD_SCREENSHOTS names another directory.
@@ -203,16 +185,16 @@ func TestE2EPanicAck(t *testing.T) {
 	defer scancel()
 	err = chromedp.Do(sctx,
 		chromedp.WaitVisible(chromedp.CSS(card+`[data-state="firing"]`)),
-		into(chromedp.Text(chromedp.CSS(card+" .msg")), &first),
+		consoletest.Store(chromedp.Text(chromedp.CSS(card+" .msg")), &first),
 		// the new critical alarm takes the screen over, and the audible alert runs
 		chromedp.WaitVisible(chromedp.ID("takeover-ack")),
-		into(chromedp.Text(chromedp.ID("takeover")), &takeover),
-		poll(`document.body.dataset.sound === "on" && window.cgConsole.sound.beeps > 0`),
+		consoletest.Store(chromedp.Text(chromedp.ID("takeover")), &takeover),
+		consoletest.Until(`document.body.dataset.sound === "on" && window.cgConsole.sound.beeps > 0`),
 		shot("takeover"),
 	)
 	if err != nil {
 		var dbg string // what the page was doing, for the failure message
-		_ = chromedp.Do(ctx, into(chromedp.Evaluate[string](`JSON.stringify({takeover: document.getElementById('takeover').className,
+		_ = chromedp.Do(ctx, consoletest.Store(chromedp.Evaluate[string](`JSON.stringify({takeover: document.getElementById('takeover').className,
 			sound: document.body.dataset.sound, audio: document.body.dataset.audio, live: document.body.dataset.live,
 			cards: document.querySelectorAll('#alarm-list article').length})`), &dbg))
 		t.Fatalf("live alarm: %v %s", err, dbg)
@@ -226,7 +208,7 @@ func TestE2EPanicAck(t *testing.T) {
 		}
 	}
 	var order []string
-	if err := chromedp.Do(ctx, into(chromedp.Evaluate[[]string](`[...document.querySelectorAll("#alarm-list article")].map(a => a.dataset.id)`), &order)); err != nil {
+	if err := chromedp.Do(ctx, consoletest.Store(chromedp.Evaluate[[]string](`[...document.querySelectorAll("#alarm-list article")].map(a => a.dataset.id)`), &order)); err != nil {
 		t.Fatal(err)
 	}
 	if len(order) != 3 || order[0] != a.ID {
@@ -240,12 +222,12 @@ func TestE2EPanicAck(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("note-text"), "已到现场，系学生误触"),
 		chromedp.Click(chromedp.ID("note-submit")),
 		chromedp.WaitVisible(chromedp.CSS(card+`[data-state="acknowledged"] .state-acknowledged`)),
-		poll(`document.body.dataset.sound === "off"`),
+		consoletest.Until(`document.body.dataset.sound === "off"`),
 		chromedp.WaitNotVisible(chromedp.ID("takeover")),
 		shot("alarms"),
 		chromedp.Click(chromedp.CSS(card+" a.detail")),
 		chromedp.WaitVisible(chromedp.ID("audit")),
-		into(chromedp.Text(chromedp.ID("audit")), &audit),
+		consoletest.Store(chromedp.Text(chromedp.ID("audit")), &audit),
 		shot("detail"),
 	)
 	if err != nil {
@@ -276,7 +258,7 @@ func TestE2EPanicAck(t *testing.T) {
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1), chromedp.EmulateMobile),
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(card)),
-		into(chromedp.Evaluate[int](`document.documentElement.scrollWidth`), &phoneW),
+		consoletest.Store(chromedp.Evaluate[int](`document.documentElement.scrollWidth`), &phoneW),
 		shot("alarms-phone"),
 	)
 	if err != nil {

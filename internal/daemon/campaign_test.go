@@ -1,13 +1,11 @@
 package daemon_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -253,25 +251,5 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 // subscription (the broker holds the session's messages meanwhile).
 func startCampaignChild(t *testing.T, cfgPath string) *child {
 	t.Helper()
-	cmd := exec.Command(binary, "run", "--config", cfgPath)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, lines: make(chan string, 1000)}
-	go func() {
-		s := bufio.NewScanner(stderr)
-		for s.Scan() {
-			select {
-			case c.lines <- s.Text():
-			default: // nobody reads a killed child's log
-			}
-		}
-		close(c.lines)
-	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	return c
+	return spawnChild(t, cfgPath, "", true)
 }

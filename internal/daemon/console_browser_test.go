@@ -168,23 +168,6 @@ func dutyBrowser(t *testing.T) context.Context {
 	return consoletest.Browser(t, 1400, 900, 4*time.Minute)
 }
 
-// store runs a and keeps its result in dst.
-func store[T any](a chromedp.Action[T], dst *T) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		v, err := a(ctx, t)
-		*dst = v
-		return err
-	})
-}
-
-// until waits for a JavaScript expression to be true (a signal, not a sleep).
-func until(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Poll[bool](expr)(ctx, t)
-		return err
-	})
-}
-
 // viewport sets one of the duty sizes.
 func viewport(w, h int64, mobile bool) chromedp.Action[chromedp.Void] {
 	if mobile {
@@ -258,7 +241,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	noEnglish := func(view string) {
 		t.Helper()
 		var found []string
-		step("read "+view, store(chromedp.Evaluate[[]string](englishOnPage), &found))
+		step("read "+view, consoletest.Store(chromedp.Evaluate[[]string](englishOnPage), &found))
 		if len(found) > 0 {
 			t.Errorf("%s shows English in the Chinese UI: %q", view, found)
 		}
@@ -279,7 +262,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// balcony (the radar), the gate button's cable cut (the GPIO line supervision).
 	publish("school/demo01/panic/panic-dorm/status", map[string]any{"pressed": true, "tamper": false, "supply_v": 12.1})
 	step("the panic takes the screen over", chromedp.WaitVisible(chromedp.ID("takeover-ack")),
-		until(`document.body.dataset.sound === "on" && window.cgConsole.sound.beeps > 0`),
+		consoletest.Until(`document.body.dataset.sound === "on" && window.cgConsole.sound.beeps > 0`),
 		chromedp.WaitVisible(chromedp.CSS(`#takeover .police-ok`))) // the receiving centre's ACK
 	publish("school/demo01/antifall/antifall-b3-east/state", map[string]any{"occupied": true, "distance_m": 0.8, "zone": "B3-3F-east-balcony", "ts": time.Now().UnixMilli()})
 	resp, err := http.Post(base+"/-/simulate/tamper", "text/plain", nil)
@@ -287,12 +270,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("simulate tamper: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	step("three critical alarms", until(`[...document.querySelectorAll("#alarm-list article.sev-critical-row")].length >= 3`))
+	step("three critical alarms", consoletest.Until(`[...document.querySelectorAll("#alarm-list article.sev-critical-row")].length >= 3`))
 	// Then lesser ones, newer: a rat in the kitchen, a camera going offline.
 	publish("school/demo01/kitchen/kitchen-cam-1/ai", map[string]any{"event": "rat", "confidence": 0.93, "channel": 1,
 		"time": time.Now().Unix(), "snapshot": snapURL, "region": "灶台区"})
 	publish("school/demo01/kitchen/kitchen-cam-2/status", []byte("offline"))
-	step("five alarms", until(`document.querySelectorAll("#alarm-list article").length >= 5`))
+	step("five alarms", consoletest.Until(`document.querySelectorAll("#alarm-list article").length >= 5`))
 
 	for _, s := range dutySizes {
 		step("takeover at "+s.name, viewport(s.w, s.h, s.mobile), chromedp.WaitVisible(chromedp.ID("takeover-ack")), snap("takeover-"+s.name))
@@ -302,19 +285,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	// The guard mutes; the same button is pressed again: it rings again.
 	var beeps int
 	step("mute", viewport(1366, 768, false), chromedp.Click(chromedp.CSS(`#takeover button:not(.primary)`)),
-		until(`document.body.dataset.sound === "off"`), store(chromedp.Evaluate[int](`window.cgConsole.sound.beeps`), &beeps))
+		consoletest.Until(`document.body.dataset.sound === "off"`), consoletest.Store(chromedp.Evaluate[int](`window.cgConsole.sound.beeps`), &beeps))
 	publish("school/demo01/panic/panic-dorm/status", map[string]any{"pressed": false, "tamper": false, "supply_v": 12.1})
 	publish("school/demo01/panic/panic-dorm/status", map[string]any{"pressed": true, "tamper": false, "supply_v": 12.1})
 	step("a new press rings after the mute",
-		until(fmt.Sprintf(`document.body.dataset.sound === "on" && window.cgConsole.sound.beeps > %d`, beeps)),
-		until(`[...document.querySelectorAll("#alarm-list article")].some(a => +a.dataset.count >= 2)`))
+		consoletest.Until(fmt.Sprintf(`document.body.dataset.sound === "on" && window.cgConsole.sound.beeps > %d`, beeps)),
+		consoletest.Until(`[...document.querySelectorAll("#alarm-list article")].some(a => +a.dataset.count >= 2)`))
 
 	// The critical alarms are on top and start above the fold.
 	var layout struct {
 		FirstTop float64 `json:"first_top"`
 		Critical int     `json:"critical_on_top"`
 	}
-	step("read the list", store(chromedp.Evaluate[struct {
+	step("read the list", consoletest.Store(chromedp.Evaluate[struct {
 		FirstTop float64 `json:"first_top"`
 		Critical int     `json:"critical_on_top"`
 	}](`(() => { const as = [...document.querySelectorAll("#alarm-list article")];
@@ -327,7 +310,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Acknowledge every critical alarm from the takeover, with a one-click note.
 	for i := 0; i < 6; i++ {
 		var on bool
-		step("takeover?", store(chromedp.Evaluate[bool](`!document.getElementById("takeover").classList.contains("hidden")`), &on))
+		step("takeover?", consoletest.Store(chromedp.Evaluate[bool](`!document.getElementById("takeover").classList.contains("hidden")`), &on))
 		if !on {
 			break
 		}
@@ -335,11 +318,11 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#note-quick button`)), chromedp.Click(chromedp.ID("note-submit")),
 			chromedp.WaitNotVisible(chromedp.ID("note-dialog")))
 	}
-	step("all acknowledged", chromedp.WaitNotVisible(chromedp.ID("takeover")), until(`document.body.dataset.sound === "off"`),
+	step("all acknowledged", chromedp.WaitNotVisible(chromedp.ID("takeover")), consoletest.Until(`document.body.dataset.sound === "off"`),
 		chromedp.WaitVisible(chromedp.CSS(`#alarm-list .police-ok`)), chromedp.WaitVisible(chromedp.CSS(`#alarm-list img.thumb`)))
 
 	var panicID string
-	step("the panic's id", store(chromedp.Evaluate[string](`[...document.querySelectorAll("#alarm-list article")].find(a => a.querySelector(".police-ok")).dataset.id`), &panicID))
+	step("the panic's id", consoletest.Store(chromedp.Evaluate[string](`[...document.querySelectorAll("#alarm-list article")].find(a => a.querySelector(".police-ok")).dataset.id`), &panicID))
 	views := []struct{ name, path, ready string }{
 		{"alarms", "/", `#alarm-list article`},
 		{"detail", "/alarms/" + panicID, `#deliveries`},
@@ -363,7 +346,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	var police string
 	step("the police receipt", viewport(1366, 768, false), chromedp.Navigate(base+"/alarms/"+panicID),
-		chromedp.WaitVisible(chromedp.ID("deliveries")), store(chromedp.Text(chromedp.ID("deliveries")), &police))
+		chromedp.WaitVisible(chromedp.ID("deliveries")), consoletest.Store(chromedp.Text(chromedp.ID("deliveries")), &police))
 	if !strings.Contains(police, "公安联网") || !strings.Contains(police, "已送达") {
 		t.Errorf("the panic's deliveries do not show the police receipt:\n%s", police)
 	}
@@ -375,13 +358,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		step("connection lost at "+s.name, viewport(s.w, s.h, s.mobile), chromedp.WaitVisible(chromedp.ID("conn-banner")),
 			chromedp.WaitVisible(chromedp.CSS(`#alarm-list article`)), snap("connection-lost-"+s.name))
 	}
-	step("the lost-link tone", until(`window.cgConsole.sound.lostBeeps > 0`))
+	step("the lost-link tone", consoletest.Until(`window.cgConsole.sound.lostBeeps > 0`))
 
 	// It comes back: the page reconnects by itself, still logged in.
 	campus.start(t)
-	step("back without a login", viewport(1366, 768, false), until(`document.body.dataset.live === "on"`),
+	step("back without a login", viewport(1366, 768, false), consoletest.Until(`document.body.dataset.live === "on"`),
 		chromedp.WaitNotVisible(chromedp.ID("conn-banner")), chromedp.WaitVisible(chromedp.CSS(`#alarm-list article`)),
-		until(`location.pathname === "/"`))
+		consoletest.Until(`location.pathname === "/"`))
 
 	// The duty PC's kiosk token opens a guard's session without typing.
 	jar, _ := cookiejar.New(nil)

@@ -67,6 +67,16 @@ func startChild(t *testing.T, cfgPath, httpAddr string) *child {
 	if err := os.MkdirAll(filepath.Join(filepath.Dir(cfgPath), "rules"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	c := spawnChild(t, cfgPath, httpAddr, false)
+	c.await(t, "campusguard ready")
+	return c
+}
+
+// spawnChild runs the daemon on cfgPath as a child process, its log lines on lines,
+// and kills it when the test ends. With drop, a line that finds lines full is dropped
+// (nobody reads a killed child's log); without, the child waits for the reader.
+func spawnChild(t *testing.T, cfgPath, httpAddr string, drop bool) *child {
+	t.Helper()
 	cmd := exec.Command(binary, "run", "--config", cfgPath)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -79,7 +89,14 @@ func startChild(t *testing.T, cfgPath, httpAddr string) *child {
 	go func() {
 		s := bufio.NewScanner(stderr)
 		for s.Scan() {
-			c.lines <- s.Text()
+			if !drop {
+				c.lines <- s.Text()
+				continue
+			}
+			select {
+			case c.lines <- s.Text():
+			default:
+			}
 		}
 		close(c.lines)
 	}()
@@ -87,7 +104,6 @@ func startChild(t *testing.T, cfgPath, httpAddr string) *child {
 		_ = cmd.Process.Kill()
 		_, _ = cmd.Process.Wait()
 	})
-	c.await(t, "campusguard ready")
 	return c
 }
 
