@@ -45,8 +45,8 @@ type pipeline struct {
 	sim       *sim.Sim
 	console   *console.Console
 	engine    *rules.Engine
-	ruleSave  time.Time // when the rule state was last persisted
-	ruleSaved []byte    // what was persisted then
+	ruleSave  time.Time  // when the rule state was last offered to the saver
+	ruleSaver *ruleSaver // writes the rule state to the journal off the main loop
 	ruleSub   *event.Subscription
 	// running are the components the config enabled at start, in start order: a reload
 	// prepares them and hands them the new site.

@@ -1,9 +1,7 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"sync"
 	"time"
@@ -184,8 +182,8 @@ func (d *Daemon) awaitCommits(ctx context.Context, waits []commitWait) {
 }
 
 // saveRuleState persists the engine's open instances (latched, pending for, open
-// absences) at most every 5 s, and always at shutdown; a state equal to the last one
-// written is not written again (an idle gateway does not wear its flash).
+// absences) at most every 5 s, written off the loop by the rule saver; forced (a
+// person's reset, the stop) it is written before the loop goes on.
 func (d *Daemon) saveRuleState(force bool) {
 	p := d.p
 	now := d.clock.Now()
@@ -193,18 +191,11 @@ func (d *Daemon) saveRuleState(force bool) {
 		return
 	}
 	p.ruleSave = now
-	b, err := json.Marshal(p.engine.State())
-	if err == nil && bytes.Equal(b, p.ruleSaved) {
+	if force {
+		p.ruleSaver.flush(p.engine.State())
 		return
 	}
-	if err == nil {
-		err = p.journal.PutState(ruleStateKey, b)
-	}
-	if err != nil {
-		d.log.Error("saving rule state", "err", err)
-		return
-	}
-	p.ruleSaved = b
+	p.ruleSaver.offer(p.engine.State())
 }
 
 // nextDeadline is how long until the engine's next timer (capped, so the state is

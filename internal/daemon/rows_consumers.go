@@ -24,6 +24,8 @@ var rulesComponent = &component{
 	start: func(w *wiring, log *slog.Logger) error {
 		p, cfg := w.p, w.cfg
 		p.engine = rules.New(cfg.Rules, w.dir, cfg.Site.Location())
+		p.ruleSaver = newRuleSaver(p.journal, log)
+		w.run("rule-state", func() { p.ruleSaver.run(w.ctx) })
 		if b, err := p.journal.GetState(ruleStateKey); err == nil && len(b) > 0 {
 			var snap rules.Snapshot
 			if err := json.Unmarshal(b, &snap); err != nil {
