@@ -460,6 +460,8 @@ func (m *Manager) RunArming(ctx context.Context) error {
 
 // ArmingTick is one pass of RunArming as of the clock's now.
 func (m *Manager) ArmingTick(ctx context.Context) error {
+	m.armingPass.Lock()
+	defer m.armingPass.Unlock()
 	now := m.clock.Now()
 	var c Commit
 	var triggers []Trigger

@@ -67,6 +67,11 @@ type Options struct {
 // Manager owns the alarms: their lifecycle, silences, inhibition, arming, grouping,
 // routing, escalation, and the per-sink delivery workers. Safe for concurrent use.
 type Manager struct {
+	// armingPass lets one arming pass run at a time: a pass returns only after the
+	// journal took what a concurrent one changed (the schedule's own goroutine and a
+	// caller's pass see one order).
+	armingPass sync.Mutex
+
 	cfg        Config
 	root       *node
 	store      Store
