@@ -460,12 +460,7 @@ func TestScenario_DiskFullDuringAPanicThePoliceStillGetIt(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 50 && h.d.p.alerts.Failing(); i++ {
-		h.advance(time.Second) // alerting retries the failed commit on its tick
-	}
-	if h.d.p.alerts.Failing() {
-		t.Fatal("the journal write was not retried once space was freed")
-	}
+	awaitJournalRetried(h)
 	h.settle()
 	if h.d.mark.Held() {
 		t.Fatal("input not acknowledged again once the journal writes")
@@ -775,5 +770,22 @@ func TestScenario_StaffAckOverMQTTThenPressAgain(t *testing.T) {
 	}
 	if got := h.policeGot(2); got[1].String() != "120/1 zone 11" {
 		t.Fatalf("police got %v", got)
+	}
+}
+
+// awaitJournalRetried moves the fake clock a second at a time until alerting retried
+// its failed journal commits and they went through. The retry runs on alerting's tick,
+// on alerting's own goroutine: after each second it gets up to 200 ms (real) to take
+// the tick and commit, since nothing signals that it did.
+func awaitJournalRetried(h *harness) {
+	h.t.Helper()
+	for i := 0; i < 50 && h.d.p.alerts.Failing(); i++ {
+		h.advance(time.Second)
+		for j := 0; j < 20 && h.d.p.alerts.Failing(); j++ {
+			<-time.After(10 * time.Millisecond)
+		}
+	}
+	if h.d.p.alerts.Failing() {
+		h.t.Fatal("the journal write was not retried once space was freed")
 	}
 }
