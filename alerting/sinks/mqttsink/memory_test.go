@@ -32,27 +32,27 @@ func TestAlarmToStaffInMemory(t *testing.T) {
 	if err := s.Deliver(ctx, n); err != nil {
 		t.Fatal(err)
 	}
+	ev := fc.Take(t) // the event first, then the retained state
+	var em mqttsink.EventMessage
+	if ev.Topic != "cg/s01/events" || ev.Retained || ev.QoS != 1 || json.Unmarshal(ev.Payload, &em) != nil || em.ID != "n-1" {
+		t.Fatalf("event %+v %s", ev, ev.Payload)
+	}
 	st := fc.Take(t)
 	var sm mqttsink.StateMessage
 	if st.Topic != "cg/s01/alarms/s01%2Fpanic%2Fbox-gate%231" || !st.Retained || st.QoS != 1 ||
 		json.Unmarshal(st.Payload, &sm) != nil || sm.V != mqttsink.SchemaVersion || sm.Alarm.ID != n.Alarm.ID || sm.Transition != alerting.Fired {
 		t.Fatalf("state %+v %s", st, st.Payload)
 	}
-	ev := fc.Take(t)
-	var em mqttsink.EventMessage
-	if ev.Topic != "cg/s01/events" || ev.Retained || ev.QoS != 1 || json.Unmarshal(ev.Payload, &em) != nil || em.ID != "n-1" {
-		t.Fatalf("event %+v %s", ev, ev.Payload)
-	}
 
 	n.ID, n.Transition, n.Alarm.State = "n-2", alerting.ResolvedT, alerting.Resolved
 	if err := s.Deliver(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	if p := fc.Take(t); p.Topic != st.Topic || !p.Retained || len(p.Payload) != 0 {
-		t.Fatalf("clear %+v", p)
-	}
 	if p := fc.Take(t); !bytes.Contains(p.Payload, []byte(`"transition":"resolved"`)) {
 		t.Fatalf("resolved event %s", p.Payload)
+	}
+	if p := fc.Take(t); p.Topic != st.Topic || !p.Retained || len(p.Payload) != 0 {
+		t.Fatalf("clear %+v", p)
 	}
 	if _, ok := fc.Retained(st.Topic); ok {
 		t.Fatal("the retained state survived the resolve")

@@ -98,15 +98,15 @@ func (p *staffPipeline) press(t *testing.T, occurrence bool) {
 func (p *staffPipeline) staffGets(t *testing.T, transition alerting.Transition) mqttsink.EventMessage {
 	t.Helper()
 	for {
+		ev := p.fc.Take(t) // the event first, then the retained state
+		var em mqttsink.EventMessage
+		if ev.Topic != pipelinePrefix+"/events" || ev.Retained || ev.QoS != mqttsink.QoS || json.Unmarshal(ev.Payload, &em) != nil {
+			t.Fatalf("event %+v %s", ev, ev.Payload)
+		}
 		st := p.fc.Take(t)
 		var sm mqttsink.StateMessage
 		if err := json.Unmarshal(st.Payload, &sm); err != nil {
 			t.Fatalf("state %s %s: %v", st.Topic, st.Payload, err)
-		}
-		ev := p.fc.Take(t)
-		var em mqttsink.EventMessage
-		if ev.Topic != pipelinePrefix+"/events" || ev.Retained || ev.QoS != mqttsink.QoS || json.Unmarshal(ev.Payload, &em) != nil {
-			t.Fatalf("event %+v %s", ev, ev.Payload)
 		}
 		if sm.Transition != transition {
 			continue // another notification (the button released, ...)

@@ -263,6 +263,21 @@ func (s *Sink) Deliver(ctx context.Context, n alerting.Notification) error {
 }
 
 func (s *Sink) deliver(ctx context.Context, n alerting.Notification) error {
+	// The event first: it is what staff apps announce and act on; the retained state
+	// (for apps that start later) follows one round trip behind. A state that fails
+	// after its event went out sends the event again on the retry: events are at least
+	// once and carry their id.
+	p, err := marshalEvent(n)
+	if err != nil {
+		return &alerting.Permanent{Err: fmt.Errorf("mqtt sink %s: notification %s: %w", s.cfg.Name, n.ID, err)}
+	}
+	// One message at a time, each after the previous PUBACK: sending the state and the
+	// event back to back (PUBACKs awaited together) was measured 40 ms per
+	// notification against a default Mosquitto, whose two small PUBACK writes meet
+	// Nagle's algorithm and the client's delayed ACK (set_tcp_nodelay is off by default).
+	if err := s.pub.Publish(ctx, s.events, QoS, false, p); err != nil {
+		return fmt.Errorf("mqtt sink %s: notification %s event: %w", s.cfg.Name, n.ID, err)
+	}
 	alarms := n.Group
 	if len(alarms) == 0 {
 		alarms = []alerting.Alarm{n.Alarm}
@@ -279,17 +294,6 @@ func (s *Sink) deliver(ctx context.Context, n alerting.Notification) error {
 		if err := s.pub.Publish(ctx, s.AlarmTopic(a.ID), QoS, true, payload); err != nil {
 			return fmt.Errorf("mqtt sink %s: alarm %s state: %w", s.cfg.Name, a.ID, err)
 		}
-	}
-	p, err := marshalEvent(n)
-	if err != nil {
-		return &alerting.Permanent{Err: fmt.Errorf("mqtt sink %s: notification %s: %w", s.cfg.Name, n.ID, err)}
-	}
-	// One message at a time, each after the previous PUBACK: sending the state and the
-	// event back to back (PUBACKs awaited together) was measured 40 ms per
-	// notification against a default Mosquitto, whose two small PUBACK writes meet
-	// Nagle's algorithm and the client's delayed ACK (set_tcp_nodelay is off by default).
-	if err := s.pub.Publish(ctx, s.events, QoS, false, p); err != nil {
-		return fmt.Errorf("mqtt sink %s: notification %s event: %w", s.cfg.Name, n.ID, err)
 	}
 	return nil
 }

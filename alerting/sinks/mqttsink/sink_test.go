@@ -90,16 +90,17 @@ func TestDeliverStateAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	stateTopic := prefix + "/alarms/s01%2Fpanic%2Fbox-gate%231"
+	// The event first (what staff apps announce), then the retained state.
 	m := live.next(t)
+	var ev EventMessage
+	if m.Topic() != prefix+"/events" || m.Retained() || json.Unmarshal(m.Payload(), &ev) != nil || ev.ID != "n-1" || ev.Transition != alerting.Fired {
+		t.Fatalf("event %s %s", m.Topic(), m.Payload())
+	}
+	m = live.next(t)
 	statePayload := m.Payload()
 	var st StateMessage
 	if m.Topic() != stateTopic || json.Unmarshal(m.Payload(), &st) != nil || st.V != 1 || st.Alarm.ID != n.Alarm.ID || st.Alarm.Location != "校门门卫室" {
 		t.Fatalf("state %s %s", m.Topic(), m.Payload())
-	}
-	m = live.next(t)
-	var ev EventMessage
-	if m.Topic() != prefix+"/events" || m.Retained() || json.Unmarshal(m.Payload(), &ev) != nil || ev.ID != "n-1" || ev.Transition != alerting.Fired {
-		t.Fatalf("event %s %s", m.Topic(), m.Payload())
 	}
 	// A late subscriber gets the retained state.
 	late := newWatcher(t, url, "cg-late-"+t.Name())
@@ -113,11 +114,11 @@ func TestDeliverStateAndEvents(t *testing.T) {
 	if err := s.Deliver(ctx, n2); err != nil {
 		t.Fatal(err)
 	}
-	if m := live.next(t); m.Topic() != stateTopic || len(m.Payload()) != 0 {
-		t.Fatalf("clear: %s %q", m.Topic(), m.Payload())
-	}
 	if m := live.next(t); m.Topic() != prefix+"/events" || !strings.Contains(string(m.Payload()), `"transition":"resolved"`) {
 		t.Fatalf("event %s", m.Payload())
+	}
+	if m := live.next(t); m.Topic() != stateTopic || len(m.Payload()) != 0 {
+		t.Fatalf("clear: %s %q", m.Topic(), m.Payload())
 	}
 	// A new subscriber sees no retained state: the first thing it gets is a probe
 	// published after its subscription.
@@ -159,7 +160,7 @@ func TestGroupedNotificationPublishesEveryAlarm(t *testing.T) {
 	for range 3 {
 		topics = append(topics, live.next(t).Topic())
 	}
-	want := []string{prefix + "/alarms/k1", prefix + "/alarms/k2", prefix + "/events"}
+	want := []string{prefix + "/events", prefix + "/alarms/k1", prefix + "/alarms/k2"}
 	if fmt.Sprint(topics) != fmt.Sprint(want) {
 		t.Fatalf("topics %v, want %v", topics, want)
 	}
