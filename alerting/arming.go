@@ -555,8 +555,8 @@ func (m *Manager) ArmingTick(ctx context.Context) error {
 // this one must be.
 func (m *Manager) reminder(zone string, firing bool, now time.Time) Trigger {
 	name := zone
-	if m.dir != nil && m.dir.Site != nil {
-		if z := m.dir.Site.Zone(zone); z != nil && z.Name != "" {
+	if m.dir != nil {
+		if z := m.dir.Zone(zone); z != nil && z.Name != "" {
 			name = z.Name
 		}
 	}

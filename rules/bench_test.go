@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"math/rand"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -12,17 +13,20 @@ import (
 	"github.com/campusguard/campusguard/site"
 )
 
-// benchSite has 500 devices in 20 zones.
-func benchSite() *site.Directory {
+// benchSite has 500 devices in 20 zones: one school.
+func benchSite() *site.Directory { return benchSiteN(1) }
+
+// benchSiteN is scale schools' worth: 500×scale devices in 20×scale zones.
+func benchSiteN(scale int) *site.Directory {
 	s := &site.Site{ID: "bench", Timezone: "Asia/Shanghai"}
-	for z := 0; z < 20; z++ {
+	for z := 0; z < 20*scale; z++ {
 		s.Zones = append(s.Zones, site.Zone{ID: fmt.Sprintf("z%02d", z), Number: z + 1})
 	}
 	kinds := []event.Kind{event.KindPanic, event.KindAntiFall, event.KindPatrol, event.KindKitchenCamera, event.KindKitchenCamera}
 	var devs []site.Device
-	for i := 0; i < 500; i++ {
+	for i := 0; i < 500*scale; i++ {
 		devs = append(devs, site.Device{
-			ID: fmt.Sprintf("d%03d", i), Kind: kinds[i%len(kinds)], Zone: fmt.Sprintf("z%02d", i%20),
+			ID: fmt.Sprintf("d%03d", i), Kind: kinds[i%len(kinds)], Zone: fmt.Sprintf("z%02d", i%(20*scale)),
 			Location: fmt.Sprintf("楼%d", i%7), Driver: "mqtt", Labels: map[string]string{"floor": fmt.Sprint(i % 6)},
 		})
 	}
@@ -30,19 +34,23 @@ func benchSite() *site.Directory {
 }
 
 // benchRules writes 200 rules of every form over the bench site.
-func benchRules() string {
+func benchRules() string { return benchRulesN(1) }
+
+// benchRulesN writes 200×scale rules over benchSiteN(scale): every school its own.
+func benchRulesN(scale int) string {
 	var b strings.Builder
 	b.WriteString("schedules:\n  school: {windows: [\"mon-fri 07:00-18:00\"]}\nrules:\n")
 	dets := []string{"no_chef_hat", "no_mask", "no_uniform", "no_gloves", "smoking", "phone", "rodent", "trash_bin_open", "stranger"}
-	for i := 0; i < 200; i++ {
-		z := fmt.Sprintf("z%02d", i%20)
+	zones := 20 * scale
+	for i := 0; i < 200*scale; i++ {
+		z := fmt.Sprintf("z%02d", i%zones)
 		switch i % 5 {
 		case 0:
 			fmt.Fprintf(&b, "  - {name: panic-%d, severity: critical, select: {kinds: [panic], zones: [%s]}, when: 'type == \"pressed\"', resolve: 'type == \"released\"'}\n", i, z)
 		case 1:
 			fmt.Fprintf(&b, "  - {name: fall-%d, severity: critical, select: {kinds: [antifall], zones: [%s]}, when: 'type == \"state\" && fields.occupied == true', resolve: 'type == \"state\" && fields.occupied == false', for: 3s}\n", i, z)
 		case 2:
-			fmt.Fprintf(&b, "  - {name: det-%d, severity: minor, schedule: school, select: {kinds: [kitchen_camera], zones: [%s]}, when: 'type == \"detection\" && fields.detection == \"%s\" && num(fields.confidence) > 0.8', count: {threshold: 3, window: 10m}}\n", i, fmt.Sprintf("z%02d", (i+1)%20), dets[i%len(dets)])
+			fmt.Fprintf(&b, "  - {name: det-%d, severity: minor, schedule: school, select: {kinds: [kitchen_camera], zones: [%s]}, when: 'type == \"detection\" && fields.detection == \"%s\" && num(fields.confidence) > 0.8', count: {threshold: 3, window: 10m}}\n", i, fmt.Sprintf("z%02d", (i+1)%zones), dets[i%len(dets)])
 		case 3:
 			fmt.Fprintf(&b, "  - {name: silent-%d, severity: major, select: {zones: [%s]}, when: 'type in [\"heartbeat\", \"state\", \"detection\"]', absence: {period: 5m}}\n", i, z)
 		case 4:
@@ -152,6 +160,49 @@ func BenchmarkEngineNoChange(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(e.Stats().Evaluated)/float64(e.Stats().Events), "evals/event")
+		})
+	}
+}
+
+// BenchmarkEngineScale measures the engine at 1, 10, 100 and 1000 schools' worth of
+// devices and rules on one gateway (500 devices and 200 rules a school): events/s,
+// evaluations per event, the p99 of one Process call, and the engine's heap per
+// device (its index, rule bindings and instances). Each size builds its engine once.
+func BenchmarkEngineScale(b *testing.B) {
+	for _, scale := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("schools=%d", scale), func(b *testing.B) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			dir := benchSiteN(scale)
+			rs, err := Parse([]Source{{Name: "bench.yaml", Data: []byte(benchRulesN(scale))}}, Options{Directory: dir, NoBuiltins: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			e := New(rs, dir, shanghai)
+			t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, shanghai)
+			e.Tick(t0)
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			evs := benchEvents(dir, 1<<16)
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				// The gateway's event rate grows with its devices: each device reports
+				// as often at every scale.
+				now := t0.Add(time.Duration(i) * 10 * time.Millisecond / time.Duration(scale))
+				s := time.Now()
+				e.Process(now, evs[i&(len(evs)-1)])
+				lat = append(lat, time.Since(s))
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+			st := e.Stats()
+			b.ReportMetric(float64(st.Evaluated)/float64(st.Events), "evals/event")
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(500*scale), "heap-B/device")
+			runtime.KeepAlive(e)
 		})
 	}
 }

@@ -22,6 +22,8 @@ type Engine struct {
 	byName map[string]*rstate
 	index  map[string]*devEntry
 	timers timerHeap
+	// compactAt is the heap size at which push next counts live instances (see push).
+	compactAt int
 
 	env     runEnv
 	in      fastexpr.In    // the event as fast expressions read it

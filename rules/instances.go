@@ -244,8 +244,8 @@ func (e *Engine) emit(in *instance, at time.Time, ev *event.Event, dev *site.Dev
 	}
 	if dev != nil {
 		data.Device = MessageDevice{ID: dev.ID, Name: dev.Name, Kind: string(dev.Kind), Zone: dev.Zone, Location: dev.Location, Labels: dev.Labels}
-		if e.dir != nil && e.dir.Site != nil {
-			if z := e.dir.Site.Zone(dev.Zone); z != nil {
+		if e.dir != nil {
+			if z := e.dir.Zone(dev.Zone); z != nil {
 				data.Device.ZoneName = z.Name
 			}
 		}

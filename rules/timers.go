@@ -133,8 +133,15 @@ func (e *Engine) reschedule(in *instance, now time.Time) {
 func (e *Engine) push(in *instance, at time.Time) {
 	in.queued = at
 	heap.Push(&e.timers, timer{at: at, inst: in})
-	if len(e.timers) > 64 && len(e.timers) > 4*e.liveInstances() {
-		e.compactTimers()
+	// Stale timers (of instances rescheduled or dropped) are compacted away once they
+	// outnumber the live instances four to one. Counting those walks every rule, so it
+	// is done only when the heap has doubled since the last count: a push stays O(log n)
+	// in timers, not O(rules).
+	if n := len(e.timers); n > 64 && n >= e.compactAt {
+		if n > 4*e.liveInstances() {
+			e.compactTimers()
+		}
+		e.compactAt = 2 * len(e.timers)
 	}
 }
 

@@ -205,16 +205,43 @@ func (s *Site) PoliceZone(d *Device) (area, zone int) {
 type Directory struct {
 	Site    *Site
 	devices map[string]*Device
+	zones   map[string]*Zone
 	list    []Device
 }
 
-// NewDirectory indexes devs (the slice is kept, not copied).
+// NewDirectory indexes devs and the site's zones (the slices are kept, not copied).
 func NewDirectory(s *Site, devs []Device) *Directory {
 	d := &Directory{Site: s, devices: make(map[string]*Device, len(devs)), list: devs}
 	for i := range devs {
 		d.devices[devs[i].ID] = &devs[i]
 	}
+	if s != nil {
+		d.zones = make(map[string]*Zone, len(s.Zones))
+		for i := range s.Zones {
+			d.zones[s.Zones[i].ID] = &s.Zones[i]
+		}
+	}
 	return d
+}
+
+// PoliceZone is Site.PoliceZone through the zone index.
+func (d *Directory) PoliceZone(dev *Device) (area, zone int) {
+	if z := d.Zone(dev.Zone); z != nil {
+		area, zone = z.Area, z.Number
+	}
+	if dev.Number > 0 {
+		zone = dev.Number
+	}
+	return area, zone
+}
+
+// Zone returns the site's zone with id, or nil: a map lookup, where Site.Zone walks
+// the zones (for the per-alarm paths of a site with thousands of zones).
+func (d *Directory) Zone(id string) *Zone {
+	if d == nil {
+		return nil
+	}
+	return d.zones[id]
 }
 
 // Device returns the device with id, or nil.

@@ -106,9 +106,9 @@ func policeZone(a *alerting.Alarm, dir *site.Directory) (area, zone int) {
 		return 0, 0
 	}
 	if d := dir.Device(a.DeviceID); d != nil {
-		return dir.Site.PoliceZone(d)
+		return dir.PoliceZone(d)
 	}
-	if z := dir.Site.Zone(a.Zone); z != nil {
+	if z := dir.Zone(a.Zone); z != nil {
 		return z.Area, z.Number
 	}
 	return 0, 0
