@@ -123,9 +123,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campusguard %s: running the demo campus (state in %s); Ctrl-C stops it\n", version, opts.StateDir)
 	}
 	opts.Source = source(*cfgPath)
-	limitCtx, stopLimit := context.WithCancel(ctx)
-	defer stopLimit()
-	setMemoryLimit(limitCtx, os.Getenv, defaultMemoryLimit)
 	if err := daemon.Run(ctx, opts); err != nil {
 		return failure(stderr, "campusguard", "campusguard: the config has ", err)
 	}
