@@ -99,14 +99,21 @@ func TestSeqBlock(t *testing.T) {
 // queueStore is a Store that queues writes as the journal does (Enqueue); queued
 // writes reach the store only once gate is closed. crash copies what is stored.
 type queueStore struct {
-	mu   sync.Mutex
-	m    map[string][]byte
-	gate chan struct{}
+	mu      sync.Mutex
+	m       map[string][]byte
+	gate    chan struct{}
+	queued  int            // writes enqueued so far
+	applied map[string]int // per name, the enqueue number of the write it holds
 }
 
 func (s *queueStore) PutState(name string, b []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.queued++
+	if s.applied == nil {
+		s.applied = map[string]int{}
+	}
+	s.applied[name] = s.queued // a write queued before it never lands after it
 	s.m[name] = bytes.Clone(b)
 	return nil
 }
@@ -117,13 +124,28 @@ func (s *queueStore) GetState(name string) ([]byte, error) {
 	return bytes.Clone(s.m[name]), nil
 }
 
+// Enqueue queues c as the journal does: writes land in the order they were queued,
+// whoever waits for them first, so an earlier write never replaces a later one.
 func (s *queueStore) Enqueue(c alerting.Commit) func() error {
+	s.mu.Lock()
+	s.queued++
+	n := s.queued
+	s.mu.Unlock()
 	var once sync.Once
 	return func() error {
 		<-s.gate
 		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.applied == nil {
+				s.applied = map[string]int{}
+			}
 			for k, v := range c.State {
-				_ = s.PutState(k, v)
+				if s.applied[k] > n {
+					continue // a later write is already there
+				}
+				s.applied[k] = n
+				s.m[k] = bytes.Clone(v)
 			}
 		})
 		return nil
