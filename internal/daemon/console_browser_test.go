@@ -13,7 +13,6 @@ import (
 	"image/png"
 	"io"
 	"io/fs"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -113,7 +112,7 @@ func (c *demoCampus) start(t *testing.T) (d *Daemon, stop func()) {
 	t.Helper()
 	ready := make(chan *Daemon, 1)
 	d, err := New(Options{Source: config.Source{FS: os.DirFS(c.dir), Main: "campusguard.yaml", Prefix: c.dir + "/", Dir: c.dir, Demo: true},
-		StateDir: c.state, HTTP: c.http, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Notify: func(string) {},
+		StateDir: c.state, HTTP: c.http, Logger: harnessLogger(), Notify: func(string) {},
 		WatchInterval: time.Hour, Ready: func(d *Daemon) { ready <- d }})
 	if err != nil {
 		t.Fatal(err)
@@ -258,18 +257,26 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("no-alarms")),
 	)
 
-	// A panic in the dormitory (an MQTT panic module), a pupil on the third-floor
-	// balcony (the radar), the gate button's cable cut (the GPIO line supervision).
+	// A panic in the dormitory (an MQTT panic module), the gate button pressed (GPIO), a
+	// pupil on the third-floor balcony (the radar: critical outside school hours, major
+	// in them; the test runs at any hour), the gate button's cable cut (the GPIO line
+	// supervision).
 	publish("school/demo01/panic/panic-dorm/status", map[string]any{"pressed": true, "tamper": false, "supply_v": 12.1})
 	step("the panic takes the screen over", chromedp.WaitVisible(chromedp.ID("takeover-ack")),
 		consoletest.Until(`document.body.dataset.sound === "on" && window.cgConsole.sound.beeps > 0`),
 		chromedp.WaitVisible(chromedp.CSS(`#takeover .police-ok`))) // the receiving centre's ACK
-	publish("school/demo01/antifall/antifall-b3-east/state", map[string]any{"occupied": true, "distance_m": 0.8, "zone": "B3-3F-east-balcony", "ts": time.Now().UnixMilli()})
-	resp, err := http.Post(base+"/-/simulate/tamper", "text/plain", nil)
-	if err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("simulate tamper: %v %v", err, resp)
+	simulate := func(scenario string) {
+		t.Helper()
+		resp, err := http.Post(base+"/-/simulate/"+scenario, "text/plain", nil)
+		if err != nil || resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("simulate %s: %v %v", scenario, err, resp)
+		}
+		resp.Body.Close()
 	}
-	resp.Body.Close()
+	simulate("panic")
+	step("two panics", consoletest.Until(`[...document.querySelectorAll("#alarm-list article.sev-critical-row")].length >= 2`))
+	publish("school/demo01/antifall/antifall-b3-east/state", map[string]any{"occupied": true, "distance_m": 0.8, "zone": "B3-3F-east-balcony", "ts": time.Now().UnixMilli()})
+	simulate("tamper")
 	step("three critical alarms", consoletest.Until(`[...document.querySelectorAll("#alarm-list article.sev-critical-row")].length >= 3`))
 	// Then lesser ones, newer: a rat in the kitchen, a camera going offline.
 	publish("school/demo01/kitchen/kitchen-cam-1/ai", map[string]any{"event": "rat", "confidence": 0.93, "channel": 1,
