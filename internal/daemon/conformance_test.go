@@ -727,6 +727,22 @@ func TestScenario_PoliceDeliveryNamesItsPath(t *testing.T) {
 	h.pressGate()
 	a := h.staffGets(alerting.Fired, "builtin-panic", 1).Alarm
 	h.policeGot(1)
+	// The receiving centre has the frame; the sink records the delivery once its ACK
+	// is back. Stopping before that would leave it pending (sent again at the next
+	// start, as it should be): wait for the record.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, pending, err := h.d.p.journal.NextPending("police")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !pending {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the police delivery was never recorded")
+		}
+		<-time.After(5 * time.Millisecond)
+	}
 	h.stop()
 	j, err := journal.Open(filepath.Join(h.dir, "state", "journal.db"), journal.Options{Reserve: -1})
 	if err != nil {
