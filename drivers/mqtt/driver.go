@@ -467,12 +467,14 @@ func (d *Driver) handle(b *broker, m paho.Message) {
 	}
 	if !v.allow {
 		d.m.dropped.WithLabelValues(label, "rate").Inc()
-		d.ackNothing(m) // a repeat of a state already passed
 		if v.started {
+			// This message raises the flood fault: it is acknowledged once the fault is
+			// durable, like any message that became an event.
 			d.log.Warn("mqtt device floods: repeats over its rate limit are dropped; raising a device fault",
 				"broker", b.cfg.Name, "mapping", r.name, "device", dev.ID, "type", ev.Type, "rate", r.rate.Rate, "burst", r.rate.Burst)
-			d.raise(b.ctx(), dev.ID, event.TypeFault, v.dropped, now)
+			d.raise(b.ctx(), dev.ID, event.TypeFault, v.dropped, now, m)
 		} else {
+			d.ackNothing(m) // a repeat of a state already passed
 			d.logGated("flood/"+dev.ID, now, "mqtt device still floods", "mapping", r.name, "device", dev.ID, "dropped", v.dropped)
 		}
 		return
@@ -483,23 +485,27 @@ func (d *Driver) handle(b *broker, m paho.Message) {
 // floodEnded logs a device's flood as over and restores its fault.
 func (d *Driver) floodEnded(ctx context.Context, device string, dropped int, now time.Time) {
 	d.log.Info("mqtt device within its rate limit again; restoring its fault", "device", device, "dropped", dropped)
-	d.raise(ctx, device, event.TypeFaultRestore, dropped, now)
+	d.raise(ctx, device, event.TypeFaultRestore, dropped, now, nil)
 }
 
 // raise hands on a flood fault (or its restore) of device: fields reason "flood" and
-// dropped, the number of messages dropped so far.
-func (d *Driver) raise(ctx context.Context, device, typ string, dropped int, now time.Time) {
+// dropped, the number of messages dropped so far. msg, when not nil, is the message
+// that raised it: acknowledged once the event is durable.
+func (d *Driver) raise(ctx context.Context, device, typ string, dropped int, now time.Time, msg paho.Message) {
 	dir := d.dir.Load()
 	dev := dir.Device(device)
 	if dev == nil {
-		return // gone in a reload
+		if msg != nil {
+			d.ackNothing(msg) // gone in a reload: nothing raised
+		}
+		return
 	}
 	ev := event.Event{DeviceID: dev.ID, Kind: dev.Kind, Type: typ, ReceivedAt: now, Source: Source,
 		Fields: event.Fields{"reason": "flood", "dropped": int64(dropped)}}
 	if dir.Site != nil {
 		ev.Site = dir.Site.ID
 	}
-	d.enqueue(ctx, "", item{ev: ev})
+	d.enqueue(ctx, "", item{ev: ev, msg: msg})
 }
 
 func (d *Driver) logGated(key string, now time.Time, msg string, args ...any) {

@@ -272,3 +272,39 @@ func TestFloodHidesNoPress(t *testing.T) {
 	}
 	t.Logf("flood: %v", types)
 }
+
+// TestFloodFaultMessageAckedWhenDurable: the repeat that starts a flood raises the
+// device's fault; that message is acknowledged to the broker only once the fault is
+// durable, as any message that became an event (the repeats after it raise nothing
+// and are acknowledged at once).
+func TestFloodFaultMessageAckedWhenDurable(t *testing.T) {
+	m := testenv.StartMosquitto(t, "")
+	url := m.URL("tcp")
+	cfg := panicConfig(t, url, t.TempDir())
+	wm := event.NewWatermark()
+	h := startDriverWith(t, cfg, Options{Durable: wm, Clock: clockwork.NewFakeClock()})
+	pub := testPublisher(t, url)
+
+	const box1 = "school/s01/panic/box-1/status"
+	burst := cfg.Mappings[0].RateLimit.Burst
+	for range burst + 5 { // the fake clock never moves: the bucket never refills
+		publish(t, pub, box1, 1, `{"pressed":false,"tamper":false,"supply_v":12.1}`)
+	}
+	var fault event.Event
+	for fault.Type != event.TypeFault {
+		e := h.next()
+		if e.Type == event.TypeFault {
+			fault = e
+			break
+		}
+		// Each repeat within the burst is an event: durable, then acknowledged.
+		wm.Advance(e.Seq)
+		h.awaitAcked(e.Seq)
+	}
+	if fault.Fields["reason"] != "flood" || fault.DeviceID != "box-1" {
+		t.Fatalf("fault %+v", fault)
+	}
+	h.noAck()
+	wm.Advance(fault.Seq)
+	h.awaitAcked(fault.Seq)
+}
