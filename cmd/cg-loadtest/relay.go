@@ -37,8 +37,12 @@ func relayMain(args []string) error {
 		}{m.Topic(), m.Payload()})
 		pt := c.Publish(*out, 1, false, b)
 		go func() {
-			pt.Wait()
-			m.Ack()
+			// The floor persists nothing: what the message causes is the forwarded copy,
+			// so the input is acknowledged once the broker has that copy, and not at
+			// all when the forward failed (the broker delivers it again).
+			if pt.Wait() && pt.Error() == nil {
+				m.Ack()
+			}
 		}()
 	})
 	if !t.Wait() || t.Error() != nil {
