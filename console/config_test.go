@@ -2,18 +2,9 @@ package console_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -25,13 +16,14 @@ import (
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/console"
 	"github.com/campusguard/campusguard/console/auth"
+	"github.com/campusguard/campusguard/internal/testenv"
 	"github.com/campusguard/campusguard/secret"
 )
 
 func TestConfigValidate(t *testing.T) {
 	good := testConfig()
-	cert, key := selfSigned(t)
-	_, otherKey := selfSigned(t)
+	cert, key := testenv.SelfSigned(t, t.TempDir(), "campusguard")
+	_, otherKey := testenv.SelfSigned(t, t.TempDir(), "campusguard")
 	tests := []struct {
 		name string
 		edit func(c *console.Config)
@@ -152,31 +144,11 @@ func TestHashPassword(t *testing.T) {
 	}
 }
 
-func selfSigned(t *testing.T) (certFile, keyFile string) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "campusguard"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(k)
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	return certFile, keyFile
-}
-
 // TestOwnListenerTLS: with console.listen and tls set the console serves HTTPS itself,
 // its cookies are Secure, and Serve returns when the context ends.
 func TestOwnListenerTLS(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	cert, key := selfSigned(t)
+	cert, key := testenv.SelfSigned(t, t.TempDir(), "campusguard")
 	cfg := testConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TLS = console.TLSConfig{CertFile: cert, KeyFile: key}

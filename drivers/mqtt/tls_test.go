@@ -1,12 +1,8 @@
 package mqtt
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"math/big"
 	"net"
 	"os"
@@ -20,39 +16,6 @@ import (
 	"github.com/campusguard/campusguard/secret"
 )
 
-// writeCert issues a certificate signed by parent (self-signed when parent is nil) and
-// writes cert and key as PEM files named name.crt and name.key in dir.
-func writeCert(t *testing.T, dir, name string, tmpl *x509.Certificate, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(file, typ string, b []byte) {
-		if err := os.WriteFile(filepath.Join(dir, file), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(name+".crt", "CERTIFICATE", der)
-	write(name+".key", "EC PRIVATE KEY", kder)
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
-}
-
 // TestTLSClientCertAndPassword: ssl:// with a private CA, a client certificate and a
 // password taken from the environment override, against a real Mosquitto.
 func TestTLSClientCertAndPassword(t *testing.T) {
@@ -61,16 +24,16 @@ func TestTLSClientCertAndPassword(t *testing.T) {
 	}
 	dir := t.TempDir()
 	now := time.Now()
-	ca, caKey := writeCert(t, dir, "ca", &x509.Certificate{
+	ca, caKey := testenv.WriteCert(t, dir, "ca", &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test ca"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
 	}, nil, nil)
-	writeCert(t, dir, "server", &x509.Certificate{
+	testenv.WriteCert(t, dir, "server", &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		KeyUsage: x509.KeyUsageDigitalSignature,
 	}, ca, caKey)
-	writeCert(t, dir, "client", &x509.Certificate{
+	testenv.WriteCert(t, dir, "client", &x509.Certificate{
 		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "gateway"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
 	}, ca, caKey)
