@@ -188,18 +188,24 @@ func (s *scanner) value(depth int, track bool) error {
 // object scans an object at s.i (its opening brace); with prefix its keys are read and
 // followed down the paths.
 func (s *scanner) object(depth int, exact []int, prefix bool) error {
+	return s.container(exact, '}', func() error { return s.member(depth, prefix) })
+}
+
+// container scans the members or elements of an object or array at s.i (its opening
+// byte) up to closing, each with item; the container itself is not a scalar.
+func (s *scanner) container(exact []int, closing byte, item func() error) error {
 	s.i++
 	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
+	if s.i < len(s.b) && s.b[s.i] == closing {
 		s.i++
 		s.put(exact, nonScalar{})
 		return nil
 	}
 	for {
-		if err := s.member(depth, prefix); err != nil {
+		if err := item(); err != nil {
 			return err
 		}
-		more, err := s.next('}')
+		more, err := s.next(closing)
 		if err != nil {
 			return err
 		}
@@ -244,27 +250,7 @@ func (s *scanner) member(depth int, prefix bool) error {
 
 // array scans an array at s.i (its opening bracket); nothing in it is on a path.
 func (s *scanner) array(depth int, exact []int) error {
-	s.i++
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		s.put(exact, nonScalar{})
-		return nil
-	}
-	for {
-		if err := s.value(depth+1, false); err != nil {
-			return err
-		}
-		more, err := s.next(']')
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-	}
-	s.put(exact, nonScalar{})
-	return nil
+	return s.container(exact, ']', func() error { return s.value(depth+1, false) })
 }
 
 // next steps over the comma (more follows) or the closing byte after a member or
