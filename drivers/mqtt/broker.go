@@ -195,6 +195,7 @@ func (b *broker) sync(ctx context.Context) error {
 	full := b.full
 	b.full = false
 	have := b.subscribed
+	connects := b.connects
 	b.mu.Unlock()
 	add := map[string]byte{}
 	var remove []string
@@ -251,6 +252,9 @@ func (b *broker) sync(ctx context.Context) error {
 		b.d.log.Info("mqtt subscribed", "broker", b.cfg.Name, "filters", len(add), "resubscribe", full)
 	}
 	b.first.done()
+	if h := b.d.hooks.synced; h != nil {
+		h(b.cfg.Name, connects, len(add) > 0)
+	}
 	if h := b.d.hooks.subscribed; h != nil {
 		b.mu.Lock()
 		cp := make(map[string]byte, len(b.subscribed))

@@ -85,6 +85,11 @@ type Driver struct {
 // hooks let tests await internal signals instead of sleeping.
 type hooks struct {
 	subscribed func(broker string, connects int, filters map[string]byte)
+	// synced is called after each sync that brought the subscriptions in step:
+	// connects is the connect count as the sync read it (under the lock that also
+	// hands it the resubscribe flag onConnect sets), subscribe whether it sent
+	// SUBSCRIBE.
+	synced func(broker string, connects int, subscribe bool)
 	// acked is called after a message whose event had sequence number seq was
 	// acknowledged to its broker.
 	acked func(seq uint64)
