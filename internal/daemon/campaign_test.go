@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -69,13 +70,13 @@ policelink:
 `
 
 // TestCrashCampaignLosesNoPress: 300 distinct QoS 1 panic presses from a real
-// Mosquitto while the daemon is killed with SIGKILL at 20 random points (mid-burst,
+// Mosquitto while the daemon is killed with SIGKILL at 20 random points of progress (mid-burst,
 // mid-commit, mid-delivery) and restarted each time. Afterwards every press is an
 // alarm in the journal, delivered to the staff over MQTT and to the police receiving
 // centre: lost = 0; duplicates only under the same alarm id.
 func TestCrashCampaignLosesNoPress(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the crash campaign takes about a minute")
+		t.Skip("the crash campaign kills and restarts the daemon 20 times")
 	}
 	brokerURL := testenv.MQTTURL(t) // CAMPUSGUARD_TEST_MQTT, or a Mosquitto of the test's own
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
@@ -93,6 +94,7 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 	// The staff's app: a persistent QoS 1 subscriber to the alarm messages.
 	var smu sync.Mutex
 	staff := map[string]map[string]bool{} // device → alarm ids fired
+	staffMore := make(chan struct{})      // closed (and made anew) when a press reaches the staff first
 	arrived := make(chan struct{}, 1)     // a staff message or a police frame arrived
 	sub := paho.NewClient(paho.NewClientOptions().AddBroker(brokerURL).SetClientID("cgc-staff-" + run).SetCleanSession(false))
 	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
@@ -107,6 +109,8 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 		smu.Lock()
 		if staff[n.Alarm.DeviceID] == nil {
 			staff[n.Alarm.DeviceID] = map[string]bool{}
+			close(staffMore)
+			staffMore = make(chan struct{})
 		}
 		staff[n.Alarm.DeviceID][n.Alarm.ID] = true
 		smu.Unlock()
@@ -145,29 +149,69 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 		t.Fatalf("devices connect: %v", tok.Error())
 	}
 	defer pub.Disconnect(100)
+	// delivered waits until at least n presses reached the staff (false after d).
+	delivered := func(n int, d time.Duration) bool {
+		deadline := time.After(d)
+		for {
+			smu.Lock()
+			got, more := len(staff), staffMore
+			smu.Unlock()
+			if got >= n {
+				return true
+			}
+			select {
+			case <-more:
+			case <-deadline:
+				return false
+			}
+		}
+	}
+	// The scenario's pacing: the presses come in bursts of 10, a burst once the staff
+	// got all but 20 of those before it, so that presses keep coming in while the
+	// kills happen (and while the daemon is down).
 	sent := 0
 	published := make(chan struct{})
 	go func() {
 		defer close(published)
 		for i := 1; i <= campaignDevices; i++ {
+			if i%10 == 1 && !delivered(i-1-20, 60*time.Second) {
+				return
+			}
 			tok := pub.Publish(fmt.Sprintf("cgc/%s/panic/p%03d/status", run, i), 1, false, `{"pressed":true}`)
 			if tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
 				sent++
 			}
-			if i%10 == 0 {
-				time.Sleep(20 * time.Millisecond) // the scenario's pacing: a burst spread over the first kills
-			}
 		}
 	}()
 
+	// The scenario: each kill comes once a random number of further presses reached
+	// the staff, at distinct points spread over the whole campaign: mid-burst, right
+	// after a journal commit, between a commit and its delivery, or (when the staff
+	// got several at once) at once after the restart, while the daemon recovers.
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	at := rng.Perm(campaignDevices - 1)[:campaignKills]
+	slices.Sort(at)
+	atRestart, rightAfterRestart := 0, 0 // staff count at the last restart; kills with none since
 	for k := 0; k < campaignKills; k++ {
-		time.Sleep(time.Duration(rng.IntN(250)) * time.Millisecond) // the scenario: a kill at a random moment
+		if !delivered(at[k]+1, 60*time.Second) {
+			smu.Lock()
+			got := len(staff)
+			smu.Unlock()
+			t.Fatalf("kill %d: the staff got %d presses, not %d, within 60 s", k+1, got, at[k]+1)
+		}
+		smu.Lock()
+		if len(staff) == atRestart {
+			rightAfterRestart++
+		}
+		smu.Unlock()
 		if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		_, _ = c.cmd.Process.Wait()
 		c = startCampaignChild(t, cfgPath)
+		smu.Lock()
+		atRestart = len(staff)
+		smu.Unlock()
 	}
 	<-published
 	if sent != campaignDevices {
@@ -243,6 +287,7 @@ func TestCrashCampaignLosesNoPress(t *testing.T) {
 		}
 		dupPolice += policeZones[i] - 1
 	}
+	t.Logf("crash campaign: SIGKILLs after %v presses reached the staff (%d of them before any press since the restart)", at, rightAfterRestart)
 	t.Logf("crash campaign: sent %d, SIGKILLs %d, journaled %d, delivered to staff %d, to the police %d (police frames repeated after a kill: %d), lost %d",
 		sent, campaignKills, len(journaled), len(staff), len(policeZones), dupPolice, campaignDevices-len(journaled))
 }

@@ -64,7 +64,12 @@ func TestCrashLosesNoAlarm(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string]int{}            // alarm id → fired deliveries
 	arrived := make(chan struct{}, 64) // a fired notification arrived
+	tried := make(chan struct{}, 1)    // the daemon tried a delivery (down or up)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case tried <- struct{}{}:
+		default:
+		}
 		if !up.Load() {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 			return
@@ -130,8 +135,10 @@ func TestCrashLosesNoAlarm(t *testing.T) {
 		}
 	}
 	pub.Disconnect(100)
-	// Every alarm is journaled (raised) while the receiver is down.
-	awaitMetric(t, httpAddr, "campusguard_alarms_active", crashDevices)
+	// Every alarm is journaled (raised) while the receiver is down. A raised alarm's
+	// delivery is tried again and again (back-off at most 500 ms): each try is the
+	// moment to read the gauge again.
+	awaitMetric(t, httpAddr, "campusguard_alarms_active", crashDevices, tried)
 
 	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -164,24 +171,30 @@ func TestCrashLosesNoAlarm(t *testing.T) {
 	// got is keyed by id, so a re-raised alarm would have shown as a 13th id).
 }
 
-// awaitMetric polls /metrics until the gauge reaches want.
-func awaitMetric(t *testing.T, addr, name string, want int) {
+// awaitMetric reads /metrics until the gauge reaches want: now and each time again
+// signals.
+func awaitMetric(t *testing.T, addr, name string, want int, again <-chan struct{}) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.After(30 * time.Second)
+	last := "unread"
 	for {
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			for _, l := range strings.Split(string(b), "\n") {
-				if strings.HasPrefix(l, name+" ") && strings.TrimPrefix(l, name+" ") == fmt.Sprint(want) {
-					return
+				if v, ok := strings.CutPrefix(l, name+" "); ok {
+					if v == fmt.Sprint(want) {
+						return
+					}
+					last = v
 				}
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not reach %d", name, want)
+		select {
+		case <-again:
+		case <-deadline:
+			t.Fatalf("%s did not reach %d (last %s)", name, want, last)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -213,6 +213,7 @@ type harness struct {
 	staffMu sync.Mutex
 	staff   []mqttsink.EventMessage
 	staffCh chan struct{}
+	mqttUp  chan struct{} // an MQTT client of the daemon logged its connection
 
 	cancel context.CancelFunc
 	done   chan error
@@ -234,7 +235,7 @@ type harnessOpt struct {
 func newHarness(t testing.TB, o harnessOpt) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), broker: testenv.FreeAddr(t), staffCh: make(chan struct{}, 1),
-		clock: clockwork.NewFakeClockAt(time.Now())}
+		mqttUp: make(chan struct{}, 1), clock: clockwork.NewFakeClockAt(time.Now())}
 	h.pins = map[string]*recPin{}
 	for _, n := range []string{"GPIO17", "GPIO27", "GPIO5", "GPIO6"} {
 		p := &recPin{Pin: gpiotest.Pin{N: n, L: gpio.High, EdgesChan: make(chan gpio.Level, 16)}}
@@ -307,7 +308,7 @@ func (h *harness) pinSource() gpiodrv.PinSource {
 func (h *harness) start() {
 	h.t.Helper()
 	ready := make(chan *Daemon, 1)
-	d, err := New(Options{Source: config.DiskSource(h.cfg), Logger: harnessLogger(),
+	d, err := New(Options{Source: config.DiskSource(h.cfg), Logger: signalLogger(harnessLogger(), "mqtt connected", h.mqttUp),
 		Clock: h.clock, Pins: h.pinSource(), WatchInterval: time.Hour,
 		Notify: func(string) {}, Ready: func(d *Daemon) { ready <- d }})
 	if err != nil {
@@ -329,17 +330,23 @@ func (h *harness) start() {
 }
 
 // awaitStaffSink waits until the staff's MQTT sink is connected to the broker: a
-// notification before that fails and waits for its retry on the fake clock.
+// notification before that fails and waits for its retry on the fake clock. The
+// sink's client logs "mqtt connected" once its connection is open: each such record
+// is the moment to look again.
 func (h *harness) awaitStaffSink() {
 	h.t.Helper()
-	for i := 0; i < 2000; i++ {
+	deadline := time.After(10 * time.Second)
+	for {
 		st := h.d.health.Check().Components["sink/staff"]
 		if own, ok := st.Detail["sink"].(health.Status); ok && own.Detail["connected"] == true {
 			return
 		}
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-h.mqttUp:
+		case <-deadline:
+			h.t.Fatal("the staff's MQTT sink did not connect within 10 s")
+		}
 	}
-	h.t.Fatal("the staff's MQTT sink did not connect within 10 s")
 }
 
 func (h *harness) connect() {
@@ -658,4 +665,41 @@ func harnessLogger() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// signalLogger wraps log: every record whose message is msg also signals ch (without
+// blocking; ch is meant to hold one token).
+func signalLogger(log *slog.Logger, msg string, ch chan<- struct{}) *slog.Logger {
+	return slog.New(signalHandler{inner: log.Handler(), msg: msg, ch: ch})
+}
+
+type signalHandler struct {
+	inner slog.Handler
+	msg   string
+	ch    chan<- struct{}
+}
+
+func (s signalHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo || s.inner.Enabled(ctx, l)
+}
+
+func (s signalHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == s.msg {
+		select {
+		case s.ch <- struct{}{}:
+		default:
+		}
+	}
+	if !s.inner.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return s.inner.Handle(ctx, r)
+}
+
+func (s signalHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return signalHandler{inner: s.inner.WithAttrs(as), msg: s.msg, ch: s.ch}
+}
+
+func (s signalHandler) WithGroup(n string) slog.Handler {
+	return signalHandler{inner: s.inner.WithGroup(n), msg: s.msg, ch: s.ch}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/campusguard/campusguard/cfgerr"
 	"github.com/campusguard/campusguard/configs"
 	"github.com/campusguard/campusguard/drivers/sim"
+	"github.com/campusguard/campusguard/event"
 	"github.com/campusguard/campusguard/internal/config"
 	"github.com/campusguard/campusguard/internal/testenv"
 )
@@ -359,6 +360,8 @@ func TestSchool_DemoScenariosFire(t *testing.T) {
 			case <-time.After(30 * time.Second):
 				t.Fatal("demo not ready within 30 s")
 			}
+			// Every event the daemon takes: the moments to look at the journal again.
+			bus := d.bus.Subscribe("test-journal-watch", 256, event.DropOldest)
 			for _, name := range sim.ScenarioNames() {
 				want, ok := demoScenarioAlarms[name]
 				if !ok {
@@ -367,7 +370,7 @@ func TestSchool_DemoScenariosFire(t *testing.T) {
 				}
 				before := journaledIDs(t, d)
 				playScenario(t, d, clock, name)
-				a, ok := awaitJournaled(t, d, clock, want, before)
+				a, ok := awaitJournaled(t, d, clock, bus, want, before)
 				if !ok {
 					t.Errorf("scenario %s at %s: none of %v raised; open: %v", name, at.Format("15:04"), want, openRules(d))
 					continue
@@ -418,11 +421,22 @@ func journaledIDs(t *testing.T, d *Daemon) map[string]bool {
 	return out
 }
 
-// awaitJournaled waits (moving the clock: a rule's for/count timers) until a new alarm
-// (not in before) of one of rules is in the journal.
-func awaitJournaled(t *testing.T, d *Daemon, clock *clockwork.FakeClock, rules []string, before map[string]bool) (alerting.Alarm, bool) {
+// awaitJournaled waits until a new alarm (not in before) of one of rules is in the
+// journal. Each time the main loop has processed everything on the bus (its journal
+// writes then are on disk) the journal is read; an event coming onto the bus (the
+// simulator's MQTT messages on their way) is awaited for a moment, and when none
+// comes the clock moves on 250 ms (a rule's for/count timers), 400 times at most.
+func awaitJournaled(t *testing.T, d *Daemon, clock *clockwork.FakeClock, bus *event.Subscription, rules []string, before map[string]bool) (alerting.Alarm, bool) {
 	t.Helper()
-	for i := 0; i < 4000; i++ {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for advances := 0; advances <= 400; {
+		if err := d.processed.Wait(ctx, d.bus.Published()); err != nil {
+			t.Fatalf("main loop did not process event %d", d.bus.Published())
+		}
+		if err := d.Ping(ctx); err != nil {
+			t.Fatalf("main loop did not answer: %v", err)
+		}
 		p, err := d.p.journal.Alarms(journal.AlarmQuery{Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
@@ -432,9 +446,16 @@ func awaitJournaled(t *testing.T, d *Daemon, clock *clockwork.FakeClock, rules [
 				return a, true
 			}
 		}
-		time.Sleep(2 * time.Millisecond)
-		if i%10 == 9 {
+		select {
+		case <-bus.C(): // an event came: process it (and any behind it) before the clock moves
+			for len(bus.C()) > 0 {
+				<-bus.C()
+			}
+		case <-time.After(20 * time.Millisecond):
 			clock.Advance(250 * time.Millisecond)
+			advances++
+		case <-ctx.Done():
+			return alerting.Alarm{}, false
 		}
 	}
 	return alerting.Alarm{}, false
