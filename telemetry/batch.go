@@ -127,7 +127,11 @@ func (f *Forwarder) toSpool(b *batch) {
 	default:
 		f.setSpoolErr(nil)
 	}
+	n := b.n // finish may recycle b
 	f.finish(b, err)
+	if f.onSpooled != nil {
+		f.onSpooled(n)
+	}
 	select {
 	case f.kick <- struct{}{}:
 	default:

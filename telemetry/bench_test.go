@@ -23,7 +23,8 @@ func BenchmarkForwarderToInflux(b *testing.B) {
 	cfg.FlushInterval = 100 * time.Millisecond
 	cfg.Timeout = 30 * time.Second
 	cfg.MeasurementPrefix = fmt.Sprintf("b%d_", b.N) // b.N runs count apart
-	f, err := New(cfg, Options{Logger: quietLogger(), Site: "s01"})
+	p := newProgress()
+	f, err := New(cfg, Options{Logger: quietLogger(), Site: "s01", Written: p.notify})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,8 +49,9 @@ func BenchmarkForwarderToInflux(b *testing.B) {
 		in <- ev
 	}
 	q := fmt.Sprintf("SELECT count(seq) FROM %sevent", cfg.MeasurementPrefix)
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
+	deadline := time.NewTimer(5 * time.Minute)
+	defer deadline.Stop()
+	for timedOut := false; ; {
 		n, err := srv.Count(db, q)
 		if err != nil {
 			b.Fatal(err)
@@ -57,10 +59,14 @@ func BenchmarkForwarderToInflux(b *testing.B) {
 		if n == int64(b.N) {
 			break
 		}
-		if time.Now().After(deadline) {
+		if timedOut {
 			b.Fatalf("%d of %d points arrived", n, b.N)
 		}
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-p: // a batch was written: ask again
+		case <-deadline.C:
+			timedOut = true
+		}
 	}
 	el := time.Since(start)
 	b.StopTimer()

@@ -42,6 +42,16 @@ type Options struct {
 	Logger     *slog.Logger          // default slog.Default()
 	Site       string                // site tag for points that name none
 	Directory  Directory             // zone lookup (nil: no zone tags unless given)
+
+	// Written, when set, is called after each batch InfluxDB answered with points
+	// kept (all of them, or the good part of a batch with bad points), with the
+	// number kept, once the forwarder has accounted for it: counters updated and a
+	// spooled batch committed. Spooled, when set, is called after each batch was
+	// put into the spool (or failed to be), with its number of points. Both are
+	// for observers such as tests; they run on the forwarder's goroutines, so
+	// they must return quickly. Default nil.
+	Written func(points int)
+	Spooled func(points int)
 }
 
 type batch struct {
@@ -86,6 +96,9 @@ type Forwarder struct {
 	written    atomic.Uint64
 	dropped    atomic.Uint64
 
+	onWritten func(points int) // Options.Written
+	onSpooled func(points int) // Options.Spooled
+
 	errMu    sync.Mutex
 	lastErr  string
 	spoolErr error
@@ -113,6 +126,9 @@ func New(cfg Config, o Options) (*Forwarder, error) {
 		live:   make(chan *batch, DefaultQueueBatches),
 		urgent: make(chan *batch, 64),
 		kick:   make(chan struct{}, 1),
+
+		onWritten: o.Written,
+		onSpooled: o.Spooled,
 	}
 	f.dir.Store(&dirBox{o.Directory})
 	f.enc = newEncoder(cfg.MeasurementPrefix, o.Site, f.zone)

@@ -52,16 +52,20 @@ type running struct {
 	in   chan event.Event
 	stop context.CancelFunc
 	done chan error
+
+	progress progress // wakes up after each batch written or spooled
 }
 
 func startForwarder(t testing.TB, cfg Config, reg prometheus.Registerer, dir Directory) *running {
 	t.Helper()
-	f, err := New(cfg, Options{Registerer: reg, Logger: quietLogger(), Site: "s01", Directory: dir})
+	p := newProgress()
+	f, err := New(cfg, Options{Registerer: reg, Logger: quietLogger(), Site: "s01", Directory: dir,
+		Written: p.notify, Spooled: p.notify})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{f: f, in: make(chan event.Event, 1024), stop: cancel, done: make(chan error, 1)}
+	r := &running{f: f, in: make(chan event.Event, 1024), stop: cancel, done: make(chan error, 1), progress: p}
 	go func() { r.done <- f.Run(ctx, r.in) }()
 	t.Cleanup(func() { r.shutdown(t) })
 	return r
@@ -78,26 +82,44 @@ func (r *running) shutdown(t testing.TB) {
 	}
 }
 
-// await polls cond (a question to the server or the forwarder) until it holds, for at
-// most d; a real server offers no signal to wait on.
-func await(t testing.TB, d time.Duration, what string, cond func() (bool, string)) {
+// progress wakes a waiter whenever the forwarder wrote a batch to InfluxDB or put one
+// into its spool: the events that change what the tests wait for.
+type progress chan struct{}
+
+func newProgress() progress { return make(progress, 1) }
+
+func (p progress) notify(int) {
+	select {
+	case p <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// await checks cond (a question to the server or the forwarder) now and again after
+// each batch the forwarder wrote or spooled, until it holds, for at most d.
+func await(t testing.TB, r *running, d time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	var last string
-	for time.Now().Before(deadline) {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
 		ok, state := cond()
 		if ok {
 			return
 		}
-		last = state
-		time.Sleep(25 * time.Millisecond)
+		select {
+		case <-r.progress:
+		case <-deadline.C:
+			if ok, state = cond(); ok {
+				t.Fatalf("%s: holds, but no write or spool signal announced it within %s", what, d)
+			}
+			t.Fatalf("%s: not within %s (last: %s)", what, d, state)
+		}
 	}
-	t.Fatalf("%s: not within %s (last: %s)", what, d, last)
 }
 
-func awaitCount(t testing.TB, srv *testenv.Influx, db, q string, want int64) {
+func awaitCount(t testing.TB, r *running, srv *testenv.Influx, db, q string, want int64) {
 	t.Helper()
-	await(t, 60*time.Second, q, func() (bool, string) {
+	await(t, r, 60*time.Second, q, func() (bool, string) {
 		n, err := srv.Count(db, q)
 		if err != nil {
 			return false, err.Error()
@@ -138,11 +160,11 @@ func TestIntegrationSchema(t *testing.T) {
 		t.Fatalf("Deliver again: %v", err)
 	}
 
-	awaitCount(t, srv, db, "SELECT count(seq) FROM cg_event", 3)
-	awaitCount(t, srv, db, "SELECT count(online) FROM cg_device", 1)
-	awaitCount(t, srv, db, "SELECT count(deviation_s) FROM cg_patrol", 1)
-	awaitCount(t, srv, db, "SELECT count(uptime_s) FROM cg_gateway", 1)
-	awaitCount(t, srv, db, "SELECT count(count) FROM cg_alarm", 1)
+	awaitCount(t, r, srv, db, "SELECT count(seq) FROM cg_event", 3)
+	awaitCount(t, r, srv, db, "SELECT count(online) FROM cg_device", 1)
+	awaitCount(t, r, srv, db, "SELECT count(deviation_s) FROM cg_patrol", 1)
+	awaitCount(t, r, srv, db, "SELECT count(uptime_s) FROM cg_gateway", 1)
+	awaitCount(t, r, srv, db, "SELECT count(count) FROM cg_alarm", 1)
 
 	tagKeys := func(m string) []string {
 		res, err := srv.Query(db, "SHOW TAG KEYS FROM "+m)
@@ -189,7 +211,7 @@ func TestIntegrationSchema(t *testing.T) {
 	if err != nil || fmt.Sprint(res.Series[0].Values[0][1]) != "门卫室紧急按钮报警" {
 		t.Errorf("alarm message: %+v %v", res, err)
 	}
-	await(t, 10*time.Second, "health up", func() (bool, string) {
+	await(t, r, 10*time.Second, "health up", func() (bool, string) {
 		h := r.f.Health()
 		return h.State == health.Up, fmt.Sprint(h)
 	})
@@ -208,8 +230,8 @@ func TestIntegrationBadPointsAreDropped(t *testing.T) {
 	r.in <- event.Event{Seq: 1, DeviceID: "d1", Kind: event.KindSystem, Type: "state", ReceivedAt: now, Fields: event.Fields{"x": "a"}}
 	r.in <- event.Event{Seq: 2, DeviceID: "d1", Kind: event.KindSystem, Type: "state", ReceivedAt: now, Fields: event.Fields{"x": true}}
 	r.in <- event.Event{Seq: 3, DeviceID: "d1", Kind: event.KindSystem, Type: "state", ReceivedAt: now}
-	awaitCount(t, srv, db, "SELECT count(seq) FROM cg_event", 2)
-	await(t, 10*time.Second, "drop counted", func() (bool, string) {
+	awaitCount(t, r, srv, db, "SELECT count(seq) FROM cg_event", 2)
+	await(t, r, 10*time.Second, "drop counted", func() (bool, string) {
 		d := testutil.ToFloat64(r.f.m.dropped.WithLabelValues("rejected"))
 		return d == 1, fmt.Sprint(d)
 	})
@@ -244,7 +266,7 @@ func TestIntegrationOutageAndRestarts(t *testing.T) {
 		}
 	}
 	send(r, 500)
-	awaitCount(t, srv, db, "SELECT count(seq) FROM cg_event", 500)
+	awaitCount(t, r, srv, db, "SELECT count(seq) FROM cg_event", 500)
 
 	srv.Stop()
 	send(r, 700)
@@ -255,7 +277,7 @@ func TestIntegrationOutageAndRestarts(t *testing.T) {
 	if err := r.f.Deliver(ctx, alarm); err != nil { // durable in the spool: nil
 		t.Fatalf("Deliver while down: %v", err)
 	}
-	await(t, 30*time.Second, "spooled", func() (bool, string) {
+	await(t, r, 30*time.Second, "spooled", func() (bool, string) {
 		st := r.f.spool.Stats()
 		return st.Points >= 701, fmt.Sprintf("%+v", st)
 	})
@@ -271,24 +293,24 @@ func TestIntegrationOutageAndRestarts(t *testing.T) {
 	r.shutdown(t)
 	r = startForwarder(t, cfg, prometheus.NewRegistry(), nil)
 	send(r, 300)
-	await(t, 30*time.Second, "spooled after restart", func() (bool, string) {
+	await(t, r, 30*time.Second, "spooled after restart", func() (bool, string) {
 		st := r.f.spool.Stats()
 		return st.Points >= 1001, fmt.Sprintf("%+v", st)
 	})
 
 	srv.Restart()
 	send(r, 200) // live data while the spool drains
-	awaitCount(t, srv, db, "SELECT count(seq) FROM cg_event", 1700)
-	awaitCount(t, srv, db, "SELECT count(count) FROM cg_alarm", 1)
+	awaitCount(t, r, srv, db, "SELECT count(seq) FROM cg_event", 1700)
+	awaitCount(t, r, srv, db, "SELECT count(count) FROM cg_alarm", 1)
 	n, err := srv.Count(db, "SELECT count(distinct(seq)) FROM cg_event")
 	if err != nil || n != 1700 {
 		t.Fatalf("distinct seq %d (%v), want 1700", n, err)
 	}
-	await(t, 30*time.Second, "spool empty, health up", func() (bool, string) {
+	await(t, r, 30*time.Second, "spool empty, health up", func() (bool, string) {
 		h := r.f.Health()
 		return h.State == health.Up && r.f.spool.Stats().Records == 0, fmt.Sprint(h)
 	})
 	// Nothing arrives twice, even after things settle.
 	r.shutdown(t)
-	awaitCount(t, srv, db, "SELECT count(seq) FROM cg_event", 1700)
+	awaitCount(t, r, srv, db, "SELECT count(seq) FROM cg_event", 1700)
 }

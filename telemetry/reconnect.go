@@ -83,11 +83,12 @@ func (f *Forwarder) probe(ctx context.Context) bool {
 // sendSpooled writes one spooled record and commits it when InfluxDB took it (or
 // rejected it for good).
 func (f *Forwarder) sendSpooled(ctx context.Context, rec spool.Record) outcome {
-	out, _ := f.write(ctx, rec.Data, rec.Points)
+	out, kept, _ := f.write(ctx, rec.Data, rec.Points)
 	if out != failed {
 		if err := f.spool.Commit(rec); err != nil {
 			f.setSpoolErr(err)
 		}
+		f.notifyWritten(kept)
 	}
 	return out
 }

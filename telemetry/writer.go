@@ -34,11 +34,13 @@ func (f *Forwarder) writer(ctx context.Context) {
 			f.toSpool(b)
 			continue
 		}
-		switch out, err := f.write(ctx, b.buf, b.n); out {
+		switch out, kept, err := f.write(ctx, b.buf, b.n); out {
 		case sent:
 			f.finish(b, nil)
+			f.notifyWritten(kept)
 		case rejected:
 			f.finish(b, &alerting.Permanent{Err: err})
+			f.notifyWritten(kept)
 		default:
 			f.toSpool(b)
 		}
@@ -55,32 +57,42 @@ const (
 
 var droppedRe = regexp.MustCompile(`dropped=(\d+)`)
 
+// notifyWritten calls Options.Written when InfluxDB kept points.
+func (f *Forwarder) notifyWritten(kept int) {
+	if f.onWritten != nil && kept > 0 {
+		f.onWritten(kept)
+	}
+}
+
 // write sends one batch and classifies the outcome, keeping the link state, metrics
-// and logs. When InfluxDB refuses a batch as a whole for a bad point (a field type
+// and logs; kept is the number of points InfluxDB took. When InfluxDB refuses a batch as a whole for a bad point (a field type
 // conflict inside the batch), the batch is split in halves and each half written, so
 // only the bad points are dropped. Writing a half twice is harmless: points are unique
 // and overwrite themselves.
-func (f *Forwarder) write(ctx context.Context, data []byte, points int) (outcome, error) {
+func (f *Forwarder) write(ctx context.Context, data []byte, points int) (out outcome, kept int, err error) {
 	out, err, bad := f.post(ctx, data, points)
-	if out != rejected {
-		return out, err
+	switch out {
+	case sent:
+		return sent, points, nil
+	case failed:
+		return failed, 0, err
 	}
 	if bad < 0 && points > 1 {
 		if i := splitLines(data, points/2); i > 0 && i < len(data) {
-			o1, err1 := f.write(ctx, data[:i], points/2)
+			o1, k1, err1 := f.write(ctx, data[:i], points/2)
 			if o1 == failed {
-				return failed, err1
+				return failed, k1, err1
 			}
-			o2, err2 := f.write(ctx, data[i:], points-points/2)
+			o2, k2, err2 := f.write(ctx, data[i:], points-points/2)
 			switch {
 			case o2 == failed:
-				return failed, err2
+				return failed, k1 + k2, err2
 			case o1 == rejected:
-				return rejected, err1
+				return rejected, k1 + k2, err1
 			case o2 == rejected:
-				return rejected, err2
+				return rejected, k1 + k2, err2
 			}
-			return sent, nil
+			return sent, k1 + k2, nil
 		}
 	}
 	if bad < 0 {
@@ -91,7 +103,7 @@ func (f *Forwarder) write(ctx context.Context, data []byte, points int) (outcome
 	f.m.written.Add(float64(points - bad))
 	f.drop("rejected", bad)
 	f.log.Error("InfluxDB rejected points, dropped", "dropped", bad, "err", err, "point", badPoint(err.Error(), data))
-	return rejected, err
+	return rejected, points - bad, err
 }
 
 // splitLines returns the offset after the n-th line of data.
