@@ -22,7 +22,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // fileSink appends each delivered notification id to a file (fsynced), like a
-// receiver that logs what it took; it is slow enough that a kill finds a backlog.
+// receiver that logs what it took; the fsync per line keeps it behind the alarms.
 type fileSink struct {
 	mu sync.Mutex
 	f  *os.File
@@ -32,7 +32,6 @@ func (s *fileSink) Name() string { return "staff" }
 func (s *fileSink) Deliver(ctx context.Context, n alerting.Notification) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	time.Sleep(500 * time.Microsecond)
 	if _, err := fmt.Fprintln(s.f, n.ID); err != nil {
 		return err
 	}
@@ -47,31 +46,42 @@ func appendFile(t testing.TB, path string) *os.File {
 	return f
 }
 
-func crashManager(t testing.TB, dir string) (*alerting.Manager, *journal.Journal, *os.File) {
+// crashManager opens the journal in dir and a manager delivering to a fileSink;
+// recorded (if set) is called after the worker stored a delivery's outcome.
+func crashManager(t testing.TB, dir string, recorded func(alerting.Delivery)) (*alerting.Manager, *journal.Journal, *os.File) {
 	j, err := journal.Open(filepath.Join(dir, "journal.db"), journal.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var store alerting.Store = j
+	if recorded != nil {
+		store = recordingStore{j, recorded}
+	}
 	f := appendFile(t, filepath.Join(dir, "delivered.log"))
 	m, err := alerting.New(alerting.Options{Config: alerting.Config{Routes: alerting.Route{Sinks: []string{"staff"}}},
-		Store: j, Directory: testDirectory(), Sinks: []alerting.Sink{&fileSink{f: f}}})
+		Store: store, Directory: testDirectory(), Sinks: []alerting.Sink{&fileSink{f: f}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m, j, f
 }
 
-// crashChild raises alarms until it is killed, logging each id once Handle returned.
+// journaledPrefix starts each line the child prints on stdout once Handle returned.
+const journaledPrefix = "journaled "
+
+// crashChild raises alarms until it is killed, printing each number on stdout once
+// Handle returned.
 func crashChild(t *testing.T, dir string) {
-	m, _, _ := crashManager(t, dir)
+	m, _, _ := crashManager(t, dir, nil)
 	go func() { _ = m.Run(context.Background()) }()
-	jl := appendFile(t, filepath.Join(dir, "journaled.log"))
 	for i := 0; ; i++ {
 		tr := alerting.Trigger{Rule: "crash", Key: fmt.Sprint(i), Firing: true, Severity: alerting.Major, Message: "crash test"}
 		if err := m.Handle(context.Background(), tr); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintln(jl, i)
+		if _, err := fmt.Fprintf(os.Stdout, "%s%d\n", journaledPrefix, i); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -109,24 +119,50 @@ func TestCrashResume(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashResume$")
 	cmd.Env = append(os.Environ(), "CAMPUSGUARD_CRASH_CHILD="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(lines(t, filepath.Join(dir, "journaled.log"))) < 300 {
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatal("child raised too few alarms")
+	// Read the child's progress; kill it (SIGKILL: no clean shutdown) at the 300th
+	// journaled alarm, then count what it printed before it died.
+	counted := make(chan int, 1)
+	killed := make(chan error, 1)
+	ended := make(chan struct{}) // stdout closed: the child died or exited
+	go func() {
+		defer close(ended)
+		n := 0
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), journaledPrefix) {
+				n++
+				if n == 300 {
+					killed <- cmd.Process.Kill()
+				}
+			}
 		}
-		time.Sleep(5 * time.Millisecond) // waiting on another process's progress
+		counted <- n
+	}()
+	select {
+	case err := <-killed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ended: // before the 300th alarm, unless killed just now: checked below
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
 	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no clean shutdown
-		t.Fatal(err)
-	}
+	journaled := <-counted // EOF: the child is dead
 	_ = cmd.Wait()
+	if journaled < 300 {
+		t.Fatalf("child raised too few alarms: %d", journaled)
+	}
 	beforeRestart := len(lines(t, filepath.Join(dir, "delivered.log")))
 
-	m, j, f := crashManager(t, dir)
+	recorded := make(chan struct{}, 1)
+	m, j, f := crashManager(t, dir, func(alerting.Delivery) { wake(recorded) })
 	defer f.Close()
 	defer j.Close()
 	pending, err := j.PendingCounts()
@@ -136,7 +172,14 @@ func TestCrashResume(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = m.Run(ctx) }()
-	waitFor(t, func() bool { c, _ := j.PendingCounts(); return len(c) == 0 })
+	// Outcomes are stored lazily: a commit writes what the worker recorded.
+	awaitRecorded(t, recorded, "every pending delivery done", func() bool {
+		if err := j.Commit(alerting.Commit{}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := j.PendingCounts()
+		return err == nil && len(c) == 0
+	})
 	cancel()
 	<-done
 
@@ -166,7 +209,6 @@ func TestCrashResume(t *testing.T) {
 	for _, n := range seen {
 		dups += n - 1
 	}
-	journaled := len(lines(t, filepath.Join(dir, "journaled.log")))
 	if all < journaled {
 		t.Fatalf("journal holds %d alarms, child saw %d committed", all, journaled)
 	}

@@ -78,6 +78,47 @@ func (s *sink) recv(t *testing.T) alerting.Notification {
 	return alerting.Notification{}
 }
 
+// recordingStore is the journal, calling recorded after a sink worker stored a
+// delivery's outcome (which the journal may write with a later commit).
+type recordingStore struct {
+	*journal.Journal
+	recorded func(alerting.Delivery)
+}
+
+func (s recordingStore) UpdateDeliveryLater(d alerting.Delivery) {
+	s.Journal.UpdateDeliveryLater(d)
+	s.recorded(d)
+}
+
+func (s recordingStore) UpdateDelivery(d alerting.Delivery) error {
+	err := s.Journal.UpdateDelivery(d)
+	s.recorded(d)
+	return err
+}
+
+// wake signals ch (capacity 1) without blocking: a pending wake-up is enough.
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// awaitRecorded checks cond now and again after each delivery outcome a worker
+// records, until it holds; the deadline only guards a hung test.
+func awaitRecorded(t *testing.T, recorded <-chan struct{}, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for !cond() {
+		select {
+		case <-recorded:
+		case <-deadline.C:
+			t.Fatalf("%s: not reached", what)
+		}
+	}
+}
+
 // local records siren calls.
 type local struct {
 	mu      sync.Mutex
@@ -120,6 +161,8 @@ type env struct {
 	local *local
 	cfg   alerting.Config
 	stop  func()
+	// recorded wakes a waiter after a sink worker recorded a delivery's outcome.
+	recorded chan struct{}
 }
 
 // baseConfig: everything to staff; critical also to mqtt; police is mandatory.
@@ -135,7 +178,7 @@ func baseConfig() alerting.Config {
 func newEnv(t *testing.T, cfg alerting.Config) *env {
 	t.Helper()
 	e := &env{t: t, path: filepath.Join(t.TempDir(), "journal.db"), clock: clockwork.NewFakeClockAt(t0), cfg: cfg,
-		local: &local{}, sinks: map[string]*sink{}}
+		local: &local{}, sinks: map[string]*sink{}, recorded: make(chan struct{}, 1)}
 	for _, n := range []string{"staff", "mqtt", "police", "tier1", "tier2"} {
 		e.sinks[n] = newSink(n)
 	}
@@ -154,7 +197,8 @@ func (e *env) start() {
 	for _, n := range []string{"staff", "mqtt", "police", "tier1", "tier2"} {
 		sinks = append(sinks, e.sinks[n])
 	}
-	m, err := alerting.New(alerting.Options{Config: e.cfg, Store: j, Directory: testDirectory(), Sinks: sinks,
+	store := recordingStore{j, func(alerting.Delivery) { wake(e.recorded) }}
+	m, err := alerting.New(alerting.Options{Config: e.cfg, Store: store, Directory: testDirectory(), Sinks: sinks,
 		Local: e.local, Clock: e.clock, TickEvery: time.Hour})
 	if err != nil {
 		e.t.Fatal(err)

@@ -338,21 +338,29 @@ func TestDeliveryRetryAndPermanent(t *testing.T) {
 	e.sinks["staff"].setFail(errors.New("broker down"))
 	e.handle(camTrigger("cam-1", "smoking", alerting.Major, event.TypeDetection))
 	a := e.onlyAlarm()
-	// the worker tries, fails, and waits for its backoff on the fake clock
-	waitFor(t, func() bool { return e.m.SinkHealth()["staff"].Health().State != "up" })
+	// The worker tries, fails, records the failure and sleeps on its back-off: then
+	// the fake clock has two waiters, Run's ticker and the back-off.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.clock.BlockUntilContext(ctx, 2); err != nil {
+		t.Fatalf("worker not backing off: %v", err)
+	}
+	if h := e.m.SinkHealth()["staff"].Health(); h.State == "up" {
+		t.Fatalf("staff health after a failed attempt: %+v", h)
+	}
 	e.sinks["staff"].setFail(nil)
-	// The worker may not sleep on its back-off yet: advance until it retried.
-	waitFor(t, func() bool {
-		e.clock.Advance(time.Second)
-		return len(e.sinks["staff"].ch) > 0
-	})
+	e.clock.Advance(alerting.DefaultBackoffMin) // the first back-off
 	if n := e.sinks["staff"].recv(t); n.ID != a.ID+"/1" {
 		t.Fatalf("retried %s", n.ID)
 	}
 	e.sinks["mqtt"].setFail(&alerting.Permanent{Err: errors.New("400 bad request")})
 	e.handle(panicTrigger("box-gate", true))
 	p := e.m.Active()[0]
-	waitFor(t, func() bool {
+	// The outcome is stored lazily: a commit writes what the worker recorded.
+	awaitRecorded(t, e.recorded, "mqtt delivery rejected in the journal", func() bool {
+		if err := e.j.Commit(alerting.Commit{}); err != nil {
+			t.Fatal(err)
+		}
 		d, _ := e.j.Alarm(p.ID)
 		for _, x := range d.Deliveries {
 			if x.Sink == "mqtt" && x.State == alerting.Rejected {
@@ -361,19 +369,6 @@ func TestDeliveryRetryAndPermanent(t *testing.T) {
 		}
 		return false
 	})
-}
-
-// waitFor polls cond (state written by other goroutines) until true; the deadline
-// only guards a hung test.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestConcurrentHandle(t *testing.T) {
