@@ -70,8 +70,8 @@ policelink:
 `
 
 // TestCrashCampaignLosesNoPress: 300 distinct QoS 1 panic presses from a real
-// Mosquitto while the daemon is killed with SIGKILL at 20 random points of progress (mid-burst,
-// mid-commit, mid-delivery) and restarted each time. Afterwards every press is an
+// Mosquitto while the daemon is killed with SIGKILL at 20 random points of progress
+// (mid-burst, mid-commit, mid-delivery) and restarted each time. Afterwards every press is an
 // alarm in the journal, delivered to the staff over MQTT and to the police receiving
 // centre: lost = 0; duplicates only under the same alarm id.
 func TestCrashCampaignLosesNoPress(t *testing.T) {
