@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 	"periph.io/x/host/v3"
@@ -28,6 +29,10 @@ import (
 
 // stdin is the sim pin's level input for `gpio watch --sim` (tests replace it).
 var stdin io.Reader = os.Stdin
+
+// watchClock is the clock of `gpio watch`'s debounce and hold (nil: the real clock;
+// tests set a fake one).
+var watchClock clockwork.Clock
 
 // cmdGPIO: gpio list | gpio watch PIN.
 func cmdGPIO(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -156,7 +161,7 @@ func gpioWatch(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	pr := &printer{w: stdout}
-	d, err := gpiodrv.New(gpiodrv.Options{Site: "watch", Source: src, Publisher: pr,
+	d, err := gpiodrv.New(gpiodrv.Options{Site: "watch", Source: src, Publisher: pr, Clock: watchClock,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		fmt.Fprintf(stderr, "campusguard gpio watch: %v\n", err)
