@@ -125,6 +125,10 @@ type alarmState struct {
 	outputs    map[string]setting // where its routes send it
 	demanding  bool               // wants its outputs on
 	silencedAt time.Time          // when a person silenced it (zero: never); bookkeeping only
+	// resolved: the alarm was reset. It is kept until the re-sound hold-off passed so
+	// that a notification of it still on its way (the journaled deliveries come after
+	// the direct path) cannot sound it again.
+	resolved bool
 }
 
 // New builds a sink from a validated config (SetDefaults and Validate called) and the
@@ -244,6 +248,8 @@ func (s *Sink) sound(a alerting.Alarm, quiet bool) error {
 	st, known := s.alarms[a.ID]
 	force := map[string]bool{}
 	switch {
+	case known && st.resolved:
+		return nil // a late notification of an alarm a person already reset
 	case !known && quiet:
 		return nil // a silenced alarm this sink forgot: it stays quiet
 	case !known:
@@ -311,7 +317,14 @@ func (s *Sink) Release(a alerting.Alarm) error {
 		for id := range st.outputs {
 			delete(s.outputs[id].demand, a.ID)
 		}
-		delete(s.alarms, a.ID)
+		if a.State == alerting.Resolved {
+			st.demanding, st.resolved = false, true
+			if st.silencedAt.IsZero() {
+				st.silencedAt = now // forgotten with the other silenced alarms
+			}
+		} else {
+			delete(s.alarms, a.ID)
+		}
 	}
 	return s.syncLocked(now, nil, nil)
 }
@@ -399,7 +412,7 @@ func (s *Sink) syncLocked(now time.Time, force, byPerson map[string]bool) error 
 			delete(s.alarms, id)
 		}
 	}
-	s.m.alarms.Set(float64(len(s.alarms)))
+	s.m.alarms.Set(float64(s.activeLocked()))
 	var errs []error
 	acted := false // an output was driven
 	for _, id := range s.order {
@@ -597,7 +610,7 @@ func (s *Sink) Health() health.Status {
 	defer s.mu.Unlock()
 	st := health.Status{State: health.Up, Detail: map[string]any{
 		"outputs": outs,
-		"alarms":  len(s.alarms),
+		"alarms":  s.activeLocked(),
 	}}
 	var failed []string
 	for _, o := range outs {
@@ -631,4 +644,15 @@ func (s *Sink) SetSite(st *site.Site) {
 	s.mu.Lock()
 	s.zoneB = zb
 	s.mu.Unlock()
+}
+
+// activeLocked counts the alarms the sink tracks that a person has not reset.
+func (s *Sink) activeLocked() int {
+	n := 0
+	for _, st := range s.alarms {
+		if !st.resolved {
+			n++
+		}
+	}
+	return n
 }

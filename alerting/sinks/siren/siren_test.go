@@ -632,3 +632,31 @@ func TestLocalAdapter(t *testing.T) {
 		}
 	})
 }
+
+// A person's reset turns the siren off, and a notification of the alarm still on its
+// way (the journaled path delivers after the direct one) does not sound it again; a
+// new alarm still sounds.
+func TestLateNotificationAfterResetStaysQuiet(t *testing.T) {
+	r := newRig(t, gateOnly)
+	l := Local{S: r.s}
+	a := alarm("a1", "guardroom", event.KindPanic, alerting.Critical)
+	l.Sound(a)
+	fired := alerting.Notification{ID: "a1/1", Transition: alerting.Fired, Alarm: a}
+	reset := a
+	reset.State = alerting.Resolved
+	l.Silence(reset)
+	r.calls()
+	if err := r.s.Deliver(context.Background(), fired); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.calls(); got != nil {
+		t.Fatalf("a late fired notification of a reset alarm: calls %q", got)
+	}
+	b := alarm("a2", "guardroom", event.KindPanic, alerting.Critical)
+	if err := r.s.Deliver(context.Background(), alerting.Notification{ID: "a2/1", Transition: alerting.Fired, Alarm: b}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.calls(); len(got) != 1 || !strings.Contains(got[0], "sound") {
+		t.Fatalf("a new alarm after the reset: calls %q", got)
+	}
+}
